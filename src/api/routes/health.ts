@@ -1,0 +1,16 @@
+// GET /health: liveness in Fishjam's shape (single node: distribution disabled).
+import type { FastifyInstance } from 'fastify';
+import { AUTH, type ApiDeps } from '../app.js';
+import { errorBody, responses } from '../schemas.js';
+
+export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get('/health', { config: AUTH, schema: { tags: ['health'], summary: 'Server health', response: { 200: responses.health, 401: errorBody } } }, async () => ({
+    data: {
+      status: 'UP',
+      uptime: Math.floor((Date.now() - deps.startedAt) / 1000),
+      distribution: { enabled: false, nodeStatus: 'DOWN', nodesInCluster: 0 },
+      version: deps.version,
+      gitCommit: deps.config.gitCommit,
+    },
+  }));
+}

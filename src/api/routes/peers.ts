@@ -1,0 +1,156 @@
+// REST routes for peers: add (mints the peer token), delete, refresh token, manual subscriptions,
+// and livestream viewer/streamer tokens. Check order and texts follow Fishjam; rooms own the peers.
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_PERMISSIONS, type PeerPermissions } from '../../auth/peer-token.js';
+import { badRequest } from '../../errors.js';
+import type { PeerType } from '../../room/notifications.js';
+import type { SubscribeMode } from '../../room/peer.js';
+import { AUTH, type ApiDeps } from '../app.js';
+import { addPeerBody, errorBody, peerParams, responses, roomIdParams, subscribeTracksBody } from '../schemas.js';
+
+interface AddPeerOptions {
+  enableSimulcast?: boolean;
+  metadata?: Record<string, unknown> | null;
+  subscribeMode?: SubscribeMode;
+  canPublish?: boolean;
+  canSubscribe?: boolean;
+  canPublishData?: boolean;
+}
+
+const PEER_TYPES: readonly string[] = ['webrtc', 'agent'];
+
+export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { rooms, tokens, config } = deps;
+
+  app.post<{ Params: { room_id: string }; Body: { type?: unknown; options?: AddPeerOptions } }>(
+    '/room/:room_id/peer',
+    {
+      config: AUTH,
+      attachValidation: true,
+      schema: {
+        tags: ['room'],
+        summary: 'Add a peer; returns its token',
+        params: roomIdParams,
+        body: addPeerBody,
+        response: { 201: responses.peerCreated, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body ?? {};
+      if (typeof body !== 'object' || Array.isArray(body) || !('type' in body)) throw badRequest('Invalid request body structure');
+      if (typeof body.type !== 'string' || !PEER_TYPES.includes(body.type)) throw badRequest('Invalid peer type');
+      const type = body.type as PeerType;
+      const room = rooms.get(req.params.room_id);
+      if (type === 'webrtc' && !config.webrtcUsed) throw badRequest('Peers of type webrtc are disabled on this Fishjam');
+      room.checkCapacity(type);
+      if (req.validationError) throw badRequest('Invalid request body structure');
+      const options: AddPeerOptions = body.options ?? {};
+      const permissions: PeerPermissions = {
+        canPublish: options.canPublish ?? DEFAULT_PERMISSIONS.canPublish,
+        canSubscribe: options.canSubscribe ?? DEFAULT_PERMISSIONS.canSubscribe,
+        canPublishData: options.canPublishData ?? DEFAULT_PERMISSIONS.canPublishData,
+      };
+      const peer = room.addPeer({
+        type,
+        enableSimulcast: options.enableSimulcast ?? true,
+        metadata: options.metadata ?? null,
+        subscribeMode: options.subscribeMode ?? 'auto',
+        permissions,
+      });
+      const { token, claims } = await tokens.mint({ kind: type === 'agent' ? 'agent' : 'peer', roomId: room.id, peerId: peer.id, permissions });
+      peer.tokenId = claims.tokenId;
+      reply.code(201);
+      return {
+        data: {
+          peer: peer.toJSON(),
+          token,
+          peer_websocket_url: `${config.host}/socket/${type === 'agent' ? 'agent' : 'peer'}/websocket`,
+        },
+      };
+    },
+  );
+
+  app.delete<{ Params: { room_id: string; peer_id: string } }>(
+    '/room/:room_id/peer/:peer_id',
+    { config: AUTH, schema: { tags: ['room'], summary: 'Delete a peer', params: peerParams, response: { 204: responses.empty, 400: errorBody, 401: errorBody, 404: errorBody } } },
+    async (req, reply) => {
+      rooms.get(req.params.room_id).removePeer(req.params.peer_id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: { room_id: string; peer_id: string } }>(
+    '/room/:room_id/peer/:peer_id/refresh_token',
+    {
+      config: AUTH,
+      schema: { tags: ['room'], summary: "Mint a new token for a peer; the old one stops working", params: peerParams, response: { 201: responses.token, 400: errorBody, 401: errorBody, 404: errorBody } },
+    },
+    async (req, reply) => {
+      const room = rooms.get(req.params.room_id);
+      const peer = room.getPeer(req.params.peer_id);
+      const { token, claims } = await tokens.mint({
+        kind: peer.type === 'agent' ? 'agent' : 'peer',
+        roomId: room.id,
+        peerId: peer.id,
+        permissions: peer.options.permissions,
+      });
+      peer.tokenId = claims.tokenId;
+      reply.code(201);
+      return { data: { token } };
+    },
+  );
+
+  app.post<{ Params: { room_id: string; peer_id: string }; Querystring: { peer_id?: string } }>(
+    '/room/:room_id/peer/:peer_id/subscribe_peer',
+    {
+      config: AUTH,
+      schema: {
+        tags: ['room'],
+        summary: "Subscribe a peer to all tracks of another peer",
+        params: peerParams,
+        querystring: { type: 'object', properties: { peer_id: { type: 'string' } } },
+        response: { 200: responses.empty, 400: errorBody, 401: errorBody, 404: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const publisher = req.query.peer_id ?? (req.body as { peer_id?: unknown } | undefined)?.peer_id;
+      if (typeof publisher !== 'string' || publisher === '') throw badRequest('Invalid request body structure');
+      rooms.get(req.params.room_id).setSubscriptions(req.params.peer_id, { peers: [publisher] });
+      return reply.code(200).send();
+    },
+  );
+
+  app.post<{ Params: { room_id: string; peer_id: string }; Body: { track_ids: string[] } }>(
+    '/room/:room_id/peer/:peer_id/subscribe_tracks',
+    {
+      config: AUTH,
+      schema: {
+        tags: ['room'],
+        summary: 'Subscribe a peer to specific tracks',
+        params: peerParams,
+        body: subscribeTracksBody,
+        response: { 200: responses.empty, 400: errorBody, 401: errorBody, 404: errorBody },
+      },
+    },
+    async (req, reply) => {
+      rooms.get(req.params.room_id).setSubscriptions(req.params.peer_id, { tracks: req.body.track_ids });
+      return reply.code(200).send();
+    },
+  );
+
+  for (const kind of ['viewer', 'streamer'] as const) {
+    app.post<{ Params: { room_id: string } }>(
+      `/room/:room_id/${kind}`,
+      {
+        config: AUTH,
+        schema: { tags: ['room'], summary: `Mint a livestream ${kind} token`, params: roomIdParams, response: { 201: responses.bareToken, 400: errorBody, 401: errorBody, 404: errorBody } },
+      },
+      async (req, reply) => {
+        const room = rooms.get(req.params.room_id);
+        const { token } = await tokens.mint({ kind, roomId: room.id });
+        reply.code(201);
+        return { token };
+      },
+    );
+  }
+}

@@ -1,0 +1,203 @@
+// Reads Shoal's configuration from FJ_* environment variables (Fishjam's names and defaults, plus ours).
+// Every invalid value becomes a ConfigError naming the variable; this module never starts anything
+// and never reads files.
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  /** 'production' refuses to start without an API token; 'development' generates one. */
+  mode: 'production' | 'development';
+  ip: string;
+  port: number;
+  /** Public address without scheme, e.g. `localhost:5002`. */
+  host: string;
+  serverApiToken: string;
+  serverApiTokenGenerated: boolean;
+  /** Peer-token signing secrets: the first signs, any verifies (rotation). */
+  secretKeyBase: string[];
+  secretKeyBaseGenerated: boolean;
+  /** Identity of this instance, written into every peer token it mints. */
+  nodeId: string;
+  peerTokenTtlSeconds: number;
+  checkOrigin: CheckOrigin;
+  webrtcUsed: boolean;
+  logLevel: LogLevel;
+  structuredLogging: boolean;
+  gitCommit: string;
+  metricsIp: string;
+  metricsPort: number;
+  /** Largest accepted REST body, bytes. */
+  maxRequestBodyBytes: number;
+  /** Largest accepted WebSocket frame, bytes. */
+  maxWsFrameBytes: number;
+  /** Interval of WebSocket pings to peers and server sockets, ms. */
+  pingIntervalMs: number;
+  /** HMAC secret used to sign webhook bodies. */
+  webhookSecret: string;
+  webhookTimeoutMs: number;
+  /** How long one webhook event is retried before it is dropped, ms. */
+  webhookMaxRetryMs: number;
+  /** Bound of each room's webhook queue (events). */
+  webhookQueueLimit: number;
+  warnings: string[];
+}
+
+export type CheckOrigin = { kind: 'off' } | { kind: 'same-host' } | { kind: 'list'; origins: string[] };
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Separator between several secrets in FJ_SECRET_KEY_BASE (first signs, all verify). */
+export const SECRET_SEPARATOR = ',';
+
+type Env = Record<string, string | undefined>;
+
+class EnvReader {
+  readonly warnings: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  /** FJ_X wins over the deprecated JF_X fallback. */
+  raw(name: string): string | undefined {
+    const fj = this.env[`FJ_${name}`];
+    const jf = this.env[`JF_${name}`];
+    if (jf !== undefined && fj === undefined) {
+      this.warnings.push(`JF_${name} is deprecated, use FJ_${name}`);
+      return emptyToUndefined(jf);
+    }
+    if (jf !== undefined && fj !== undefined) this.warnings.push(`both FJ_${name} and JF_${name} set; using FJ_${name}`);
+    return emptyToUndefined(fj);
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const lower = v.toLowerCase();
+    if (lower === 'true') return true;
+    if (lower === 'false') return false;
+    throw new ConfigError(`FJ_${name}`, `expected "true" or "false", got "${v}"`);
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v)) throw new ConfigError(`FJ_${name}`, `expected an integer from ${min} to ${max}, got "${v}"`);
+    const n = Number(v);
+    if (n < min || n > max) throw new ConfigError(`FJ_${name}`, `expected an integer from ${min} to ${max}, got "${v}"`);
+    return n;
+  }
+
+  ip(name: string, fallback: string): string {
+    const v = this.string(name, fallback);
+    if (isIP(v) === 0) throw new ConfigError(`FJ_${name}`, `expected an IP address, got "${v}"`);
+    return v;
+  }
+}
+
+function emptyToUndefined(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+const LOG_LEVELS: Record<string, LogLevel> = { debug: 'debug', info: 'info', warning: 'warn', warn: 'warn', error: 'error' };
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const mode = env.NODE_ENV === 'production' ? 'production' : 'development';
+
+  const ip = r.ip('IP', '127.0.0.1');
+  const port = r.int('PORT', 5002, 1, 65535);
+  const host = r.string('HOST', `${ip === '0.0.0.0' ? 'localhost' : ip}:${port}`);
+
+  let serverApiToken = r.raw('SERVER_API_TOKEN');
+  let serverApiTokenGenerated = false;
+  if (serverApiToken === undefined) {
+    if (mode === 'production') {
+      throw new ConfigError('FJ_SERVER_API_TOKEN', 'is required when NODE_ENV=production');
+    }
+    serverApiToken = randomBytes(24).toString('base64url');
+    serverApiTokenGenerated = true;
+  }
+
+  let secretKeyBase: string[];
+  let secretKeyBaseGenerated = false;
+  const rawSecret = r.raw('SECRET_KEY_BASE');
+  if (rawSecret === undefined) {
+    secretKeyBase = [randomBytes(48).toString('base64')];
+    secretKeyBaseGenerated = true;
+    r.warnings.push(
+      'FJ_SECRET_KEY_BASE is not set: a random key was generated, so peer tokens die on restart and do not verify on other nodes',
+    );
+  } else {
+    secretKeyBase = rawSecret.split(SECRET_SEPARATOR).map((s) => s.trim());
+    if (secretKeyBase.some((s) => s.length < 32)) {
+      throw new ConfigError('FJ_SECRET_KEY_BASE', 'each secret must be at least 32 characters long');
+    }
+  }
+
+  const logRaw = r.raw('LOG_LEVEL') ?? 'info';
+  let logLevel = LOG_LEVELS[logRaw.toLowerCase()];
+  if (logLevel === undefined) {
+    r.warnings.push(`FJ_LOG_LEVEL "${logRaw}" is unknown; using info`);
+    logLevel = 'info';
+  }
+
+  const sslKey = r.raw('SSL_KEY_PATH');
+  const sslCert = r.raw('SSL_CERT_PATH');
+  if ((sslKey === undefined) !== (sslCert === undefined)) {
+    throw new ConfigError(sslKey ? 'FJ_SSL_CERT_PATH' : 'FJ_SSL_KEY_PATH', 'FJ_SSL_KEY_PATH and FJ_SSL_CERT_PATH must be set together');
+  }
+  if (sslKey !== undefined) {
+    throw new ConfigError('FJ_SSL_KEY_PATH', 'TLS termination is not built in; run Shoal behind a TLS proxy');
+  }
+
+  return {
+    mode,
+    ip,
+    port,
+    host,
+    serverApiToken,
+    serverApiTokenGenerated,
+    secretKeyBase,
+    secretKeyBaseGenerated,
+    nodeId: r.string('NODE_ID', host),
+    peerTokenTtlSeconds: r.int('PEER_TOKEN_TTL', 86400, 1, 10 * 365 * 86400),
+    checkOrigin: parseCheckOrigin(r.raw('CHECK_ORIGIN')),
+    webrtcUsed: r.bool('WEBRTC_USED', true),
+    logLevel,
+    structuredLogging: r.bool('STRUCTURED_LOGGING', false),
+    gitCommit: r.string('GIT_COMMIT', 'dev'),
+    metricsIp: r.ip('METRICS_IP', '127.0.0.1'),
+    metricsPort: r.int('METRICS_PORT', 9568, 0, 65535),
+    maxRequestBodyBytes: r.int('MAX_REQUEST_BODY', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxWsFrameBytes: r.int('MAX_WS_FRAME', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    pingIntervalMs: r.int('PING_INTERVAL_MS', 30_000, 100, 3_600_000),
+    webhookSecret: r.string('WEBHOOK_SECRET', serverApiToken),
+    webhookTimeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 5_000, 100, 600_000),
+    webhookMaxRetryMs: r.int('WEBHOOK_MAX_RETRY_MS', 300_000, 0, 86_400_000),
+    webhookQueueLimit: r.int('WEBHOOK_QUEUE_LIMIT', 10_000, 1, 10_000_000),
+    warnings: r.warnings,
+  };
+}
+
+function parseCheckOrigin(v: string | undefined): CheckOrigin {
+  if (v === undefined || v.toLowerCase() === 'false') return { kind: 'off' };
+  if (v.toLowerCase() === 'true' || v === ':conn') return { kind: 'same-host' };
+  const origins = v.split(/\s+/).filter(Boolean);
+  for (const o of origins) {
+    try {
+      new URL(o);
+    } catch {
+      throw new ConfigError('FJ_CHECK_ORIGIN', `expected true, false, :conn or space-separated origins, got "${o}"`);
+    }
+  }
+  return { kind: 'list', origins };
+}

@@ -1,0 +1,45 @@
+// Prometheus metrics (prom-client): rooms, peers per room, webhook delivery counters. Values are
+// collected on scrape from the registry, so the hot paths never touch metrics.
+import { Gauge, Registry } from 'prom-client';
+import type { RoomRegistry } from '../room/room-registry.js';
+import type { WebhookSender } from '../notify/webhook-sender.js';
+
+export interface Metrics {
+  registry: Registry;
+  close(): void;
+}
+
+export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender): Metrics {
+  const registry = new Registry();
+  new Gauge({
+    name: 'fishjam_rooms',
+    help: 'Number of rooms',
+    registers: [registry],
+    collect() {
+      this.set(rooms.list().length);
+    },
+  });
+  new Gauge({
+    name: 'fishjam_room_peers',
+    help: 'Number of peers in a room',
+    labelNames: ['room_id'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const room of rooms.list()) this.set({ room_id: room.id }, room.peers.size);
+    },
+  });
+  const webhookCounter = (name: string, help: string, key: keyof WebhookSender['stats']) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(webhooks.stats[key]);
+      },
+    });
+  webhookCounter('shoal_webhooks_delivered_total', 'Webhook requests delivered', 'delivered');
+  webhookCounter('shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', 'failedAttempts');
+  webhookCounter('shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', 'dropped');
+  return { registry, close: () => registry.clear() };
+}

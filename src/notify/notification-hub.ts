@@ -1,0 +1,40 @@
+// Fans each notification out to every subscribed server socket, encoding it once. Knows nothing about
+// sockets beyond a `send(bytes)` callback; a failing subscriber never affects the others.
+import type { Logger } from '../log/logger.js';
+import type { NotificationBus } from '../room/notifications.js';
+import { encodeNotification } from './server-message.js';
+
+export type NotificationSink = (bytes: Uint8Array) => void;
+
+export class NotificationHub {
+  private readonly sinks = new Set<NotificationSink>();
+  private readonly unsubscribe: () => void;
+
+  constructor(bus: NotificationBus, private readonly log: Logger) {
+    this.unsubscribe = bus.subscribe((n) => {
+      if (this.sinks.size === 0) return;
+      const bytes = encodeNotification(n);
+      for (const sink of this.sinks) {
+        try {
+          sink(bytes);
+        } catch (err) {
+          this.log.warn({ err }, 'server socket send failed');
+        }
+      }
+    });
+  }
+
+  add(sink: NotificationSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  get size(): number {
+    return this.sinks.size;
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.sinks.clear();
+  }
+}

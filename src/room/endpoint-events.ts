@@ -1,0 +1,39 @@
+// Generation-neutral media events between a room and one connected endpoint. The room speaks these;
+// signaling/ translates them to JSON (ts-client 0.5.0) or protobuf (ts-client 0.25.x) on the wire.
+import type { PeerType } from './notifications.js';
+import type { TrackInfo } from './track.js';
+
+export interface EndpointView {
+  id: string;
+  type: PeerType;
+  /** Metadata the client itself sent (connect / updateEndpointMetadata). */
+  metadata: unknown;
+  /** Metadata the backend set at peer creation (cloud `options.metadata`). */
+  serverMetadata: unknown;
+  tracks: TrackInfo[];
+}
+
+/** Room → endpoint. */
+export type ServerEndpointEvent =
+  | { type: 'connected'; endpointId: string; endpoints: EndpointView[] }
+  | { type: 'endpointAdded'; endpoint: EndpointView }
+  | { type: 'endpointRemoved'; endpointId: string }
+  | { type: 'endpointUpdated'; endpoint: EndpointView }
+  | { type: 'tracksAdded'; endpointId: string; tracks: TrackInfo[] }
+  | { type: 'tracksRemoved'; endpointId: string; trackIds: string[] }
+  | { type: 'trackUpdated'; endpointId: string; trackId: string; metadata: unknown }
+  | { type: 'error'; message: string };
+
+/** Endpoint → room (the parts that need no media; media-plane events arrive as `media`). */
+export type ClientEndpointEvent =
+  | { type: 'connect'; metadata: unknown }
+  | { type: 'disconnect' }
+  | { type: 'updateEndpointMetadata'; metadata: unknown }
+  | { type: 'updateTrackMetadata'; trackId: string; metadata: unknown }
+  | { type: 'media'; name: string; data: unknown };
+
+/** What a room holds for a connected endpoint: a way to talk to it and to hang up. */
+export interface EndpointLink {
+  send(event: ServerEndpointEvent): void;
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,80 @@
+// One agent's /socket/agent/websocket session (cloud js-server-sdk `createAgent`): authenticates the
+// first AgentRequest against an agent token and marks the agent connected in its room. Agent media
+// (track data) is not processed yet; such frames are accepted and ignored. Owns no room state.
+import { create, toBinary } from '@bufbuild/protobuf';
+import type { RawData, WebSocket } from 'ws';
+import type { PeerTokenService } from '../auth/peer-token.js';
+import { AgentRequestSchema, AgentResponseSchema } from '../gen/fishjam/agent_notifications_pb.js';
+import type { Logger } from '../log/logger.js';
+import type { EndpointLink, ServerEndpointEvent } from '../room/endpoint-events.js';
+import type { Room } from '../room/room.js';
+import type { RoomRegistry } from '../room/room-registry.js';
+import { decodeFrame } from './frames.js';
+import { startHeartbeat } from './heartbeat.js';
+
+export interface AgentSocketDeps {
+  rooms: RoomRegistry;
+  tokens: PeerTokenService;
+  log: Logger;
+  pingIntervalMs: number;
+}
+
+export class AgentSocket implements EndpointLink {
+  private state: 'awaiting-auth' | 'authenticating' | 'authenticated' | 'closed' = 'awaiting-auth';
+  private room: Room | undefined;
+  private peerId = '';
+  private stopHeartbeat: () => void = () => {};
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: AgentSocketDeps,
+  ) {
+    ws.on('message', (data, isBinary) => {
+      this.onFrame(data, isBinary).catch((err) => {
+        deps.log.error({ err }, 'agent socket failed');
+        this.close(1011, 'Internal server error');
+      });
+    });
+    ws.on('close', () => this.detach());
+    ws.on('error', (err) => deps.log.debug({ err: err.message }, 'agent socket error'));
+  }
+
+  send(_event: ServerEndpointEvent): void {
+    // Agents receive media, not signaling; nothing to forward yet.
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.detach();
+    this.ws.close(code, reason);
+  }
+
+  private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
+    if (this.state !== 'awaiting-auth') return;
+    const msg = isBinary ? decodeFrame(AgentRequestSchema, data) : undefined;
+    if (msg?.content.case !== 'authRequest') return this.close(1000, 'unauthenticated');
+    this.state = 'authenticating';
+    const verified = await this.deps.tokens.verify(msg.content.value.token);
+    if (this.state !== 'authenticating') return;
+    if (!verified.ok) return this.close(1000, verified.reason);
+    const { claims } = verified;
+    if (claims.kind !== 'agent' || claims.peerId === undefined) return this.close(1000, 'invalid token');
+    const room = this.deps.rooms.find(claims.roomId);
+    if (!room || room.isStopped) return this.close(1000, 'room not found');
+    const attached = room.attach(claims.peerId, claims.tokenId, this);
+    if (typeof attached === 'string') return this.close(1000, attached);
+    this.room = room;
+    this.peerId = claims.peerId;
+    this.state = 'authenticated';
+    this.ws.send(toBinary(AgentResponseSchema, create(AgentResponseSchema, { content: { case: 'authenticated', value: {} } })));
+    this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
+  }
+
+  private detach(): void {
+    this.state = 'closed';
+    this.stopHeartbeat();
+    const room = this.room;
+    this.room = undefined;
+    room?.detach(this.peerId, this);
+  }
+}

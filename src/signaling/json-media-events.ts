@@ -1,0 +1,93 @@
+// Translates endpoint events to and from the JSON media events of @fishjam-dev/ts-client 0.5.0
+// (carried as text in PeerMessage field 3). Pure functions: no sockets, no room state.
+import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../room/endpoint-events.js';
+import type { TrackInfo } from '../room/track.js';
+
+export class MediaEventParseError extends Error {}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses one client JSON media event; throws MediaEventParseError on malformed input. */
+export function parseJsonMediaEvent(text: string): ClientEndpointEvent {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    throw new MediaEventParseError('media event is not valid JSON');
+  }
+  if (!isObject(msg) || typeof msg.type !== 'string') throw new MediaEventParseError('media event has no type');
+  const data = msg.data;
+  switch (msg.type) {
+    case 'connect':
+      return { type: 'connect', metadata: isObject(data) ? (data.metadata ?? null) : null };
+    case 'disconnect':
+      return { type: 'disconnect' };
+    case 'updateEndpointMetadata':
+      return { type: 'updateEndpointMetadata', metadata: isObject(data) ? (data.metadata ?? null) : null };
+    case 'updateTrackMetadata':
+      if (!isObject(data) || typeof data.trackId !== 'string') throw new MediaEventParseError('updateTrackMetadata needs data.trackId');
+      return { type: 'updateTrackMetadata', trackId: data.trackId, metadata: data.trackMetadata ?? null };
+    case 'custom':
+      if (!isObject(data) || typeof data.type !== 'string') throw new MediaEventParseError('custom event needs data.type');
+      return { type: 'media', name: data.type, data: data.data };
+    default:
+      return { type: 'media', name: msg.type, data };
+  }
+}
+
+function simulcastConfig(t: TrackInfo) {
+  return { enabled: t.simulcast.enabled, activeEncodings: t.simulcast.active, disabledEncodings: t.simulcast.disabled };
+}
+
+function tracksObject(tracks: TrackInfo[]) {
+  return Object.fromEntries(tracks.map((t) => [t.id, { metadata: t.metadata ?? null, simulcastConfig: simulcastConfig(t) }]));
+}
+
+function trackIdToMetadata(tracks: TrackInfo[]) {
+  return Object.fromEntries(tracks.map((t) => [t.id, t.metadata ?? null]));
+}
+
+function otherEndpoint(e: EndpointView) {
+  return {
+    id: e.id,
+    type: e.type,
+    metadata: e.metadata ?? null,
+    trackIdToMetadata: trackIdToMetadata(e.tracks),
+    tracks: tracksObject(e.tracks),
+  };
+}
+
+/** The JSON object for one server event (before stringification). */
+export function jsonMediaEvent(event: ServerEndpointEvent): { type: string; data: unknown } {
+  switch (event.type) {
+    case 'connected':
+      return {
+        type: 'connected',
+        data: { id: event.endpointId, otherEndpoints: event.endpoints.filter((e) => e.id !== event.endpointId).map(otherEndpoint) },
+      };
+    case 'endpointAdded':
+      // No trackIdToMetadata key here: its presence makes the client iterate `tracks`.
+      return { type: 'endpointAdded', data: { id: event.endpoint.id, type: event.endpoint.type, metadata: event.endpoint.metadata ?? null } };
+    case 'endpointRemoved':
+      return { type: 'endpointRemoved', data: { id: event.endpointId } };
+    case 'endpointUpdated':
+      return { type: 'endpointUpdated', data: { id: event.endpoint.id, metadata: event.endpoint.metadata ?? null } };
+    case 'tracksAdded':
+      return {
+        type: 'tracksAdded',
+        data: { endpointId: event.endpointId, trackIdToMetadata: trackIdToMetadata(event.tracks), tracks: tracksObject(event.tracks) },
+      };
+    case 'tracksRemoved':
+      return { type: 'tracksRemoved', data: { endpointId: event.endpointId, trackIds: event.trackIds } };
+    case 'trackUpdated':
+      return { type: 'trackUpdated', data: { endpointId: event.endpointId, trackId: event.trackId, metadata: event.metadata ?? null } };
+    case 'error':
+      return { type: 'error', data: { message: event.message } };
+  }
+}
+
+export function encodeJsonMediaEvent(event: ServerEndpointEvent): string {
+  return JSON.stringify(jsonMediaEvent(event));
+}

@@ -1,0 +1,122 @@
+// Translates endpoint events to and from the protobuf media events of @fishjam-cloud/ts-client 0.25.x
+// (PeerMessage fields 5 and 6). Peer metadata is wrapped as {peer, server} as cloud apps expect.
+// Pure functions: no sockets, no room state.
+import { create } from '@bufbuild/protobuf';
+import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../room/endpoint-events.js';
+import type { TrackInfo, Variant as TrackVariant } from '../room/track.js';
+import { Variant } from '../gen/fishjam/media_events/shared_pb.js';
+import type { MediaEvent as PeerMediaEvent } from '../gen/fishjam/media_events/peer/peer_pb.js';
+import {
+  MediaEventSchema as ServerMediaEventSchema,
+  MediaEvent_EndpointSchema,
+  MediaEvent_TrackSchema,
+  type MediaEvent as ServerMediaEvent,
+  type MediaEvent_Track,
+} from '../gen/fishjam/media_events/server/server_pb.js';
+import { MediaEventParseError } from './json-media-events.js';
+
+/** Reads a `*_json` field: empty means null (the client sends "" for undefined). */
+export function parseJsonField(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MediaEventParseError('metadata_json is not valid JSON');
+  }
+}
+
+export function toClientEvent(msg: PeerMediaEvent): ClientEndpointEvent {
+  const c = msg.content;
+  switch (c.case) {
+    case 'connect':
+      return { type: 'connect', metadata: parseJsonField(c.value.metadataJson) };
+    case 'disconnect':
+      return { type: 'disconnect' };
+    case 'updateEndpointMetadata':
+      return { type: 'updateEndpointMetadata', metadata: parseJsonField(c.value.metadataJson) };
+    case 'updateTrackMetadata':
+      return { type: 'updateTrackMetadata', trackId: c.value.trackId, metadata: parseJsonField(c.value.metadataJson) };
+    case undefined:
+      throw new MediaEventParseError('empty peer media event');
+    default:
+      return { type: 'media', name: c.case, data: c.value };
+  }
+}
+
+const VARIANTS: Record<TrackVariant, Variant> = { l: Variant.LOW, m: Variant.MEDIUM, h: Variant.HIGH };
+
+function protoTrack(t: TrackInfo): MediaEvent_Track {
+  return create(MediaEvent_TrackSchema, {
+    metadataJson: JSON.stringify(t.metadata ?? null),
+    simulcastConfig: {
+      enabled: t.simulcast.enabled,
+      enabledVariants: t.simulcast.active.map((v) => VARIANTS[v]),
+      disabledVariants: t.simulcast.disabled.map((v) => VARIANTS[v]),
+    },
+  });
+}
+
+function tracksMap(tracks: TrackInfo[]): Record<string, MediaEvent_Track> {
+  return Object.fromEntries(tracks.map((t) => [t.id, protoTrack(t)]));
+}
+
+function wrappedMetadata(e: EndpointView): string {
+  return JSON.stringify({ peer: e.metadata ?? null, server: e.serverMetadata ?? null });
+}
+
+export function toServerMediaEvent(event: ServerEndpointEvent): ServerMediaEvent {
+  const content = ((): ServerMediaEvent['content'] => {
+    switch (event.type) {
+      case 'connected':
+        return {
+          case: 'connected',
+          value: {
+            $typeName: 'fishjam.media_events.server.MediaEvent.Connected',
+            endpointId: event.endpointId,
+            endpointIdToEndpoint: Object.fromEntries(
+              event.endpoints.map((e) => [
+                e.id,
+                create(MediaEvent_EndpointSchema, { endpointType: e.type, metadataJson: wrappedMetadata(e), trackIdToTrack: tracksMap(e.tracks) }),
+              ]),
+            ),
+            iceServers: [],
+          },
+        };
+      case 'endpointAdded':
+        return {
+          case: 'endpointAdded',
+          value: { $typeName: 'fishjam.media_events.server.MediaEvent.EndpointAdded', endpointId: event.endpoint.id, metadataJson: wrappedMetadata(event.endpoint) },
+        };
+      case 'endpointRemoved':
+        return { case: 'endpointRemoved', value: { $typeName: 'fishjam.media_events.server.MediaEvent.EndpointRemoved', endpointId: event.endpointId } };
+      case 'endpointUpdated':
+        return {
+          case: 'endpointUpdated',
+          value: { $typeName: 'fishjam.media_events.server.MediaEvent.EndpointUpdated', endpointId: event.endpoint.id, metadataJson: wrappedMetadata(event.endpoint) },
+        };
+      case 'tracksAdded':
+        return {
+          case: 'tracksAdded',
+          value: { $typeName: 'fishjam.media_events.server.MediaEvent.TracksAdded', endpointId: event.endpointId, trackIdToTrack: tracksMap(event.tracks) },
+        };
+      case 'tracksRemoved':
+        return {
+          case: 'tracksRemoved',
+          value: { $typeName: 'fishjam.media_events.server.MediaEvent.TracksRemoved', endpointId: event.endpointId, trackIds: event.trackIds },
+        };
+      case 'trackUpdated':
+        return {
+          case: 'trackUpdated',
+          value: {
+            $typeName: 'fishjam.media_events.server.MediaEvent.TrackUpdated',
+            endpointId: event.endpointId,
+            trackId: event.trackId,
+            metadataJson: JSON.stringify(event.metadata ?? null),
+          },
+        };
+      case 'error':
+        return { case: 'error', value: { $typeName: 'fishjam.media_events.server.MediaEvent.Error', message: event.message } };
+    }
+  })();
+  return create(ServerMediaEventSchema, { content });
+}

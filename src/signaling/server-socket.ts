@@ -1,0 +1,91 @@
+// One backend's /socket/server/websocket session: authenticates with the server API token, then
+// streams notifications after a subscribe request (Fishjam's state machine and close reasons).
+// It owns no room state; it only reads from the NotificationHub.
+import { create, toBinary } from '@bufbuild/protobuf';
+import type { RawData, WebSocket } from 'ws';
+import { secretsEqual } from '../auth/secret.js';
+import { ServerMessageSchema, ServerMessage_EventType, type ServerMessage } from '../gen/fishjam/server_notifications_pb.js';
+import type { Logger } from '../log/logger.js';
+import type { NotificationHub } from '../notify/notification-hub.js';
+import { decodeFrame } from './frames.js';
+import { startHeartbeat } from './heartbeat.js';
+
+export interface ServerSocketDeps {
+  serverApiToken: string;
+  hub: NotificationHub;
+  log: Logger;
+  pingIntervalMs: number;
+  authTimeoutMs?: number;
+}
+
+export class ServerSocket {
+  private authenticated = false;
+  private closed = false;
+  private removeSink: (() => void) | undefined;
+  private stopHeartbeat: () => void = () => {};
+  private readonly authTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: ServerSocketDeps,
+  ) {
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onFrame(data, isBinary);
+      } catch (err) {
+        deps.log.error({ err }, 'server socket failed');
+        this.close(1011, 'Internal server error');
+      }
+    });
+    ws.on('close', () => this.cleanup());
+    ws.on('error', (err) => deps.log.debug({ err: err.message }, 'server socket error'));
+    this.authTimer = setTimeout(() => this.close(1000, 'invalid auth request'), deps.authTimeoutMs ?? 30_000);
+    this.authTimer.unref();
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!isBinary) return this.close(1003, 'operation not allowed');
+    const msg = decodeFrame(ServerMessageSchema, data);
+    if (!this.authenticated) {
+      if (msg?.content.case !== 'authRequest') return this.close(1000, 'invalid auth request');
+      if (!secretsEqual(msg.content.value.token, this.deps.serverApiToken)) return this.close(1000, 'invalid token');
+      this.authenticated = true;
+      clearTimeout(this.authTimer);
+      this.send(create(ServerMessageSchema, { content: { case: 'authenticated', value: {} } }));
+      this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
+      return;
+    }
+    if (msg?.content.case !== 'subscribeRequest') return this.close(1003, 'operation not allowed');
+    const eventType = msg.content.value.eventType;
+    if (eventType === ServerMessage_EventType.SERVER_NOTIFICATION) {
+      this.removeSink ??= this.deps.hub.add((bytes) => this.sendBytes(bytes));
+    } else if (eventType !== ServerMessage_EventType.METRICS) {
+      return this.close(1003, 'operation not allowed');
+    }
+    this.send(create(ServerMessageSchema, { content: { case: 'subscribeResponse', value: { eventType } } }));
+  }
+
+  private send(msg: ServerMessage): void {
+    this.sendBytes(toBinary(ServerMessageSchema, msg));
+  }
+
+  private sendBytes(bytes: Uint8Array): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes);
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.cleanup();
+    this.ws.close(code, reason);
+  }
+
+  private cleanup(): void {
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    this.stopHeartbeat();
+    this.removeSink?.();
+    this.removeSink = undefined;
+  }
+}
+
