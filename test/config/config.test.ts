@@ -1,0 +1,116 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const SECRET = 'x'.repeat(40);
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected loadConfig to throw');
+}
+
+describe('configuration from FJ_* variables', () => {
+  test('defaults follow Fishjam (dev mode generates an API token)', () => {
+    const c = loadConfig({});
+    assert.equal(c.ip, '127.0.0.1');
+    assert.equal(c.port, 5002);
+    assert.equal(c.host, '127.0.0.1:5002');
+    assert.equal(c.nodeId, '127.0.0.1:5002');
+    assert.equal(c.peerTokenTtlSeconds, 86400);
+    assert.equal(c.serverApiTokenGenerated, true);
+    assert.ok(c.serverApiToken.length >= 24);
+    assert.equal(c.secretKeyBaseGenerated, true);
+    assert.ok(c.warnings.some((w) => w.includes('FJ_SECRET_KEY_BASE')));
+    assert.equal(c.logLevel, 'info');
+  });
+
+  test('production mode refuses to start without FJ_SERVER_API_TOKEN', () => {
+    const err = configError({ NODE_ENV: 'production' });
+    assert.equal(err.variable, 'FJ_SERVER_API_TOKEN');
+    assert.equal(loadConfig({ NODE_ENV: 'production', FJ_SERVER_API_TOKEN: 't' }).serverApiToken, 't');
+  });
+
+  test('invalid values name the variable', () => {
+    assert.equal(configError({ FJ_PORT: 'abc' }).variable, 'FJ_PORT');
+    assert.equal(configError({ FJ_PORT: '70000' }).variable, 'FJ_PORT');
+    assert.equal(configError({ FJ_IP: 'not-an-ip' }).variable, 'FJ_IP');
+    assert.equal(configError({ FJ_STRUCTURED_LOGGING: 'yes' }).variable, 'FJ_STRUCTURED_LOGGING');
+    assert.equal(configError({ FJ_PEER_TOKEN_TTL: '-5' }).variable, 'FJ_PEER_TOKEN_TTL');
+    assert.equal(configError({ FJ_SECRET_KEY_BASE: 'short' }).variable, 'FJ_SECRET_KEY_BASE');
+    assert.equal(configError({ FJ_SSL_KEY_PATH: '/k' }).variable, 'FJ_SSL_CERT_PATH');
+    assert.equal(configError({ FJ_CHECK_ORIGIN: 'not a url' }).variable, 'FJ_CHECK_ORIGIN');
+  });
+
+  test('FJ_ wins over the deprecated JF_ fallback, which still works alone', () => {
+    assert.equal(loadConfig({ JF_PORT: '6000' }).port, 6000);
+    const c = loadConfig({ JF_PORT: '6000', FJ_PORT: '7000' });
+    assert.equal(c.port, 7000);
+    assert.ok(c.warnings.some((w) => w.includes('JF_PORT')));
+  });
+
+  test('several secrets for key rotation, separated by commas', () => {
+    const c = loadConfig({ FJ_SECRET_KEY_BASE: `${SECRET}a, ${SECRET}b` });
+    assert.deepEqual(c.secretKeyBase, [`${SECRET}a`, `${SECRET}b`]);
+    assert.equal(c.secretKeyBaseGenerated, false);
+  });
+
+  test('log level: warning maps to warn, unknown falls back to info with a warning', () => {
+    assert.equal(loadConfig({ FJ_LOG_LEVEL: 'warning' }).logLevel, 'warn');
+    const c = loadConfig({ FJ_LOG_LEVEL: 'chatty' });
+    assert.equal(c.logLevel, 'info');
+    assert.ok(c.warnings.some((w) => w.includes('FJ_LOG_LEVEL')));
+  });
+
+  test('host, node id, token TTL and origin list are configurable', () => {
+    const c = loadConfig({
+      FJ_HOST: 'media.example.com',
+      FJ_NODE_ID: 'node-7',
+      FJ_PEER_TOKEN_TTL: '60',
+      FJ_CHECK_ORIGIN: 'https://a.example https://b.example',
+    });
+    assert.equal(c.host, 'media.example.com');
+    assert.equal(c.nodeId, 'node-7');
+    assert.equal(c.peerTokenTtlSeconds, 60);
+    assert.deepEqual(c.checkOrigin, { kind: 'list', origins: ['https://a.example', 'https://b.example'] });
+  });
+});
+
+describe('process start', () => {
+  const run = async (env: Record<string, string>) => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error('process did not exit within 20 s'));
+      }, 20_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    return { code, stderr };
+  };
+
+  test('an invalid value stops the start with a message naming the variable', async () => {
+    const { code, stderr } = await run({ FJ_PORT: 'abc' });
+    assert.equal(code, 1);
+    assert.match(stderr, /FJ_PORT/);
+  });
+
+  test('production without FJ_SERVER_API_TOKEN refuses to start', async () => {
+    const { code, stderr } = await run({ NODE_ENV: 'production' });
+    assert.equal(code, 1);
+    assert.match(stderr, /FJ_SERVER_API_TOKEN/);
+  });
+});
