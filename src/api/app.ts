@@ -94,7 +94,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ errors: `Request body is larger than ${config.maxRequestBodyBytes} bytes` });
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ errors: 'Unsupported content type' });
     if ((err as FastifyError).validation) return reply.code(400).send({ errors: 'Invalid request body structure' });
-    if (err instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_JSON_BODY') return reply.code(400).send({ errors: { detail: 'Bad Request' } });
+    // Own serializer: the route's 400 response schema (errors: string) would turn the object into "[object Object]".
+    if (err instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_JSON_BODY') return reply.code(400).serializer(JSON.stringify).send({ errors: { detail: 'Bad Request' } });
     const status = (err as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send({ errors: err.message });
     deps.log.error({ err, url: req.url }, 'unhandled REST error');

@@ -75,7 +75,8 @@ export async function roomRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (req, reply) => {
       const body = (req.body ?? {}) as RoomConfigBody & Record<string, unknown>;
       if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Invalid request body structure');
-      if (req.validationError) throw badRequest(validationMessage(req.validationError.validation, body));
+      // No body (or JSON null) means all defaults; the schema only judges a body that was sent.
+      if (req.validationError && req.body != null) throw badRequest(validationMessage(req.validationError.validation, body));
       const roomConfig: Omit<RoomConfig, 'roomId'> & { roomId: string | null } = {
         roomId: body.roomId ?? null,
         maxPeers: body.maxPeers ?? null,
