@@ -168,7 +168,10 @@ export class Room {
       case 'updateTrackMetadata':
         return this.onTrackMetadata(peer, event.trackId, event.metadata);
       case 'disconnect':
-        // Membrane ignores it: the peer stays until its socket closes.
+        // The client left (`leave()`): its endpoint goes away for the others, but the socket and the
+        // peer's connected status stay until the socket closes; a later `connect` rejoins.
+        this.removeAllTracks(peer);
+        this.announceGone(peer);
         return;
       case 'media':
         // Media-plane events (offers, candidates, ...) are handled by the SFU layer.

@@ -16,6 +16,7 @@ import type { Room, RoomType } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import { encodeJsonMediaEvent, MediaEventParseError, parseJsonMediaEvent } from './json-media-events.js';
 import { toClientEvent, toServerMediaEvent } from './proto-media-events.js';
+import { lookUpEndpointToken } from './endpoint-auth.js';
 import { decodeFrame } from './frames.js';
 import { startHeartbeat } from './heartbeat.js';
 
@@ -125,18 +126,15 @@ export class PeerSocket implements EndpointLink {
   }
 
   private async authenticate(token: string, sdkVersion: string): Promise<void> {
-    const verified = await this.deps.tokens.verify(token);
+    const found = await lookUpEndpointToken(this.deps.tokens, this.deps.rooms, token, 'peer');
     if (this.state !== 'authenticating') return;
-    if (!verified.ok) return this.close(1000, verified.reason);
-    const { claims } = verified;
-    if (claims.kind !== 'peer' || claims.peerId === undefined) return this.close(1000, 'invalid token');
-    const room = this.deps.rooms.find(claims.roomId);
-    if (!room || room.isStopped) return this.close(1000, 'room not found');
-    const attached = room.attach(claims.peerId, claims.tokenId, this);
+    if (!found.ok) return this.close(1000, found.reason);
+    const { room, peerId, claims } = found;
+    const attached = room.attach(peerId, claims.tokenId, this);
     if (typeof attached === 'string') return this.close(1000, attached);
     clearTimeout(this.authTimer);
     this.room = room;
-    this.peerId = claims.peerId;
+    this.peerId = peerId;
     this.state = 'authenticated';
     if (sdkVersion !== '') this.generation = 'proto';
     this.sendMessage(

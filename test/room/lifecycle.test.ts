@@ -101,6 +101,26 @@ describe('room and peer lifecycle', () => {
     assert.equal((await api(s, 'GET', `/room/${id}`)).status, 404);
   });
 
+  test('a disconnect media event removes the endpoint for others; the socket stays and connect rejoins', async () => {
+    const id = await room();
+    const p1 = await peer(id);
+    const p2 = await peer(id);
+    const a = new RawPeer(s.wsUrl);
+    const b = new RawPeer(s.wsUrl);
+    await a.join(p1.token);
+    await b.join(p2.token, { n: 'b' });
+    b.sendEvent('disconnect');
+    assert.equal((await a.nextEvent('endpointRemoved')).data.id, p2.id);
+    assert.equal(b.closed, undefined);
+    assert.equal(await peerStatus(id, p2.id), 'connected');
+    b.sendEvent('connect', { metadata: { n: 'b2' } });
+    const rejoined = await a.nextEvent('endpointAdded', 5000, (d) => d.id === p2.id && d.metadata?.n === 'b2');
+    assert.deepEqual(rejoined.data, { id: p2.id, type: 'webrtc', metadata: { n: 'b2' } });
+    assert.equal(a.events.filter((e) => e.type === 'endpointAdded').length, 2);
+    a.close();
+    b.close();
+  });
+
   test('peerDisconnectedTimeout removes never-connected and disconnected peers with PeerDeleted only', async () => {
     const id = await room({ peerDisconnectedTimeout: 1 });
     const never = await peer(id);
