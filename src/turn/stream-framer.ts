@@ -4,6 +4,8 @@
 // than one incomplete frame (the 16-bit length bounds it to 64 KiB), or try to resynchronise after
 // garbage: an unframeable first byte throws StreamFramingError and the caller must drop the connection.
 
+import { classifyPacket } from './stun-message.js';
+
 export class StreamFramingError extends Error {
   override readonly name = 'StreamFramingError';
 }
@@ -14,12 +16,15 @@ const EMPTY = Buffer.alloc(0);
 export function frameLength(buf: Buffer): number {
   const first = buf[0]!;
   const len = buf.readUInt16BE(2);
-  if (first < 0x40) {
-    if (len % 4 !== 0) throw new StreamFramingError('STUN length not a multiple of 4');
-    return 20 + len;
+  switch (classifyPacket(first)) {
+    case 'stun':
+      if (len % 4 !== 0) throw new StreamFramingError('STUN length not a multiple of 4');
+      return 20 + len;
+    case 'channel-data':
+      return 4 + ((len + 3) & ~3);
+    default:
+      throw new StreamFramingError(`unframeable first byte 0x${first.toString(16)}`);
   }
-  if (first < 0x80) return 4 + ((len + 3) & ~3);
-  throw new StreamFramingError(`unframeable first byte 0x${first.toString(16)}`);
 }
 
 export class StreamFramer {

@@ -101,11 +101,15 @@ export interface TransportAddress {
 
 export type PacketKind = 'stun' | 'channel-data' | 'unknown';
 
-/** Classifies a TURN-port packet by its first byte: 0x00–0x3F STUN, 0x40–0x7F ChannelData. */
+/**
+ * Classifies a packet by its first byte per RFC 7983 / RFC 8656 §12: 0–3 STUN, 64–127 ChannelData
+ * (RFC 5766 channel range 0x4000–0x7FFF). Everything else, including DTLS (20–63) and RTP/RTCP
+ * (128–191), is 'unknown' — so the same function is a safe first step of a media-plane demux.
+ */
 export function classifyPacket(firstByte: number | undefined): PacketKind {
   if (firstByte === undefined) return 'unknown';
-  if (firstByte < 0x40) return 'stun';
-  if (firstByte < 0x80) return 'channel-data';
+  if (firstByte <= 3) return 'stun';
+  if (firstByte >= 0x40 && firstByte <= 0x7f) return 'channel-data';
   return 'unknown';
 }
 

@@ -54,6 +54,8 @@ export interface ClientRef {
   allocationId: string;
   username: string;
   transport: 'udp' | 'tcp';
+  /** The allocation's relayed address: where the client's packets appear to come from. */
+  relayed: TransportAddress;
 }
 
 export interface TurnServerOptions {
@@ -530,7 +532,12 @@ export class TurnServer {
     const entry: Entry = {
       alloc,
       conn,
-      ref: Object.freeze({ allocationId: id, username: auth.username, transport: conn.transport }),
+      ref: Object.freeze({
+        allocationId: id,
+        username: auth.username,
+        transport: conn.transport,
+        relayed: Object.freeze({ ...alloc.relayed }),
+      }),
     };
     this.byClient.set(conn.key, entry);
     this.byId.set(id, entry);
