@@ -17,6 +17,15 @@ import { PeerSocket } from './signaling/peer-socket.js';
 import { ServerSocket } from './signaling/server-socket.js';
 import { SocketRouter } from './signaling/socket-router.js';
 import { VERSION } from './version.js';
+import { hkdfSync } from 'node:crypto';
+import { dtlsCertificate } from './media/dtls-certificate.js';
+import type { MediaContext } from './media/peer-media.js';
+import type { TurnServerInfo } from './room/endpoint-events.js';
+import { TurnServer } from './turn/turn-server.js';
+
+function hkdfSecret(secret: string, info: string): string {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32)).toString('base64');
+}
 
 export interface Shoal {
   config: Config;
@@ -25,6 +34,7 @@ export interface Shoal {
   bus: NotificationBus;
   webhooks: WebhookSender;
   metrics: Metrics;
+  turn: TurnServer;
   /** Resolves to the bound HTTP port. */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -32,7 +42,29 @@ export interface Shoal {
 
 export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const bus = new NotificationBus((err) => log.error({ err }, 'notification listener failed'));
-  const rooms = new RoomRegistry(bus, (err, context) => log.error({ err, context }, 'room error'));
+  const turn = new TurnServer({
+    listenIp: config.turnListenIp,
+    udpPort: config.turnUdpPort,
+    tcpPort: config.turnTcpPort,
+    advertisedIp: config.turnIp,
+    realm: config.turnRealm,
+    secret: hkdfSecret(config.secretKeyBase[0], 'shoal turn credentials'),
+    log: log.child({ module: 'turn' }),
+  });
+  let turnPorts: { udpPort: number; tcpPort?: number } | undefined;
+  const media: MediaContext = {
+    turn,
+    certificate: await dtlsCertificate(),
+    log: log.child({ module: 'media' }),
+    turnServers(peerId) {
+      if (!turnPorts) return [];
+      const { username, password } = turn.credentials(peerId, config.peerTokenTtlSeconds);
+      const servers: TurnServerInfo[] = [{ serverAddr: config.turnIp, serverPort: turnPorts.udpPort, transport: 'udp', username, password }];
+      if (turnPorts.tcpPort !== undefined) servers.push({ serverAddr: config.turnIp, serverPort: turnPorts.tcpPort, transport: 'tcp', username, password });
+      return servers;
+    },
+  };
+  const rooms = new RoomRegistry(bus, (err, context) => log.error({ err, context }, 'room error'), media);
   const tokens = new PeerTokenService(config.secretKeyBase, config.nodeId, config.peerTokenTtlSeconds);
   const hub = new NotificationHub(bus, log);
   const webhooks = new WebhookSender({
@@ -65,7 +97,9 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     bus,
     webhooks,
     metrics,
+    turn,
     async listen() {
+      turnPorts = await turn.start();
       await app.listen({ host: config.ip, port: config.port });
       return (app.server.address() as AddressInfo).port;
     },
@@ -77,6 +111,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       hub.close();
       webhooks.stop();
       metrics.close();
+      await turn.stop();
     },
   };
 }

@@ -23,6 +23,14 @@ export interface Config {
   peerTokenTtlSeconds: number;
   checkOrigin: CheckOrigin;
   webrtcUsed: boolean;
+  /** Integrated TURN: IP advertised in TURN entries and the server candidate. */
+  turnIp: string;
+  turnListenIp: string;
+  /** One UDP port for all peers (0 = any free port). */
+  turnUdpPort: number;
+  /** One TCP port for all peers (0 = any free port; undefined = TCP off). */
+  turnTcpPort: number | undefined;
+  turnRealm: string;
   logLevel: LogLevel;
   structuredLogging: boolean;
   gitCommit: string;
@@ -172,6 +180,11 @@ export function loadConfig(env: Env = process.env): Config {
     peerTokenTtlSeconds: r.int('PEER_TOKEN_TTL', 86400, 1, 10 * 365 * 86400),
     checkOrigin: parseCheckOrigin(r.raw('CHECK_ORIGIN')),
     webrtcUsed: r.bool('WEBRTC_USED', true),
+    turnIp: r.ip('WEBRTC_TURN_IP', '127.0.0.1'),
+    turnListenIp: r.ip('WEBRTC_TURN_LISTEN_IP', '127.0.0.1'),
+    turnUdpPort: r.int('WEBRTC_TURN_PORT', firstPortOfRange(r.raw('WEBRTC_TURN_PORT_RANGE')), 0, 65535),
+    turnTcpPort: r.raw('WEBRTC_TURN_TCP_PORT') === 'off' ? undefined : r.int('WEBRTC_TURN_TCP_PORT', 50000, 0, 65535),
+    turnRealm: r.string('WEBRTC_TURN_REALM', 'turn.shoal.localhost'),
     logLevel,
     structuredLogging: r.bool('STRUCTURED_LOGGING', false),
     gitCommit: r.string('GIT_COMMIT', 'dev'),
@@ -186,6 +199,16 @@ export function loadConfig(env: Env = process.env): Config {
     webhookQueueLimit: r.int('WEBHOOK_QUEUE_LIMIT', 10_000, 1, 10_000_000),
     warnings: r.warnings,
   };
+}
+
+/** Fishjam's FJ_WEBRTC_TURN_PORT_RANGE (`from-to`): Shoal needs only one port, the first. */
+function firstPortOfRange(range: string | undefined): number {
+  if (range === undefined) return 50000;
+  const m = /^(\d+)-(\d+)$/.exec(range);
+  if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535 || Number(m[1]) < 1) {
+    throw new ConfigError('FJ_WEBRTC_TURN_PORT_RANGE', `expected "from-to" with 1 <= from <= to <= 65535, got "${range}"`);
+  }
+  return Number(m[1]);
 }
 
 function parseCheckOrigin(v: string | undefined): CheckOrigin {

@@ -1,6 +1,7 @@
 // All rooms of this instance, by id. Creates, finds and stops rooms; owns nothing inside a room.
 import { randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../errors.js';
+import type { MediaContext } from '../media/peer-media.js';
 import type { NotificationBus } from './notifications.js';
 import { Room, type RoomConfig } from './room.js';
 
@@ -12,6 +13,7 @@ export class RoomRegistry {
   constructor(
     private readonly bus: NotificationBus,
     private readonly onError: (err: unknown, context: string) => void,
+    private readonly media?: MediaContext,
   ) {}
 
   /** `config.roomId` may be empty: a UUID is generated. */
@@ -21,6 +23,7 @@ export class RoomRegistry {
     const room = new Room(id, { ...config, roomId: id }, this.bus, {
       onPurge: (r) => this.delete(r.id),
       onError: this.onError,
+      media: this.media,
     });
     this.rooms.set(id, room);
     room.start();

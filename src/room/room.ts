@@ -6,6 +6,9 @@ import { notFound, unavailable } from '../errors.js';
 import type { ClientEndpointEvent, EndpointLink, ServerEndpointEvent } from './endpoint-events.js';
 import type { Notification, NotificationBus, PeerType } from './notifications.js';
 import { Peer, type PeerOptions } from './peer.js';
+import type { TrackInfo, Variant } from './track.js';
+import { PeerMedia, type MediaContext, type PublishedTrack } from '../media/peer-media.js';
+import type { Producer } from '../media/producer.js';
 
 export type VideoCodec = 'h264' | 'vp8';
 export const ROOM_TYPES = ['full_feature', 'audio_only', 'broadcaster', 'livestream', 'conference', 'audio_only_livestream'] as const;
@@ -32,11 +35,15 @@ export interface RoomHooks {
   /** Called when the peerless-purge timer decides the room must go. */
   onPurge(room: Room): void;
   onError(err: unknown, context: string): void;
+  /** The SFU services; absent when the media plane is off (signaling only). */
+  media?: MediaContext;
 }
 
 export class Room {
   readonly peers = new Map<string, Peer>();
   readonly createdAt = Date.now();
+  /** Every published track's producer, by track id. */
+  private readonly producers = new Map<string, Producer>();
   private peerlessTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -49,7 +56,7 @@ export class Room {
 
   /** Called by the registry once the room is registered. */
   start(): void {
-    this.publish({ type: 'roomCreated', roomId: this.id, webhookUrl: this.config.webhookUrl });
+    this.publish_({ type: 'roomCreated', roomId: this.id, webhookUrl: this.config.webhookUrl });
     this.rearmPeerless();
   }
 
@@ -69,7 +76,7 @@ export class Room {
     this.checkCapacity(options.type);
     const peer = new Peer(randomUUID(), options);
     this.peers.set(peer.id, peer);
-    this.publish({ type: 'peerAdded', roomId: this.id, peerId: peer.id, peerType: peer.type });
+    this.publish_({ type: 'peerAdded', roomId: this.id, peerId: peer.id, peerType: peer.type });
     this.armDisconnectTimer(peer);
     this.rearmPeerless();
     return peer;
@@ -92,11 +99,11 @@ export class Room {
     if (link) this.safeClose(link, 1000, CLOSE_PEER_REMOVED);
     if (!purged) {
       this.removeAllTracks(peer);
-      if (wasConnected) this.publish({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
+      if (wasConnected) this.publish_({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
     }
     this.announceGone(peer);
     peer.status = 'disconnected';
-    this.publish({ type: 'peerDeleted', roomId: this.id, peerId, peerType: peer.type });
+    this.publish_({ type: 'peerDeleted', roomId: this.id, peerId, peerType: peer.type });
     this.rearmPeerless();
   }
 
@@ -107,6 +114,9 @@ export class Room {
       peer.subscriptions.peers.add(p);
     }
     for (const t of add.tracks ?? []) peer.subscriptions.tracks.add(t);
+    for (const publisher of this.readyPeers()) {
+      if (publisher !== peer) this.deliverTracks(peer, publisher, [...publisher.tracks.values()]);
+    }
   }
 
   /** Stops the room: every peer is deleted (no PeerDisconnected) and its socket closed. */
@@ -119,12 +129,14 @@ export class Room {
       const link = peer.link;
       peer.link = undefined;
       if (link) this.safeClose(link, 1000, CLOSE_ROOM_STOPPED);
-      for (const track of peer.tracks.values()) this.publish({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
+      peer.media?.close();
+      peer.media = undefined;
+      for (const track of peer.tracks.values()) this.publish_({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
       peer.tracks.clear();
-      this.publish({ type: 'peerDeleted', roomId: this.id, peerId: peer.id, peerType: peer.type });
+      this.publish_({ type: 'peerDeleted', roomId: this.id, peerId: peer.id, peerType: peer.type });
     }
     this.peers.clear();
-    this.publish({ type: 'roomDeleted', roomId: this.id });
+    this.publish_({ type: 'roomDeleted', roomId: this.id });
   }
 
   // ---- socket-driven operations ----
@@ -138,7 +150,7 @@ export class Room {
     peer.link = link;
     peer.status = 'connected';
     clearTimeout(peer.disconnectTimer);
-    this.publish({ type: 'peerConnected', roomId: this.id, peerId, peerType: peer.type });
+    this.publish_({ type: 'peerConnected', roomId: this.id, peerId, peerType: peer.type });
     this.rearmPeerless();
     return peer;
   }
@@ -149,7 +161,7 @@ export class Room {
     if (!peer || peer.link !== link) return;
     peer.link = undefined;
     peer.status = 'disconnected';
-    this.publish({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
+    this.publish_({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
     this.removeAllTracks(peer);
     this.announceGone(peer);
     this.armDisconnectTimer(peer);
@@ -173,8 +185,19 @@ export class Room {
         this.removeAllTracks(peer);
         this.announceGone(peer);
         return;
+      case 'renegotiateTracks':
+        return peer.media?.requestNegotiation();
+      case 'sdpOffer':
+        return peer.media?.handleOffer(event.sdp, event.trackIdToMetadata, event.midToTrackId);
+      case 'setTargetTrackVariant':
+        return peer.media?.setTargetLayer(event.trackId, event.variant);
+      case 'enableTrackVariant':
+      case 'disableTrackVariant':
+        return this.onVariantToggle(peer, event.trackId, event.variant, event.type === 'enableTrackVariant');
+      case 'candidate':
+        // ICE-lite behind the integrated TURN: the client's relay candidates need no action.
+        return;
       case 'media':
-        // Media-plane events (offers, candidates, ...) are handled by the SFU layer.
         return;
     }
   }
@@ -187,9 +210,11 @@ export class Room {
     this.sendTo(peer, {
       type: 'connected',
       endpointId: peer.id,
-      endpoints: [peer.view(), ...others.map((p) => p.view())],
+      endpoints: [peer.view(), ...others.map((p) => ({ ...p.view(), tracks: this.visibleTracks(peer, p) }))],
     });
-    this.publish({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: peer.clientMetadata });
+    if (!wasReady) this.startMedia(peer);
+    for (const other of others) this.deliverTracks(peer, other, [...other.tracks.values()]);
+    this.publish_({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: peer.clientMetadata });
     const announce: ServerEndpointEvent = wasReady
       ? { type: 'endpointUpdated', endpoint: peer.view() }
       : { type: 'endpointAdded', endpoint: peer.view() };
@@ -200,7 +225,7 @@ export class Room {
     const next = metadata ?? null;
     if (JSON.stringify(next) === JSON.stringify(peer.clientMetadata ?? null)) return;
     peer.clientMetadata = next;
-    this.publish({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: next });
+    this.publish_({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: next });
     if (!peer.ready) return;
     for (const other of this.readyPeers()) {
       if (other !== peer) this.sendTo(other, { type: 'endpointUpdated', endpoint: peer.view() });
@@ -212,9 +237,9 @@ export class Room {
     const next = metadata ?? null;
     if (!track || JSON.stringify(next) === JSON.stringify(track.metadata ?? null)) return;
     track.metadata = next;
-    this.publish({ type: 'trackMetadataUpdated', roomId: this.id, peerId: peer.id, track });
+    this.publish_({ type: 'trackMetadataUpdated', roomId: this.id, peerId: peer.id, track });
     for (const other of this.readyPeers()) {
-      if (other !== peer) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
+      if (this.receives(other, peer, track)) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
     }
   }
 
@@ -225,13 +250,96 @@ export class Room {
   }
 
   private removeAllTracks(peer: Peer): void {
-    if (peer.tracks.size === 0) return;
     const trackIds = [...peer.tracks.keys()];
-    for (const track of peer.tracks.values()) this.publish({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
-    peer.tracks.clear();
-    if (peer.ready) {
-      for (const other of this.readyPeers()) {
-        if (other !== peer) this.sendTo(other, { type: 'tracksRemoved', endpointId: peer.id, trackIds });
+    if (trackIds.length > 0) this.unpublish(peer, trackIds);
+    peer.media?.close();
+    peer.media = undefined;
+  }
+
+  // ---- media plane ----
+
+  private startMedia(peer: Peer): void {
+    const ctx = this.hooks.media;
+    if (!ctx || peer.type !== 'webrtc' || peer.media) return;
+    const room = this;
+    peer.media = new PeerMedia(
+      {
+        peerId: peer.id,
+        roomCodec: this.config.videoCodec,
+        permissions: peer.options.permissions,
+        enableSimulcast: peer.options.enableSimulcast,
+        send: (event) => room.sendTo(peer, event),
+        published: (tracks) => room.publish(peer, tracks),
+        unpublished: (ids) => room.unpublish(peer, ids),
+        trackMetadataChanged: (trackId, metadata) => room.onTrackMetadata(peer, trackId, metadata),
+      },
+      ctx,
+    );
+  }
+
+  /** May `subscriber` receive `track` of `publisher`? (permissions and manual subscriptions) */
+  private receives(subscriber: Peer, publisher: Peer, track: TrackInfo): boolean {
+    if (subscriber === publisher || !subscriber.options.permissions.canSubscribe) return false;
+    if (subscriber.options.subscribeMode === 'auto') return true;
+    return subscriber.subscriptions.peers.has(publisher.id) || subscriber.subscriptions.tracks.has(track.id);
+  }
+
+  private visibleTracks(subscriber: Peer, publisher: Peer): TrackInfo[] {
+    return [...publisher.tracks.values()].filter((t) => this.receives(subscriber, publisher, t));
+  }
+
+  /** Announces `tracks` of `publisher` to `subscriber` (and, with media, starts sending them). */
+  private deliverTracks(subscriber: Peer, publisher: Peer, tracks: TrackInfo[]): void {
+    const allowed = tracks.filter((t) => this.receives(subscriber, publisher, t));
+    if (allowed.length === 0 || !subscriber.ready) return;
+    if (subscriber.media) {
+      const published: PublishedTrack[] = [];
+      for (const info of allowed) {
+        const producer = this.producers.get(info.id);
+        if (producer) published.push({ info, producer });
+      }
+      subscriber.media.subscribe(publisher.id, published);
+    } else {
+      this.sendTo(subscriber, { type: 'tracksAdded', endpointId: publisher.id, tracks: allowed });
+    }
+  }
+
+  private publish(peer: Peer, tracks: PublishedTrack[]): void {
+    for (const { info, producer } of tracks) {
+      peer.tracks.set(info.id, info);
+      this.producers.set(info.id, producer);
+      this.publish_({ type: 'trackAdded', roomId: this.id, peerId: peer.id, track: info });
+    }
+    for (const other of this.readyPeers()) {
+      if (other !== peer) this.deliverTracks(other, peer, tracks.map((t) => t.info));
+    }
+  }
+
+  private unpublish(peer: Peer, trackIds: string[]): void {
+    const removed = trackIds.filter((id) => peer.tracks.has(id));
+    if (removed.length === 0) return;
+    for (const id of removed) {
+      const track = peer.tracks.get(id)!;
+      peer.tracks.delete(id);
+      this.producers.delete(id);
+      this.publish_({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
+    }
+    for (const other of this.readyPeers()) {
+      if (other === peer) continue;
+      if (other.media) other.media.unsubscribe(peer.id, removed);
+      else if (peer.ready) this.sendTo(other, { type: 'tracksRemoved', endpointId: peer.id, trackIds: removed });
+    }
+  }
+
+  private onVariantToggle(peer: Peer, trackId: string, variant: Variant, enabled: boolean): void {
+    const track = peer.tracks.get(trackId);
+    if (!track || !track.simulcast.enabled) return;
+    const isDisabled = track.simulcast.disabled.includes(variant);
+    if (enabled === !isDisabled) return; // idempotent: the client repeats these after every answer
+    track.simulcast.disabled = enabled ? track.simulcast.disabled.filter((v) => v !== variant) : [...track.simulcast.disabled, variant];
+    for (const other of this.readyPeers()) {
+      if (other !== peer && this.receives(other, peer, track)) {
+        this.sendTo(other, { type: enabled ? 'trackEncodingEnabled' : 'trackEncodingDisabled', endpointId: peer.id, trackId, encoding: variant });
       }
     }
   }
@@ -262,7 +370,7 @@ export class Room {
     }
   }
 
-  private publish(n: Notification): void {
+  private publish_(n: Notification): void {
     this.bus.publish(n);
   }
 

@@ -1,7 +1,7 @@
 // Translates endpoint events to and from the JSON media events of @fishjam-dev/ts-client 0.5.0
 // (carried as text in PeerMessage field 3). Pure functions: no sockets, no room state.
 import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../room/endpoint-events.js';
-import type { TrackInfo } from '../room/track.js';
+import type { TrackInfo, Variant } from '../room/track.js';
 
 export class MediaEventParseError extends Error {}
 
@@ -29,11 +29,49 @@ export function parseJsonMediaEvent(text: string): ClientEndpointEvent {
     case 'updateTrackMetadata':
       if (!isObject(data) || typeof data.trackId !== 'string') throw new MediaEventParseError('updateTrackMetadata needs data.trackId');
       return { type: 'updateTrackMetadata', trackId: data.trackId, metadata: data.trackMetadata ?? null };
+    case 'enableTrackEncoding':
+    case 'disableTrackEncoding':
+      if (!isObject(data) || typeof data.trackId !== 'string' || !isVariant(data.encoding)) throw new MediaEventParseError(`${msg.type} needs trackId and encoding`);
+      return { type: msg.type === 'enableTrackEncoding' ? 'enableTrackVariant' : 'disableTrackVariant', trackId: data.trackId, variant: data.encoding };
     case 'custom':
       if (!isObject(data) || typeof data.type !== 'string') throw new MediaEventParseError('custom event needs data.type');
-      return { type: 'media', name: data.type, data: data.data };
+      return parseCustom(data.type, data.data);
     default:
       return { type: 'media', name: msg.type, data };
+  }
+}
+
+function isVariant(v: unknown): v is Variant {
+  return v === 'l' || v === 'm' || v === 'h';
+}
+
+function stringRecord(v: unknown): Record<string, string> {
+  if (!isObject(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+function parseCustom(type: string, data: unknown): ClientEndpointEvent {
+  switch (type) {
+    case 'renegotiateTracks':
+      return { type: 'renegotiateTracks' };
+    case 'sdpOffer': {
+      const offer = isObject(data) && isObject(data.sdpOffer) ? data.sdpOffer : undefined;
+      if (!isObject(data) || !offer || typeof offer.sdp !== 'string') throw new MediaEventParseError('sdpOffer needs data.sdpOffer.sdp');
+      return {
+        type: 'sdpOffer',
+        sdp: offer.sdp,
+        trackIdToMetadata: isObject(data.trackIdToTrackMetadata) ? data.trackIdToTrackMetadata : {},
+        midToTrackId: stringRecord(data.midToTrackId),
+      };
+    }
+    case 'candidate':
+      if (!isObject(data) || typeof data.candidate !== 'string') throw new MediaEventParseError('candidate needs data.candidate');
+      return { type: 'candidate', candidate: data.candidate };
+    case 'setTargetTrackVariant':
+      if (!isObject(data) || typeof data.trackId !== 'string' || !isVariant(data.variant)) throw new MediaEventParseError('setTargetTrackVariant needs trackId and variant');
+      return { type: 'setTargetTrackVariant', trackId: data.trackId, variant: data.variant };
+    default:
+      return { type: 'media', name: type, data };
   }
 }
 
@@ -85,7 +123,24 @@ export function jsonMediaEvent(event: ServerEndpointEvent): { type: string; data
       return { type: 'trackUpdated', data: { endpointId: event.endpointId, trackId: event.trackId, metadata: event.metadata ?? null } };
     case 'error':
       return { type: 'error', data: { message: event.message } };
+    case 'offerData':
+      return custom('offerData', { tracksTypes: event.tracksTypes, integratedTurnServers: event.turnServers });
+    case 'sdpAnswer':
+      return custom('sdpAnswer', { type: 'answer', sdp: event.sdp, midToTrackId: event.midToTrackId });
+    case 'candidate':
+      return custom('candidate', { candidate: event.candidate, sdpMLineIndex: event.sdpMLineIndex, sdpMid: event.sdpMid, usernameFragment: null });
+    case 'encodingSwitched':
+      return custom('encodingSwitched', { endpointId: event.endpointId, trackId: event.trackId, encoding: event.encoding, reason: event.reason });
+    case 'vadNotification':
+      return custom('vadNotification', { trackId: event.trackId, status: event.status });
+    case 'trackEncodingEnabled':
+    case 'trackEncodingDisabled':
+      return { type: event.type, data: { endpointId: event.endpointId, trackId: event.trackId, encoding: event.encoding } };
   }
+}
+
+function custom(type: string, data: unknown): { type: string; data: unknown } {
+  return { type: 'custom', data: { type, data } };
 }
 
 export function encodeJsonMediaEvent(event: ServerEndpointEvent): string {

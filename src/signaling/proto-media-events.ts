@@ -4,12 +4,19 @@
 import { create } from '@bufbuild/protobuf';
 import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../room/endpoint-events.js';
 import type { TrackInfo, Variant as TrackVariant } from '../room/track.js';
-import { Variant } from '../gen/fishjam/media_events/shared_pb.js';
+import { CandidateSchema, Variant } from '../gen/fishjam/media_events/shared_pb.js';
 import type { MediaEvent as PeerMediaEvent } from '../gen/fishjam/media_events/peer/peer_pb.js';
 import {
   MediaEventSchema as ServerMediaEventSchema,
   MediaEvent_EndpointSchema,
+  MediaEvent_OfferDataSchema,
+  MediaEvent_SdpAnswerSchema,
   MediaEvent_TrackSchema,
+  MediaEvent_TrackVariantDisabledSchema,
+  MediaEvent_TrackVariantEnabledSchema,
+  MediaEvent_TrackVariantSwitchedSchema,
+  MediaEvent_VadNotificationSchema,
+  MediaEvent_VadNotification_Status,
   type MediaEvent as ServerMediaEvent,
   type MediaEvent_Track,
 } from '../gen/fishjam/media_events/server/server_pb.js';
@@ -116,6 +123,38 @@ export function toServerMediaEvent(event: ServerEndpointEvent): ServerMediaEvent
         };
       case 'error':
         return { case: 'error', value: { $typeName: 'fishjam.media_events.server.MediaEvent.Error', message: event.message } };
+      case 'offerData':
+        return { case: 'offerData', value: create(MediaEvent_OfferDataSchema, { tracksTypes: event.tracksTypes }) };
+      case 'sdpAnswer':
+        return { case: 'sdpAnswer', value: create(MediaEvent_SdpAnswerSchema, { sdp: event.sdp, midToTrackId: event.midToTrackId }) };
+      case 'candidate':
+        return {
+          case: 'candidate',
+          value: create(CandidateSchema, { candidate: event.candidate, sdpMLineIndex: event.sdpMLineIndex, sdpMid: event.sdpMid ?? '' }),
+        };
+      case 'encodingSwitched':
+        return {
+          case: 'trackVariantSwitched',
+          value: create(MediaEvent_TrackVariantSwitchedSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.encoding] }),
+        };
+      case 'trackEncodingEnabled':
+        return {
+          case: 'trackVariantEnabled',
+          value: create(MediaEvent_TrackVariantEnabledSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.encoding] }),
+        };
+      case 'trackEncodingDisabled':
+        return {
+          case: 'trackVariantDisabled',
+          value: create(MediaEvent_TrackVariantDisabledSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.encoding] }),
+        };
+      case 'vadNotification':
+        return {
+          case: 'vadNotification',
+          value: create(MediaEvent_VadNotificationSchema, {
+            trackId: event.trackId,
+            status: event.status === 'speech' ? MediaEvent_VadNotification_Status.SPEECH : MediaEvent_VadNotification_Status.SILENCE,
+          }),
+        };
     }
   })();
   return create(ServerMediaEventSchema, { content });

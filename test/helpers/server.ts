@@ -35,6 +35,8 @@ export async function startShoal(env: Record<string, string> = {}): Promise<Test
     FJ_SERVER_API_TOKEN: API_TOKEN,
     FJ_SECRET_KEY_BASE: SECRET,
     FJ_PORT: String(port),
+    FJ_WEBRTC_TURN_PORT: '0',
+    FJ_WEBRTC_TURN_TCP_PORT: '0',
     ...env,
   });
   const log = createLogger(process.env.SHOAL_TEST_LOG === '1' ? 'debug' : 'silent', false);

@@ -1,0 +1,107 @@
+// An outbound track: one producer forwarded to one subscriber. Rewrites SSRC, payload type, sequence
+// numbers and timestamps so the subscriber sees one continuous stream across simulcast layer switches
+// (which happen only at keyframes), and answers the subscriber's NACKs from its retransmission buffer.
+// It sends only through the `send` function it was given; it never touches rooms or signaling.
+import type { Variant } from '../room/track.js';
+import type { Layer, Producer } from './producer.js';
+import { RetransmitBuffer } from './retransmit-buffer.js';
+import { rewriteRtp, type RtpHeader } from './rtp.js';
+
+export interface ConsumerParams {
+  ssrc: number;
+  payloadType: number;
+  /** Subscriber's preferred simulcast layer. */
+  targetLayer: Variant;
+  send: (packet: Buffer) => void;
+  /** Called when the forwarded simulcast layer changes. */
+  onLayerSwitched: (layer: Variant) => void;
+}
+
+export class Consumer {
+  /** Layer being forwarded now; undefined until the first keyframe of the target arrives. */
+  currentLayer: Layer | undefined;
+  targetLayer: Variant;
+  private seqOffset = 0;
+  private tsOffset = 0;
+  private lastOutSeq = Math.floor(Math.random() * 0x8000);
+  private lastOutTs = Math.floor(Math.random() * 0x7fffffff);
+  private lastOutWall = 0;
+  private started = false;
+  private readonly rtx = new RetransmitBuffer();
+  private closed = false;
+
+  constructor(
+    readonly producer: Producer,
+    private readonly p: ConsumerParams,
+  ) {
+    this.targetLayer = p.targetLayer;
+    producer.consumers.add(this);
+  }
+
+  get ssrc(): number {
+    return this.p.ssrc;
+  }
+
+  /** Layer this consumer wants from the producer now. */
+  private wantedLayer(): Layer {
+    return this.producer.simulcast ? this.targetLayer : '';
+  }
+
+  setTargetLayer(layer: Variant): void {
+    if (this.targetLayer === layer) return;
+    this.targetLayer = layer;
+    if (this.currentLayer !== layer) this.producer.requestKeyframe(layer);
+  }
+
+  /** Called once the subscriber's transport can receive: asks for a keyframe to start from. */
+  start(): void {
+    this.producer.requestKeyframe(this.producer.simulcast ? this.targetLayer : undefined);
+  }
+
+  forward(buf: Buffer, h: RtpHeader, layer: Layer, keyframe: boolean): void {
+    if (this.closed) return;
+    const wanted = this.wantedLayer();
+    if (layer !== this.currentLayer) {
+      // Switch (or start) only at a keyframe of the wanted layer.
+      if (layer !== wanted || !keyframe) {
+        if (layer === wanted && this.producer.kind === 'video') this.producer.requestKeyframe(layer);
+        return;
+      }
+      this.switchTo(h);
+      this.currentLayer = layer;
+      if (this.producer.simulcast && layer !== '') this.p.onLayerSwitched(layer);
+    }
+    const seq = (h.sequenceNumber + this.seqOffset) & 0xffff;
+    const ts = (h.timestamp + this.tsOffset) >>> 0;
+    const out = rewriteRtp(buf, h, { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts });
+    this.lastOutSeq = seq;
+    this.lastOutTs = ts;
+    this.lastOutWall = Date.now();
+    this.rtx.put(seq, out);
+    this.p.send(out);
+  }
+
+  /** Re-bases sequence numbers and timestamps so the new stream continues the old one. */
+  private switchTo(h: RtpHeader): void {
+    const nextSeq = this.started ? (this.lastOutSeq + 1) & 0xffff : this.lastOutSeq;
+    this.seqOffset = (nextSeq - h.sequenceNumber) & 0xffff;
+    const elapsed = this.started ? Math.max(1, Math.round(((Date.now() - this.lastOutWall) * this.producer.codec.clockRate) / 1000)) : 0;
+    this.tsOffset = (this.lastOutTs + elapsed - h.timestamp) >>> 0;
+    this.started = true;
+  }
+
+  /** The subscriber asked for these (rewritten) sequence numbers again. */
+  retransmit(seqs: number[]): void {
+    for (const seq of seqs) {
+      const packet = this.rtx.get(seq);
+      if (packet) this.p.send(packet);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.producer.consumers.delete(this);
+    this.rtx.clear();
+  }
+}

@@ -1,0 +1,441 @@
+// One peer's media session (ts-client 0.5.0 negotiation): serialises negotiations
+// (offerData → sdpOffer → sdpAnswer + candidate), maps the client's m-lines to published tracks
+// (producers) and to the tracks it receives (consumers), restarts ICE on every round after the first,
+// and routes RTP/RTCP between its transport and producers/consumers. The Room decides who subscribes
+// to what; this class only carries it out and reports what the client publishes through its host.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { PeerPermissions } from '../auth/peer-token.js';
+import type { Logger } from '../log/logger.js';
+import type { ServerEndpointEvent, TurnServerInfo } from '../room/endpoint-events.js';
+import type { TrackInfo, TrackKind, Variant } from '../room/track.js';
+import type { TurnServer } from '../turn/turn-server.js';
+import { Consumer } from './consumer.js';
+import type { DtlsCertificate } from './dtls-certificate.js';
+import { Producer, type Layer } from './producer.js';
+import { buildNack, buildPli, buildRemb, parseRtcp } from './rtcp.js';
+import { getHeaderExtension, parseRtpHeader, type RtpHeader } from './rtp.js';
+import {
+  EXT_MID,
+  EXT_REPAIRED_RID,
+  EXT_RID,
+  SdpError,
+  buildAnswer,
+  chooseCodec,
+  matchCodec,
+  parseOffer,
+  supportedExtensions,
+  type AnswerMedia,
+  type OfferedMedia,
+  type ParsedOffer,
+} from './sdp.js';
+import { WebRtcTransport } from './webrtc-transport.js';
+
+/** Shared media services of one Shoal instance. */
+export interface MediaContext {
+  turn: TurnServer;
+  certificate: DtlsCertificate;
+  turnServers(peerId: string): TurnServerInfo[];
+  log: Logger;
+}
+
+export interface PublishedTrack {
+  info: TrackInfo;
+  producer: Producer;
+}
+
+/** What a PeerMedia needs from its room. */
+export interface PeerMediaHost {
+  readonly peerId: string;
+  readonly roomCodec: 'vp8' | 'h264' | null;
+  readonly permissions: PeerPermissions;
+  readonly enableSimulcast: boolean;
+  send(event: ServerEndpointEvent): void;
+  published(tracks: PublishedTrack[]): void;
+  unpublished(trackIds: string[]): void;
+  trackMetadataChanged(trackId: string, metadata: unknown): void;
+}
+
+/** A track this peer receives, from announcement to removal. Slots are never reused. */
+interface OutboundSlot {
+  trackId: string;
+  endpointId: string;
+  kind: TrackKind;
+  producer: Producer;
+  mid?: string;
+  consumer?: Consumer;
+  removed: boolean;
+}
+
+interface InboundLine {
+  mid: string;
+  trackId: string;
+  producer: Producer;
+  midExtId?: number;
+  ridExtId?: number;
+  rridExtId?: number;
+}
+
+const NEGOTIATION_SETTLE_TIMEOUT_MS = 5000;
+const REMB_INTERVAL_MS = 1000;
+const REMB_BITRATE = 5_000_000;
+
+export class PeerMedia {
+  readonly transport: WebRtcTransport;
+  private readonly log: Logger;
+  private readonly inbound = new Map<string, InboundLine>(); // by mid
+  private readonly ssrcRoutes = new Map<number, { line: InboundLine; layer: Layer }>();
+  private readonly outbound: OutboundSlot[] = [];
+  private readonly consumersBySsrc = new Map<number, Consumer>();
+  private negotiating = false;
+  private pending = false;
+  private rounds = 0;
+  private remoteUfrag: string | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private readonly rembTimer: NodeJS.Timeout;
+  private readonly rtcpSsrc = randomBytes(4).readUInt32BE(0) >>> 0;
+  private readonly cname = randomUUID();
+  private sessionVersion = 0;
+  private readonly sessionId = String(Date.now());
+  private closed = false;
+
+  constructor(
+    private readonly host: PeerMediaHost,
+    private readonly ctx: MediaContext,
+  ) {
+    this.log = ctx.log.child({ peerId: host.peerId });
+    this.transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log);
+    this.transport.on('rtp', (b) => this.onRtp(b));
+    this.transport.on('rtcp', (b) => this.onRtcp(b));
+    this.transport.on('connected', () => {
+      for (const slot of this.outbound) slot.consumer?.start();
+      this.settle();
+    });
+    this.transport.on('iceRestarted', () => this.settle());
+    this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
+    this.rembTimer.unref();
+  }
+
+  // ---- subscriptions (called by the room) ----
+
+  /** Announces tracks of `endpointId` to the client and schedules the negotiation that delivers them. */
+  subscribe(endpointId: string, tracks: PublishedTrack[]): void {
+    const fresh = tracks.filter((t) => !this.outbound.some((s) => s.trackId === t.info.id && !s.removed));
+    if (fresh.length === 0) return;
+    for (const t of fresh) this.outbound.push({ trackId: t.info.id, endpointId, kind: t.info.type, producer: t.producer, removed: false });
+    this.host.send({ type: 'tracksAdded', endpointId, tracks: fresh.map((t) => t.info) });
+    this.requestNegotiation();
+  }
+
+  /** Stops sending these tracks; tells the client (which then needs a negotiation round). */
+  unsubscribe(endpointId: string, trackIds: string[]): void {
+    const removed: string[] = [];
+    for (const slot of this.outbound) {
+      if (slot.removed || !trackIds.includes(slot.trackId)) continue;
+      slot.removed = true;
+      if (slot.consumer) {
+        this.consumersBySsrc.delete(slot.consumer.ssrc);
+        slot.consumer.close();
+        slot.consumer = undefined;
+      }
+      removed.push(slot.trackId);
+    }
+    if (removed.length === 0) return;
+    this.host.send({ type: 'tracksRemoved', endpointId, trackIds: removed });
+    this.requestNegotiation();
+  }
+
+  setTargetLayer(trackId: string, layer: Variant): void {
+    for (const slot of this.outbound) if (slot.trackId === trackId && !slot.removed) slot.consumer?.setTargetLayer(layer);
+  }
+
+  /** Every inbound producer of this peer (for the room's bookkeeping). */
+  producers(): Producer[] {
+    return [...this.inbound.values()].map((l) => l.producer);
+  }
+
+  // ---- negotiation ----
+
+  requestNegotiation(): void {
+    if (this.closed) return;
+    if (this.negotiating) {
+      this.pending = true;
+      return;
+    }
+    this.negotiating = true;
+    this.pending = false;
+    const count = (kind: TrackKind) => this.outbound.filter((s) => s.kind === kind).length;
+    this.host.send({
+      type: 'offerData',
+      tracksTypes: { audio: count('audio'), video: count('video') },
+      turnServers: this.ctx.turnServers(this.host.peerId),
+    });
+  }
+
+  /** The client's answer to offerData. Errors go to the client as an `error` event. */
+  handleOffer(sdp: string, trackIdToMetadata: Record<string, unknown>, midToTrackId: Record<string, string>): void {
+    if (this.closed) return;
+    let offer: ParsedOffer;
+    try {
+      offer = parseOffer(sdp);
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      this.log.warn({ err: err.message }, 'invalid SDP offer');
+      this.host.send({ type: 'error', message: `Invalid SDP offer: ${err.message}` });
+      this.finishRound();
+      return;
+    }
+    this.negotiating = true;
+    if (this.remoteUfrag !== undefined && offer.iceUfrag !== this.remoteUfrag) this.transport.restartIce();
+    this.remoteUfrag = offer.iceUfrag;
+    if (offer.fingerprint) this.transport.setRemoteFingerprint(offer.fingerprint.value);
+
+    const answerMedia: AnswerMedia[] = [];
+    const answerMids: Record<string, string> = {};
+    const newTracks: PublishedTrack[] = [];
+    const removedTracks: string[] = [];
+    let refusedPublish = false;
+
+    for (const m of offer.media) {
+      if (m.kind === 'application') {
+        answerMedia.push({ mid: m.mid, kind: 'application', direction: 'inactive', extensions: [], offered: m });
+        continue;
+      }
+      if (m.direction === 'sendonly' || m.direction === 'sendrecv') {
+        const trackId = midToTrackId[m.mid];
+        const existing = this.inbound.get(m.mid);
+        if (trackId === undefined || m.direction === 'sendrecv') {
+          if (existing) removedTracks.push(this.dropInbound(m.mid));
+          answerMedia.push(inactive(m));
+          continue;
+        }
+        if (!this.host.permissions.canPublish) {
+          refusedPublish = true;
+          answerMedia.push(inactive(m));
+          continue;
+        }
+        const codec = existing?.producer.codec ?? chooseCodec(m, this.host.roomCodec);
+        if (!codec) {
+          this.host.send({ type: 'error', message: `No supported ${m.kind} codec offered for track ${trackId}` });
+          answerMedia.push(inactive(m));
+          continue;
+        }
+        const rids = (this.host.enableSimulcast ? m.rids : []).filter((r): r is Variant => r === 'l' || r === 'm' || r === 'h');
+        if (!existing) {
+          const line = this.addInbound(m, trackId, codec, rids);
+          newTracks.push({ info: trackInfo(trackId, m.kind, trackIdToMetadata[trackId], rids), producer: line.producer });
+        } else if (trackId in trackIdToMetadata) {
+          this.host.trackMetadataChanged(trackId, trackIdToMetadata[trackId] ?? null);
+        }
+        answerMids[m.mid] = trackId;
+        answerMedia.push({
+          mid: m.mid,
+          kind: m.kind,
+          direction: 'recvonly',
+          codec,
+          extensions: supportedExtensions(m),
+          simulcastRids: rids.length > 0 ? rids : undefined,
+          offered: m,
+        });
+        continue;
+      }
+      if (m.direction === 'inactive') {
+        if (this.inbound.has(m.mid)) removedTracks.push(this.dropInbound(m.mid));
+        answerMedia.push(inactive(m));
+        continue;
+      }
+      // recvonly: a slot for a track this peer receives
+      answerMedia.push(this.answerRecvonly(m, answerMids));
+    }
+
+    this.sessionVersion++;
+    const answer = buildAnswer({
+      iceUfrag: this.transport.ice.local.ufrag,
+      icePwd: this.transport.ice.local.pwd,
+      fingerprint: { algorithm: 'sha-256', value: this.ctx.certificate.fingerprint },
+      sessionId: this.sessionId,
+      sessionVersion: this.sessionVersion,
+      media: answerMedia,
+    });
+    this.host.send({ type: 'sdpAnswer', sdp: answer, midToTrackId: answerMids });
+    const c = this.transport.candidate;
+    this.host.send({
+      type: 'candidate',
+      candidate: `candidate:1 1 UDP 2015363327 ${c.ip} ${c.port} typ host`,
+      sdpMLineIndex: 0,
+      sdpMid: offer.media[0]?.mid ?? '0',
+    });
+    if (refusedPublish) this.host.send({ type: 'error', message: 'Publishing is not allowed for this peer' });
+    this.rounds++;
+    if (removedTracks.length > 0) this.host.unpublished(removedTracks);
+    if (newTracks.length > 0) this.host.published(newTracks);
+    if (this.transport.state === 'connected') for (const slot of this.outbound) if (slot.consumer && !slot.removed) slot.consumer.start();
+    // The round ends when the transport is (again) connected; the first round waits for DTLS.
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.settle(), NEGOTIATION_SETTLE_TIMEOUT_MS);
+    this.settleTimer.unref();
+  }
+
+  private answerRecvonly(m: OfferedMedia, answerMids: Record<string, string>): AnswerMedia {
+    let slot = this.outbound.find((s) => s.mid === m.mid);
+    if (!slot) {
+      slot = this.outbound.find((s) => s.mid === undefined && !s.removed && s.kind === m.kind);
+      if (slot) slot.mid = m.mid;
+    }
+    if (!slot || slot.removed) return inactive(m);
+    const codec = matchCodec(m, slot.producer.codec);
+    if (!codec) return inactive(m);
+    if (!slot.consumer) {
+      const ssrc = randomBytes(4).readUInt32BE(0) >>> 0;
+      slot.consumer = new Consumer(slot.producer, {
+        ssrc,
+        payloadType: codec.payloadType,
+        targetLayer: 'm',
+        send: (packet) => this.transport.sendRtp(packet),
+        onLayerSwitched: (layer) =>
+          this.host.send({ type: 'encodingSwitched', endpointId: slot!.endpointId, trackId: slot!.trackId, encoding: layer, reason: 'other' }),
+      });
+      this.consumersBySsrc.set(ssrc, slot.consumer);
+    }
+    answerMids[m.mid] = slot.trackId;
+    return {
+      mid: m.mid,
+      kind: m.kind as TrackKind,
+      direction: 'sendonly',
+      codec: { ...codec, rtxPayloadType: undefined },
+      extensions: [],
+      send: { ssrc: slot.consumer.ssrc, cname: this.cname, streamId: slot.endpointId, trackId: slot.trackId },
+      offered: m,
+    };
+  }
+
+  /** Negotiation round finished: start the next one if something changed meanwhile. */
+  private settle(): void {
+    if (!this.negotiating || this.rounds === 0) return;
+    this.finishRound();
+  }
+
+  private finishRound(): void {
+    clearTimeout(this.settleTimer);
+    this.negotiating = false;
+    if (this.pending) this.requestNegotiation();
+  }
+
+  private addInbound(m: OfferedMedia, trackId: string, codec: Producer['codec'], rids: Variant[]): InboundLine {
+    const ext = (uri: string) => m.extensions.find((e) => e.uri === uri)?.id;
+    const producer = new Producer(trackId, this.host.peerId, m.kind as TrackKind, codec, rids, (mediaSsrc) =>
+      this.transport.sendRtcp(buildPli(this.rtcpSsrc, mediaSsrc)),
+    );
+    const line: InboundLine = { mid: m.mid, trackId, producer, midExtId: ext(EXT_MID), ridExtId: ext(EXT_RID), rridExtId: ext(EXT_REPAIRED_RID) };
+    this.inbound.set(m.mid, line);
+    if (rids.length === 0) {
+      // Non-simulcast: the first SSRC of the m-line that is not an RTX (FID) SSRC is the media SSRC.
+      const rtx = new Set(m.ssrcGroups.filter((g) => g.semantics === 'FID').map((g) => g.ssrcs[1]));
+      const media = m.ssrcs.find((s) => !rtx.has(s));
+      if (media !== undefined) {
+        producer.layerSsrcs.set('', media);
+        this.ssrcRoutes.set(media, { line, layer: '' });
+      }
+    }
+    return line;
+  }
+
+  private dropInbound(mid: string): string {
+    const line = this.inbound.get(mid)!;
+    this.inbound.delete(mid);
+    for (const [ssrc, route] of this.ssrcRoutes) if (route.line === line) this.ssrcRoutes.delete(ssrc);
+    line.producer.close();
+    return line.trackId;
+  }
+
+  // ---- media routing ----
+
+  private readonly header = {} as RtpHeader;
+
+  private onRtp(buf: Buffer): void {
+    const h = parseRtpHeader(buf, this.header);
+    if (!h) return;
+    let route = this.ssrcRoutes.get(h.ssrc);
+    if (!route) route = this.learnSsrc(buf, h);
+    // Only the negotiated codec is forwarded: RTX (retransmissions, bandwidth probes) and FEC are not.
+    if (!route || h.payloadType !== route.line.producer.codec.payloadType) return;
+    route.line.producer.onRtp(buf, h, route.layer);
+  }
+
+  /** Binds an unknown SSRC to an inbound line by its mid / rid header extensions (simulcast). */
+  private learnSsrc(buf: Buffer, h: RtpHeader): { line: InboundLine; layer: Layer } | undefined {
+    for (const line of this.inbound.values()) {
+      if (line.midExtId === undefined) continue;
+      const mid = getHeaderExtension(buf, h, line.midExtId)?.toString('utf8');
+      if (mid !== line.mid || h.payloadType !== line.producer.codec.payloadType) continue;
+      if (line.rridExtId !== undefined && getHeaderExtension(buf, h, line.rridExtId)) return undefined; // RTX: not used yet
+      let layer: Layer = '';
+      if (line.producer.simulcast) {
+        const rid = line.ridExtId === undefined ? undefined : getHeaderExtension(buf, h, line.ridExtId)?.toString('utf8');
+        if (rid !== 'l' && rid !== 'm' && rid !== 'h') return undefined;
+        layer = rid;
+      }
+      const route = { line, layer };
+      this.ssrcRoutes.set(h.ssrc, route);
+      line.producer.layerSsrcs.set(layer, h.ssrc);
+      return route;
+    }
+    return undefined;
+  }
+
+  private onRtcp(buf: Buffer): void {
+    for (const p of parseRtcp(buf)) {
+      switch (p.type) {
+        case 'pli':
+        case 'fir': {
+          const ssrcs = p.type === 'pli' ? [p.mediaSsrc] : p.entries.map((e) => e.ssrc);
+          for (const ssrc of ssrcs) {
+            const consumer = this.consumersBySsrc.get(ssrc);
+            consumer?.producer.requestKeyframe(consumer.currentLayer ?? undefined);
+          }
+          break;
+        }
+        case 'nack':
+          this.consumersBySsrc.get(p.mediaSsrc)?.retransmit(p.lost);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Tells publishers they may send at full rate (their estimate otherwise stays at its start value). */
+  private sendRemb(): void {
+    if (this.transport.state !== 'connected' || this.ssrcRoutes.size === 0) return;
+    const video = [...this.ssrcRoutes.entries()].filter(([, r]) => r.line.producer.kind === 'video').map(([s]) => s);
+    if (video.length > 0) this.transport.sendRtcp(buildRemb(this.rtcpSsrc, REMB_BITRATE, video));
+  }
+
+  /** Asks the publisher to resend lost packets (reserved for the loss detector). */
+  requestRetransmission(mediaSsrc: number, lost: number[]): void {
+    this.transport.sendRtcp(buildNack(this.rtcpSsrc, mediaSsrc, lost));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.settleTimer);
+    clearInterval(this.rembTimer);
+    for (const slot of this.outbound) slot.consumer?.close();
+    for (const line of this.inbound.values()) line.producer.close();
+    this.inbound.clear();
+    this.transport.close();
+  }
+}
+
+function inactive(m: OfferedMedia): AnswerMedia {
+  return { mid: m.mid, kind: m.kind, direction: 'inactive', extensions: [], offered: m };
+}
+
+function trackInfo(id: string, kind: TrackKind, metadata: unknown, rids: Variant[]): TrackInfo {
+  return {
+    id,
+    type: kind,
+    metadata: metadata ?? null,
+    simulcast: rids.length > 0 ? { enabled: true, active: rids, disabled: [] } : { enabled: false, active: ['h'], disabled: [] },
+  };
+}

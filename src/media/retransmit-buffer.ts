@@ -1,0 +1,65 @@
+// Per-SSRC history of the last N outgoing RTP packets, keyed by 16-bit sequence number, so NACKed
+// packets can be resent. Sequence numbers are unwrapped to a running counter, and each ring
+// slot remembers the unwrapped number it holds, so a lookup only ever returns the packet that was put
+// under that sequence number within the last N sequence numbers, never one from an earlier wrap.
+// What it must not do: copy or modify stored packets (it keeps the caller's Buffer, which the caller
+// must not reuse afterwards), allocate per put/get, grow beyond its fixed capacity, or know about
+// SSRCs, RTP parsing or sockets (one instance per outgoing SSRC).
+
+export class RetransmitBuffer {
+  readonly capacity: number;
+  private readonly packets: (Buffer | undefined)[];
+  /** Unwrapped sequence number held by each slot; −1 = empty. */
+  private readonly slotSeq: Float64Array;
+  /** Newest unwrapped sequence number put; −1 = nothing put since construction/clear. */
+  private newest = -1;
+
+  constructor(capacity = 1024) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 32768) {
+      throw new RangeError('RetransmitBuffer: capacity must be an integer in 1..32768');
+    }
+    this.capacity = capacity;
+    this.packets = new Array<Buffer | undefined>(capacity).fill(undefined);
+    this.slotSeq = new Float64Array(capacity).fill(-1);
+  }
+
+  /**
+   * Stores `packet` under `seq`. Going forward (even by more than N, or across 65535 → 0) evicts what
+   * falls out of the window. A late put within the window fills its slot. A put more than N behind the
+   * newest is taken as a restart of the numbering: the history is cleared and starts again at `seq`.
+   */
+  put(seq: number, packet: Buffer): void {
+    seq &= 0xffff;
+    let ext: number;
+    if (this.newest < 0) {
+      ext = seq + 0x10000; // start one wrap in, so unwrapping backwards never goes negative
+    } else {
+      const d = ((((seq - this.newest) & 0xffff) + 0x8000) & 0xffff) - 0x8000;
+      ext = this.newest + d;
+      if (d <= -this.capacity) {
+        this.clear();
+        ext = seq + 0x10000;
+      }
+    }
+    if (this.newest < 0 || ext > this.newest) this.newest = ext;
+    const slot = ext % this.capacity;
+    this.packets[slot] = packet;
+    this.slotSeq[slot] = ext;
+  }
+
+  /** The packet put under `seq`, or undefined if it was never stored or has left the last-N window. */
+  get(seq: number): Buffer | undefined {
+    if (this.newest < 0) return undefined;
+    const d = (((((seq & 0xffff) - this.newest) & 0xffff) + 0x8000) & 0xffff) - 0x8000;
+    if (d > 0 || d <= -this.capacity) return undefined;
+    const ext = this.newest + d;
+    const slot = ext % this.capacity;
+    return this.slotSeq[slot] === ext ? this.packets[slot] : undefined;
+  }
+
+  clear(): void {
+    this.packets.fill(undefined);
+    this.slotSeq.fill(-1);
+    this.newest = -1;
+  }
+}

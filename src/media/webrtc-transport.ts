@@ -1,0 +1,180 @@
+// One peer's media transport behind the integrated TURN server: a virtual host candidate (never
+// bound) whose packets arrive in-process; ICE-lite on it, then DTLS (server role, werift) and SRTP/SRTCP.
+// Emits decrypted RTP/RTCP and sends encrypted RTP/RTCP back along the nominated TURN path.
+// It knows nothing about tracks, SDP or rooms.
+import { EventEmitter } from 'node:events';
+import { X509Certificate } from 'node:crypto';
+import { DtlsServer, RtpPacket, SrtcpSession, SrtpSession, keyLength, saltLength, type SrtpProfile } from 'werift';
+import type { Logger } from '../log/logger.js';
+import type { ClientRef, TurnServer, VirtualEndpoint } from '../turn/turn-server.js';
+import { classifyPacket, type TransportAddress } from '../turn/stun-message.js';
+import { fingerprintOf, type DtlsCertificate } from './dtls-certificate.js';
+import { IceLite } from './ice-lite.js';
+import { isRtcp } from './rtp.js';
+
+export type TransportState = 'new' | 'connecting' | 'connected' | 'closed';
+
+interface TransportEvents {
+  rtp: [Buffer];
+  rtcp: [Buffer];
+  connected: [];
+  /** ICE saw traffic with the current credentials after a restart. */
+  iceRestarted: [];
+  closed: [string];
+}
+
+/** The transport object werift's DTLS stack reads from and writes to. */
+interface DtlsPipe {
+  type: string;
+  address: { address: string; port: number; family: string };
+  closed: boolean;
+  onData: (data: Buffer, addr?: unknown) => void;
+  send: (data: Buffer) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+const SRTP_PROFILES: SrtpProfile[] = [7, 1]; // AEAD_AES_128_GCM, AES128_CM_HMAC_SHA1_80
+
+export class WebRtcTransport extends EventEmitter<TransportEvents> implements VirtualEndpoint {
+  readonly ice = new IceLite();
+  state: TransportState = 'new';
+  private readonly virtual: { ip: string; port: number; release(): void };
+  private path: ((data: Buffer) => void) | undefined;
+  private nominated = false;
+  private readonly pipe: DtlsPipe;
+  private readonly dtls: DtlsServer;
+  private srtp: SrtpSession | undefined;
+  private srtcp: SrtcpSession | undefined;
+  private remoteFingerprint: string | undefined;
+  private awaitingRestart = false;
+
+  constructor(
+    turn: TurnServer,
+    cert: DtlsCertificate,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.virtual = turn.registerVirtual(this);
+    this.pipe = {
+      type: 'udp',
+      address: { address: this.virtual.ip, port: this.virtual.port, family: 'IPv4' },
+      closed: false,
+      onData: () => {},
+      send: async (data) => this.path?.(data),
+      close: async () => {},
+    };
+    this.dtls = new DtlsServer({
+      cert: cert.certPem,
+      key: cert.keyPem,
+      signatureHash: cert.signatureHash,
+      transport: this.pipe as never,
+      srtpProfiles: SRTP_PROFILES,
+      extendedMasterSecret: true,
+      certificateRequest: true,
+    });
+    this.dtls.onConnect.once(() => this.onDtlsConnected());
+    this.dtls.onError.subscribe((err) => this.log.debug({ err: err.message }, 'DTLS error'));
+  }
+
+  /** The server's (virtual) host candidate. */
+  get candidate(): { ip: string; port: number } {
+    return { ip: this.virtual.ip, port: this.virtual.port };
+  }
+
+  setRemoteFingerprint(value: string): void {
+    this.remoteFingerprint = value.toUpperCase();
+  }
+
+  /** New local ICE credentials; the old ones keep working until the client uses the new ones. */
+  restartIce(): void {
+    this.ice.restart();
+    this.awaitingRestart = true;
+  }
+
+  // ---- VirtualEndpoint: packets from the client through its TURN allocation ----
+
+  receive(data: Buffer, from: ClientRef, reply: (data: Buffer) => void): void {
+    if (this.state === 'closed' || data.length === 0) return;
+    const first = data[0]!;
+    if (classifyPacket(first) === 'stun') return this.onStun(data, from, reply);
+    this.path ??= reply;
+    if (first >= 20 && first <= 63) {
+      this.pipe.onData(data);
+      return;
+    }
+    if (first >= 128 && first <= 191) this.onSrtp(data);
+  }
+
+  private onStun(data: Buffer, from: ClientRef, reply: (data: Buffer) => void): void {
+    const source: TransportAddress = from.relayed;
+    const result = this.ice.handle(data, source);
+    if (result.kind === 'ignore') return;
+    reply(result.response);
+    if (result.kind !== 'response') return;
+    if (result.nominated || !this.nominated) {
+      this.path = reply;
+      this.nominated ||= result.nominated;
+    }
+    if (this.state === 'new') this.state = 'connecting';
+    if (this.awaitingRestart && data.includes(Buffer.from(this.ice.local.ufrag + ':'))) {
+      this.awaitingRestart = false;
+      this.emit('iceRestarted');
+    }
+  }
+
+  private onDtlsConnected(): void {
+    try {
+      const remote = this.dtls.remoteCertificate;
+      if (this.remoteFingerprint !== undefined) {
+        const actual = remote ? fingerprintOf(Buffer.from(new X509Certificate(remote).raw)) : '';
+        if (actual !== this.remoteFingerprint) throw new Error('remote certificate fingerprint mismatch');
+      }
+      const profile = this.dtls.srtp.srtpProfile as SrtpProfile | undefined;
+      if (!profile) throw new Error('no SRTP profile negotiated');
+      const { localKey, localSalt, remoteKey, remoteSalt } = this.dtls.extractSessionKeys(keyLength(profile), saltLength(profile));
+      const config = { keys: { localMasterKey: localKey, localMasterSalt: localSalt, remoteMasterKey: remoteKey, remoteMasterSalt: remoteSalt }, profile };
+      this.srtp = new SrtpSession(config);
+      this.srtcp = new SrtcpSession(config);
+      this.state = 'connected';
+      this.emit('connected');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'DTLS setup failed');
+      this.close('dtls failed');
+    }
+  }
+
+  private onSrtp(data: Buffer): void {
+    if (!this.srtp || !this.srtcp) return;
+    try {
+      if (isRtcp(data)) this.emit('rtcp', this.srtcp.decrypt(data));
+      else this.emit('rtp', this.srtp.decrypt(data));
+    } catch (err) {
+      this.log.trace({ err: (err as Error).message }, 'SRTP decrypt failed');
+    }
+  }
+
+  /** Encrypts and sends a plaintext RTP packet; dropped while not connected. */
+  sendRtp(packet: Buffer): void {
+    if (!this.srtp || !this.path) return;
+    const p = RtpPacket.deSerialize(packet);
+    this.path(this.srtp.encrypt(p.payload, p.header));
+  }
+
+  sendRtcp(packet: Buffer): void {
+    if (!this.srtcp || !this.path) return;
+    this.path(this.srtcp.encrypt(packet));
+  }
+
+  close(reason = 'closed'): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.virtual.release();
+    this.pipe.closed = true;
+    try {
+      this.dtls.close();
+    } catch {
+      // already closed
+    }
+    this.emit('closed', reason);
+  }
+}

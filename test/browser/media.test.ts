@@ -1,0 +1,82 @@
+// Media through the SFU with the unmodified @fishjam-dev/ts-client 0.5.0 in headless Chromium (fake
+// camera and microphone): publishing, receiving (decoded frames, audio packets), late joiners, track
+// removal and peers leaving, all relayed through Shoal's integrated TURN server.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
+import { api, startShoal, type TestShoal } from '../helpers/server.js';
+import { NotificationLog } from '../helpers/raw-peer.js';
+import { joinC5, publishC5, total, waitForStats } from '../helpers/media-page.js';
+
+const WAIT_MS = 15_000;
+
+describe('browser media: ts-client 0.5.0 through the SFU', () => {
+  let browser: Browser;
+  let s: TestShoal;
+  let log: NotificationLog;
+  const pages = new Set<Page>();
+
+  before(async () => {
+    [browser, s] = await Promise.all([launchBrowser(), startShoal()]);
+    log = new NotificationLog(s.shoal.bus);
+  });
+  after(async () => {
+    for (const p of pages) await closeClientPage(p);
+    await browser?.close();
+    await closeStaticServer();
+    log?.stop();
+    await s?.stop();
+  });
+
+  async function room(config: Record<string, unknown> = {}): Promise<string> {
+    const r = await api(s, 'POST', '/room', config);
+    assert.equal(r.status, 201, r.text);
+    return r.json.data.room.id;
+  }
+
+  async function peer(roomId: string, options: Record<string, unknown> = {}): Promise<{ id: string; token: string }> {
+    const r = await api(s, 'POST', `/room/${roomId}/peer`, { type: 'webrtc', options });
+    assert.equal(r.status, 201, r.text);
+    return { id: r.json.data.peer.id, token: r.json.data.token };
+  }
+
+  async function joined(roomId: string, name: string, options: Record<string, unknown> = {}): Promise<{ page: Page; id: string }> {
+    const p = await peer(roomId, options);
+    const page = await openClientPage(browser, 'c5');
+    pages.add(page);
+    const id = await joinC5(page, { host: s.host, token: p.token, name });
+    assert.equal(id, p.id);
+    return { page, id };
+  }
+
+  test('two peers publish camera and mic; each decodes the other\'s video and receives its audio', async () => {
+    const roomId = await room();
+    const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
+    try {
+      const [aTracks, bTracks] = await Promise.all([publishC5(a.page, { video: true, audio: true }), publishC5(b.page, { video: true, audio: true })]);
+      assert.equal(aTracks.length, 2);
+      assert.equal(bTracks.length, 2);
+      for (const [page, other] of [
+        [a.page, b.id],
+        [b.page, a.id],
+      ] as const) {
+        await waitForPageEvent(page, (e) => e.name === 'trackReady' && (e.data as any).kind === 'audio', WAIT_MS);
+        await waitForPageEvent(page, (e) => e.name === 'trackReady' && (e.data as any).kind === 'video', WAIT_MS);
+        void other;
+        const first = await waitForStats(page, (st) => total(st, 'video', 'framesDecoded') > 0 && total(st, 'audio', 'packetsReceived') > 0, 'first frames');
+        await waitForStats(
+          page,
+          (st) => total(st, 'video', 'framesDecoded') > total(first, 'video', 'framesDecoded') + 10 && total(st, 'audio', 'packetsReceived') > total(first, 'audio', 'packetsReceived') + 20,
+          'frames and audio packets increasing',
+        );
+      }
+      const r = await api(s, 'GET', `/room/${roomId}`);
+      for (const p of r.json.data.peers) assert.equal(p.tracks.length, 2, JSON.stringify(p));
+      const added = log.items.filter((n) => n.roomId === roomId && n.type === 'trackAdded');
+      assert.equal(added.length, 4);
+    } catch (err) {
+      (err as Error).message += `\nA logs:\n${formatPageLogs(a.page)}\nB logs:\n${formatPageLogs(b.page)}`;
+      throw err;
+    }
+  });
+});

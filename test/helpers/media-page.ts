@@ -1,0 +1,121 @@
+// Drives the unmodified @fishjam-dev/ts-client 0.5.0 in a headless Chromium page for media tests:
+// join with a token, publish fake camera/mic, and read what the page receives (trackReady events and
+// inbound-rtp statistics). Every wait is bounded.
+//
+// Functions passed to page.evaluate must not bind named functions (tsx would inject `__name`).
+import type { Page } from './browser.js';
+import { waitForPageEvent } from './browser.js';
+
+export interface JoinOptions {
+  host: string; // 127.0.0.1:PORT
+  token: string;
+  name: string;
+  reconnect?: boolean;
+}
+
+/** Creates `window.client`, wires its events into window.events, and connects. */
+export async function joinC5(page: Page, o: JoinOptions, timeoutMs = 10_000): Promise<string> {
+  await page.evaluate((o) => {
+    const client = new window.FishjamC5.FishjamClient<{ name: string }, { kind: string }>({ reconnect: o.reconnect ? { maxAttempts: 3, initialDelay: 300, delay: 300 } : false });
+    (window as any).client = client;
+    (window as any).remoteStreams = {};
+    client.on('joined', (id: string) => window.pushEvent('joined', { id }));
+    client.on('joinError', (e: unknown) => window.pushEvent('joinError', { e: JSON.stringify(e) }));
+    client.on('authError', (r: unknown) => window.pushEvent('authError', { r }));
+    client.on('socketClose', (e: CloseEvent) => window.pushEvent('socketClose', { code: e.code, reason: e.reason }));
+    client.on('peerJoined', (p: any) => window.pushEvent('peerJoined', { id: p.id }));
+    client.on('peerLeft', (p: any) => window.pushEvent('peerLeft', { id: p.id }));
+    client.on('trackAdded', (ctx: any) => window.pushEvent('trackAdded', { trackId: ctx.trackId, peerId: ctx.endpoint.id }));
+    client.on('trackRemoved', (ctx: any) => window.pushEvent('trackRemoved', { trackId: ctx.trackId, peerId: ctx.endpoint.id }));
+    client.on('trackReady', (ctx: any) => {
+      (window as any).remoteStreams[ctx.trackId] = ctx.track;
+      window.pushEvent('trackReady', { trackId: ctx.trackId, peerId: ctx.endpoint.id, kind: ctx.track?.kind, metadata: ctx.metadata });
+      ctx.on('encodingChanged', (c: any) => window.pushEvent('encodingChanged', { trackId: c.trackId, encoding: c.encoding }));
+    });
+    client.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: 'ws', path: '/socket/peer/websocket' } });
+  }, o);
+  const joined = await waitForPageEvent(page, 'joined', timeoutMs);
+  return (joined.data as { id: string }).id;
+}
+
+/** Publishes fake camera and/or microphone; resolves to the track ids once addTrack resolved. */
+export async function publishC5(
+  page: Page,
+  what: { video?: boolean; audio?: boolean; simulcast?: boolean; width?: number; height?: number },
+  timeoutMs = 15_000,
+): Promise<string[]> {
+  const marker = `published-${Math.random().toString(36).slice(2)}`;
+  await page.evaluate(
+    ({ what, marker }) => {
+      const client = (window as any).client;
+      navigator.mediaDevices
+        .getUserMedia({
+          audio: !!what.audio,
+          video: what.video ? { width: what.width ?? 640, height: what.height ?? 480, frameRate: 24 } : false,
+        })
+        .then((stream) => {
+          const ids: Promise<string>[] = [];
+          for (const track of stream.getTracks()) {
+            const simulcast =
+              track.kind === 'video' && what.simulcast ? { enabled: true, activeEncodings: ['l', 'm', 'h'], disabledEncodings: [] } : undefined;
+            ids.push(client.addTrack(track, stream, { kind: track.kind }, simulcast));
+          }
+          (window as any).localStream = stream;
+          return Promise.all(ids);
+        })
+        .then((ids) => window.pushEvent(marker, { ids }))
+        .catch((e) => window.pushEvent(marker, { error: String(e) }));
+    },
+    { what, marker },
+  );
+  const ev = await waitForPageEvent(page, marker, timeoutMs);
+  const data = ev.data as { ids?: string[]; error?: string };
+  if (data.error) throw new Error(`publish failed in page: ${data.error}`);
+  return data.ids!;
+}
+
+export interface InboundStat {
+  kind: string;
+  trackIdentifier: string;
+  packetsReceived: number;
+  framesDecoded: number;
+  frameWidth: number;
+  bytesReceived: number;
+}
+
+/** inbound-rtp statistics of the page's peer connection. */
+export async function inboundStats(page: Page): Promise<InboundStat[]> {
+  return page.evaluate(async () => {
+    const report: RTCStatsReport = await (window as any).client.getStatistics();
+    const out: any[] = [];
+    report.forEach((s: any) => {
+      if (s.type === 'inbound-rtp')
+        out.push({
+          kind: s.kind,
+          trackIdentifier: s.trackIdentifier ?? '',
+          packetsReceived: s.packetsReceived ?? 0,
+          framesDecoded: s.framesDecoded ?? 0,
+          frameWidth: s.frameWidth ?? 0,
+          bytesReceived: s.bytesReceived ?? 0,
+        });
+    });
+    return out;
+  });
+}
+
+/** Waits until `check` holds for the page's inbound statistics (polled every 200 ms, bounded). */
+export async function waitForStats(page: Page, check: (stats: InboundStat[]) => boolean, what: string, timeoutMs = 15_000): Promise<InboundStat[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: InboundStat[] = [];
+  while (Date.now() < deadline) {
+    last = await inboundStats(page);
+    if (check(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}; last inbound stats: ${JSON.stringify(last)}`);
+}
+
+/** Sum of a counter over inbound streams of a kind. */
+export function total(stats: InboundStat[], kind: 'audio' | 'video', key: 'packetsReceived' | 'framesDecoded' | 'bytesReceived'): number {
+  return stats.filter((s) => s.kind === kind).reduce((a, s) => a + s[key], 0);
+}
