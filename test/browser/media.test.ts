@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
 import { NotificationLog } from '../helpers/raw-peer.js';
-import { joinC5, publishC5, total, waitForStats } from '../helpers/media-page.js';
+import { joinC5, localTrackId, publishC5, total, waitForStats } from '../helpers/media-page.js';
 
 const WAIT_MS = 15_000;
 
@@ -78,5 +78,62 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
       (err as Error).message += `\nA logs:\n${formatPageLogs(a.page)}\nB logs:\n${formatPageLogs(b.page)}`;
       throw err;
     }
+  });
+
+  /** Waits until `page` decodes video and receives audio from the given number of remote tracks. */
+  async function receivingFrom(page: Page, videoStreams: number, audioStreams: number): Promise<void> {
+    const first = await waitForStats(
+      page,
+      (st) =>
+        st.filter((x) => x.kind === 'video' && x.framesDecoded > 0).length >= videoStreams &&
+        st.filter((x) => x.kind === 'audio' && x.packetsReceived > 0).length >= audioStreams,
+      `${videoStreams} decoding video and ${audioStreams} audio streams`,
+    );
+    await waitForStats(page, (st) => total(st, 'video', 'framesDecoded') > total(first, 'video', 'framesDecoded') + 5, 'frames increasing');
+  }
+
+  test('a third peer joining later receives both existing publishers', async () => {
+    const roomId = await room();
+    const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
+    await Promise.all([publishC5(a.page, { video: true, audio: true }), publishC5(b.page, { video: true, audio: true })]);
+    await receivingFrom(a.page, 1, 1);
+    const c = await joined(roomId, 'C');
+    await receivingFrom(c.page, 2, 2);
+    const ready = await c.page.evaluate(() => window.events.filter((e) => e.name === 'trackReady').map((e) => (e.data as any).peerId));
+    assert.deepEqual(new Set(ready), new Set([a.id, b.id]));
+    assert.equal(ready.length, 4);
+  });
+
+  test('a peer removes its video: others get trackRemoved and its audio keeps flowing', async () => {
+    const roomId = await room();
+    const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
+    const tracks = await publishC5(a.page, { video: true, audio: true });
+    await receivingFrom(b.page, 1, 1);
+    const videoId = await localTrackId(a.page, 'video');
+    assert.ok(tracks.includes(videoId));
+    await a.page.evaluate((id) => (window as any).client.removeTrack(id), videoId);
+    const removed = await waitForPageEvent(b.page, (e) => e.name === 'trackRemoved', WAIT_MS);
+    assert.equal((removed.data as any).trackId, videoId);
+    const before = await waitForStats(b.page, () => true, 'stats');
+    await waitForStats(b.page, (st) => total(st, 'audio', 'packetsReceived') > total(before, 'audio', 'packetsReceived') + 25, 'audio still flowing');
+    await log.waitFor((n) => n.type === 'trackRemoved' && n.roomId === roomId && n.track.id === videoId);
+    const r = await api(s, 'GET', `/room/${roomId}`);
+    assert.deepEqual(r.json.data.peers.find((p: any) => p.id === a.id).tracks.map((t: any) => t.type), ['audio']);
+  });
+
+  test('a peer leaves: others get peerLeft; notifications show its tracks removed and the peer disconnected', async () => {
+    const roomId = await room();
+    const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
+    await publishC5(a.page, { video: true, audio: true });
+    await receivingFrom(b.page, 1, 1);
+    await a.page.evaluate(() => (window as any).client.disconnect());
+    const left = await waitForPageEvent(b.page, (e) => e.name === 'peerLeft', WAIT_MS);
+    assert.equal((left.data as any).id, a.id);
+    await log.waitFor((n) => n.type === 'peerDisconnected' && n.roomId === roomId && n.peerId === a.id);
+    await log.waitFor((n) => n.type === 'trackRemoved' && n.roomId === roomId && n.peerId === a.id && n.track.type === 'audio');
+    const ofA = log.items.filter((n) => n.roomId === roomId && 'peerId' in n && n.peerId === a.id).map((n) => n.type);
+    assert.deepEqual(ofA.slice(-3).sort(), ['peerDisconnected', 'trackRemoved', 'trackRemoved']);
+    const removedOnB = await b.page.evaluate(() => window.events.filter((e) => e.name === 'trackRemoved').length);
+    assert.equal(removedOnB, 2);
   });
 });

@@ -55,13 +55,18 @@ export async function publishC5(
         })
         .then((stream) => {
           const ids: Promise<string>[] = [];
+          const kinds: string[] = [];
           for (const track of stream.getTracks()) {
+            kinds.push(track.kind);
             const simulcast =
               track.kind === 'video' && what.simulcast ? { enabled: true, activeEncodings: ['l', 'm', 'h'], disabledEncodings: [] } : undefined;
             ids.push(client.addTrack(track, stream, { kind: track.kind }, simulcast));
           }
           (window as any).localStream = stream;
-          return Promise.all(ids);
+          return Promise.all(ids).then((resolved) => {
+            (window as any).localTracks = ((window as any).localTracks ?? []).concat(resolved.map((id, i) => ({ id, kind: kinds[i] })));
+            return resolved;
+          });
         })
         .then((ids) => window.pushEvent(marker, { ids }))
         .catch((e) => window.pushEvent(marker, { error: String(e) }));
@@ -118,4 +123,14 @@ export async function waitForStats(page: Page, check: (stats: InboundStat[]) => 
 /** Sum of a counter over inbound streams of a kind. */
 export function total(stats: InboundStat[], kind: 'audio' | 'video', key: 'packetsReceived' | 'framesDecoded' | 'bytesReceived'): number {
   return stats.filter((s) => s.kind === kind).reduce((a, s) => a + s[key], 0);
+}
+
+/** Track id of the page's published track of `kind` (most recent). */
+export async function localTrackId(page: Page, kind: 'audio' | 'video'): Promise<string> {
+  const id = await page.evaluate((kind) => {
+    const list = ((window as any).localTracks ?? []) as { id: string; kind: string }[];
+    return list.filter((t) => t.kind === kind).pop()?.id;
+  }, kind);
+  if (!id) throw new Error(`page has no published ${kind} track`);
+  return id;
 }
