@@ -136,4 +136,77 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
     const removedOnB = await b.page.evaluate(() => window.events.filter((e) => e.name === 'trackRemoved').length);
     assert.equal(removedOnB, 2);
   });
+
+  test('an h264 room forwards H264', async () => {
+    const roomId = await room({ videoCodec: 'h264' });
+    const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
+    await publishC5(a.page, { video: true });
+    await receivingFrom(b.page, 1, 0);
+    const codecs = await b.page.evaluate(async () => {
+      const report: RTCStatsReport = await (window as any).client.getStatistics();
+      const byId = new Map<string, any>();
+      report.forEach((st: any) => byId.set(st.id, st));
+      const out: string[] = [];
+      report.forEach((st: any) => {
+        if (st.type === 'inbound-rtp' && st.kind === 'video') out.push(byId.get(st.codecId)?.mimeType);
+      });
+      return out;
+    });
+    assert.deepEqual(codecs, ['video/H264']);
+  });
+
+  test('a publisher whose socket drops reconnects with the same token and its media flows again', async () => {
+    const roomId = await room();
+    const p = await peer(roomId);
+    const page = await openClientPage(browser, 'c5');
+    pages.add(page);
+    await joinC5(page, { host: s.host, token: p.token, name: 'A', reconnect: true });
+    const b = await joined(roomId, 'B');
+    await publishC5(page, { video: true, audio: true });
+    await receivingFrom(b.page, 1, 1);
+    // Drop A's socket from the server side with a reason that is not an auth error: the client reconnects.
+    s.shoal.rooms.get(roomId).peers.get(p.id)!.link!.close(1001, 'going away');
+    await waitForPageEvent(b.page, (e) => e.name === 'peerLeft', WAIT_MS);
+    await waitForPageEvent(page, (e) => e.name === 'joined' && e.t > 0, WAIT_MS);
+    const readyCount = async () => b.page.evaluate(() => window.events.filter((e) => e.name === 'trackReady').length);
+    const deadline = Date.now() + 20_000;
+    while ((await readyCount()) < 4) {
+      if (Date.now() > deadline) throw new Error(`B saw ${await readyCount()} trackReady events, expected 4\n${formatPageLogs(page)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const newVideo = await b.page.evaluate(() => (window.events.filter((e) => e.name === 'trackReady' && (e.data as any).kind === 'video').pop()!.data as any).trackId);
+    const atReconnect = await waitForStats(b.page, () => true, 'stats');
+    await waitForStats(
+      b.page,
+      (st) => total(st, 'video', 'framesDecoded') > total(atReconnect, 'video', 'framesDecoded') + 20,
+      'video from the reconnected publisher',
+      20_000,
+    );
+    const r = await api(s, 'GET', `/room/${roomId}`);
+    const a = r.json.data.peers.find((x: any) => x.id === p.id);
+    assert.equal(a.status, 'connected');
+    assert.ok(a.tracks.some((t: any) => t.id === newVideo));
+  });
+
+  test('a peer without canPublish cannot publish; the others see no track from it', async () => {
+    const roomId = await room();
+    const b = await joined(roomId, 'B');
+    const muted = await joined(roomId, 'M', { canPublish: false });
+    await muted.page.evaluate(() => {
+      navigator.mediaDevices.getUserMedia({ video: true }).then((stream) => {
+        (window as any).client.addTrack(stream.getVideoTracks()[0], stream, { kind: 'video' });
+      });
+    });
+    const err = await waitForPageEvent(muted.page, (e) => e.name === 'joinError', WAIT_MS);
+    assert.match(JSON.stringify(err.data), /Publishing is not allowed/);
+    // A peer that may publish proves the room works; nothing from M ever arrives at B.
+    const c = await joined(roomId, 'C');
+    await publishC5(c.page, { video: true });
+    await receivingFrom(b.page, 1, 0);
+    const fromMuted = await b.page.evaluate((id) => window.events.filter((e) => e.name === 'trackAdded' && (e.data as any).peerId === id).length, muted.id);
+    assert.equal(fromMuted, 0);
+    assert.ok(!log.items.some((n) => n.type === 'trackAdded' && n.roomId === roomId && n.peerId === muted.id));
+    const r = await api(s, 'GET', `/room/${roomId}`);
+    assert.deepEqual(r.json.data.peers.find((x: any) => x.id === muted.id).tracks, []);
+  });
 });
