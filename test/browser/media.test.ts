@@ -209,4 +209,24 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
     const r = await api(s, 'GET', `/room/${roomId}`);
     assert.deepEqual(r.json.data.peers.find((x: any) => x.id === muted.id).tracks, []);
   });
+
+  test('simulcast: the receiver starts on m, switches to l and to h; frame width follows and encodingChanged fires', { timeout: 120_000 }, async () => {
+    const roomId = await room();
+    const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
+    await publishC5(a.page, { video: true, simulcast: true, width: 1280, height: 720 });
+    const ready = await waitForPageEvent(b.page, (e) => e.name === 'trackReady' && (e.data as any).kind === 'video', WAIT_MS);
+    const trackId = (ready.data as any).trackId as string;
+    const width = (st: { kind: string; frameWidth: number }[]) => st.filter((x) => x.kind === 'video').reduce((w, x) => Math.max(w, x.frameWidth), 0);
+    await waitForStats(b.page, (st) => width(st) === 640, 'medium layer (640 px) first', 30_000);
+    for (const [layer, px] of [
+      ['l', 320],
+      ['h', 1280],
+    ] as const) {
+      const since = await b.page.evaluate(() => window.events.length);
+      await b.page.evaluate(({ trackId, layer }) => (window as any).client.setTargetTrackEncoding(trackId, layer), { trackId, layer });
+      const changed = await waitForPageEvent(b.page, (e) => e.name === 'encodingChanged', WAIT_MS, { since });
+      assert.equal((changed.data as any).encoding, layer);
+      await waitForStats(b.page, (st) => width(st) === px, `${layer} layer (${px} px)`, 30_000);
+    }
+  });
 });
