@@ -1,7 +1,7 @@
 // Media through the SFU with the unmodified @fishjam-dev/ts-client 0.5.0 in headless Chromium (fake
 // camera and microphone): publishing, receiving (decoded frames, audio packets), late joiners, track
 // removal and peers leaving, all relayed through Shoal's integrated TURN server.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
@@ -19,6 +19,11 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
   before(async () => {
     [browser, s] = await Promise.all([launchBrowser(), startShoal()]);
     log = new NotificationLog(s.shoal.bus);
+  });
+  afterEach(async () => {
+    // Pages of a finished test only cost CPU, which makes Chromium scale video down in later tests.
+    for (const p of pages) await closeClientPage(p);
+    pages.clear();
   });
   after(async () => {
     for (const p of pages) await closeClientPage(p);
@@ -213,7 +218,7 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
   test('simulcast: the receiver starts on m, switches to l and to h; frame width follows and encodingChanged fires', { timeout: 120_000 }, async () => {
     const roomId = await room();
     const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
-    await publishC5(a.page, { video: true, simulcast: true, width: 1280, height: 720 });
+    await publishC5(a.page, { video: true, simulcast: true, width: 1280, height: 720, contentHint: 'detail' });
     const ready = await waitForPageEvent(b.page, (e) => e.name === 'trackReady' && (e.data as any).kind === 'video', WAIT_MS);
     const trackId = (ready.data as any).trackId as string;
     const width = (st: { kind: string; frameWidth: number }[]) => st.filter((x) => x.kind === 'video').reduce((w, x) => Math.max(w, x.frameWidth), 0);

@@ -41,7 +41,7 @@ export async function joinC5(page: Page, o: JoinOptions, timeoutMs = 10_000): Pr
 /** Publishes fake camera and/or microphone; resolves to the track ids once addTrack resolved. */
 export async function publishC5(
   page: Page,
-  what: { video?: boolean; audio?: boolean; simulcast?: boolean; width?: number; height?: number },
+  what: { video?: boolean; audio?: boolean; simulcast?: boolean; width?: number; height?: number; contentHint?: string },
   timeoutMs = 15_000,
 ): Promise<string[]> {
   const marker = `published-${Math.random().toString(36).slice(2)}`;
@@ -58,6 +58,8 @@ export async function publishC5(
           const kinds: string[] = [];
           for (const track of stream.getTracks()) {
             kinds.push(track.kind);
+            // 'detail' keeps the resolution under CPU pressure (Chromium otherwise scales simulcast layers down).
+            if (track.kind === 'video' && what.contentHint) track.contentHint = what.contentHint;
             const simulcast =
               track.kind === 'video' && what.simulcast ? { enabled: true, activeEncodings: ['l', 'm', 'h'], disabledEncodings: [] } : undefined;
             ids.push(client.addTrack(track, stream, { kind: track.kind }, simulcast));
