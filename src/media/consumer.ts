@@ -5,6 +5,7 @@
 import type { Variant } from '../room/track.js';
 import type { Layer, Producer } from './producer.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
+import { mediaStats } from './media-stats.js';
 import { rewriteRtp, type RtpHeader } from './rtp.js';
 
 export interface ConsumerParams {
@@ -78,6 +79,7 @@ export class Consumer {
     this.lastOutTs = ts;
     this.lastOutWall = Date.now();
     this.rtx.put(seq, out);
+    mediaStats.rtpForwarded++;
     this.p.send(out);
   }
 
@@ -94,7 +96,9 @@ export class Consumer {
   retransmit(seqs: number[]): void {
     for (const seq of seqs) {
       const packet = this.rtx.get(seq);
-      if (packet) this.p.send(packet);
+      if (!packet) continue;
+      mediaStats.rtpRetransmitted++;
+      this.p.send(packet);
     }
   }
 

@@ -3,6 +3,7 @@
 // publisher. It never sends to subscribers itself (consumers do) and owns no transport.
 import type { TrackKind, Variant } from '../room/track.js';
 import type { Consumer } from './consumer.js';
+import { mediaStats } from './media-stats.js';
 import { isH264Keyframe, isVp8Keyframe, type RtpHeader } from './rtp.js';
 import type { Codec } from './sdp.js';
 
@@ -44,6 +45,7 @@ export class Producer {
   /** A packet of `layer` from the publisher (already decrypted). */
   onRtp(buf: Buffer, h: RtpHeader, layer: Layer): void {
     if (this.closed) return;
+    mediaStats.rtpReceived++;
     const keyframe = this.isKeyframe(buf, h);
     for (const c of this.consumers) c.forward(buf, h, layer, keyframe);
   }
@@ -54,6 +56,7 @@ export class Producer {
     const now = Date.now();
     if (now - this.lastKeyframeRequest < KEYFRAME_REQUEST_INTERVAL_MS) return;
     this.lastKeyframeRequest = now;
+    mediaStats.keyframeRequests++;
     const targets = layer === undefined ? [...this.layerSsrcs.values()] : [this.layerSsrcs.get(layer)].filter((s): s is number => s !== undefined);
     for (const ssrc of targets) this.sendPli(ssrc);
   }

@@ -3,6 +3,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { RoomRegistry } from '../room/room-registry.js';
 import type { WebhookSender } from '../notify/webhook-sender.js';
+import { mediaStats } from '../media/media-stats.js';
 
 export interface Metrics {
   registry: Registry;
@@ -41,5 +42,18 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender): Met
   webhookCounter('shoal_webhooks_delivered_total', 'Webhook requests delivered', 'delivered');
   webhookCounter('shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', 'failedAttempts');
   webhookCounter('shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', 'dropped');
+  const mediaCounter = (name: string, help: string, key: keyof typeof mediaStats) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(mediaStats[key]);
+      },
+    });
+  mediaCounter('shoal_rtp_received_total', 'RTP packets received from publishers', 'rtpReceived');
+  mediaCounter('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', 'rtpForwarded');
+  mediaCounter('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', 'rtpRetransmitted');
+  mediaCounter('shoal_keyframe_requests_total', 'Keyframe requests sent to publishers', 'keyframeRequests');
   return { registry, close: () => registry.clear() };
 }
