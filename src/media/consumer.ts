@@ -14,6 +14,8 @@ export interface ConsumerParams {
   /** Subscriber's preferred simulcast layer. */
   targetLayer: Variant;
   send: (packet: Buffer) => void;
+  /** Publisher extension id → this subscriber's id; ids not listed are dropped. */
+  extensionMap?: Map<number, number>;
   /** Called when the forwarded simulcast layer changes. */
   onLayerSwitched: (layer: Variant) => void;
 }
@@ -30,6 +32,8 @@ export class Consumer {
   private started = false;
   private readonly rtx = new RetransmitBuffer();
   private closed = false;
+  private packetsSent = 0;
+  private octetsSent = 0;
 
   constructor(
     readonly producer: Producer,
@@ -74,7 +78,9 @@ export class Consumer {
     }
     const seq = (h.sequenceNumber + this.seqOffset) & 0xffff;
     const ts = (h.timestamp + this.tsOffset) >>> 0;
-    const out = rewriteRtp(buf, h, { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts });
+    const out = rewriteRtp(buf, h, { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts, extensionMap: this.p.extensionMap });
+    this.packetsSent++;
+    this.octetsSent += h.payloadLength;
     this.lastOutSeq = seq;
     this.lastOutTs = ts;
     this.lastOutWall = Date.now();
@@ -100,6 +106,29 @@ export class Consumer {
       mediaStats.rtpRetransmitted++;
       this.p.send(packet);
     }
+  }
+
+  /**
+   * A sender report for the subscriber, derived from the publisher's latest report of the layer being
+   * forwarded (its NTP↔RTP mapping moved into this stream's timestamp space), so receivers can sync
+   * audio and video. Undefined before the first forwarded packet or the publisher's first report.
+   */
+  senderReport(): { ssrc: number; ntpSec: number; ntpFrac: number; rtpTimestamp: number; packetCount: number; octetCount: number } | undefined {
+    if (!this.started || this.currentLayer === undefined) return undefined;
+    const ssrc = this.producer.layerSsrcs.get(this.currentLayer);
+    const sr = ssrc === undefined ? undefined : this.producer.senderReports.get(ssrc);
+    if (!sr) return undefined;
+    const elapsedMs = Date.now() - sr.receivedAt;
+    const ntp = sr.ntpSec + sr.ntpFrac / 2 ** 32 + elapsedMs / 1000;
+    const ntpSec = Math.floor(ntp);
+    return {
+      ssrc: this.p.ssrc,
+      ntpSec: ntpSec >>> 0,
+      ntpFrac: Math.floor((ntp - ntpSec) * 2 ** 32) >>> 0,
+      rtpTimestamp: (sr.rtpTimestamp + Math.round((elapsedMs * this.producer.codec.clockRate) / 1000) + this.tsOffset) >>> 0,
+      packetCount: this.packetsSent >>> 0,
+      octetCount: this.octetsSent >>> 0,
+    };
   }
 
   close(): void {

@@ -12,9 +12,10 @@ import type { TurnServer } from '../turn/turn-server.js';
 import { Consumer } from './consumer.js';
 import type { DtlsCertificate } from './dtls-certificate.js';
 import { Producer, type Layer } from './producer.js';
-import { buildNack, buildPli, buildRemb, parseRtcp } from './rtcp.js';
+import { buildNack, buildPli, buildRemb, buildSdesCname, buildSr, compound, parseRtcp } from './rtcp.js';
 import { getHeaderExtension, parseRtpHeader, type RtpHeader } from './rtp.js';
 import {
+  EXT_AUDIO_LEVEL,
   EXT_MID,
   EXT_REPAIRED_RID,
   EXT_RID,
@@ -53,6 +54,7 @@ export interface PeerMediaHost {
   published(tracks: PublishedTrack[]): void;
   unpublished(trackIds: string[]): void;
   trackMetadataChanged(trackId: string, metadata: unknown): void;
+  voiceActivity(trackId: string, status: 'speech' | 'silence'): void;
 }
 
 /** A track this peer receives, from announcement to removal. Slots are never reused. */
@@ -76,7 +78,7 @@ interface InboundLine {
 }
 
 const NEGOTIATION_SETTLE_TIMEOUT_MS = 5000;
-const REMB_INTERVAL_MS = 1000;
+const RTCP_INTERVAL_MS = 1000;
 const REMB_BITRATE = 5_000_000;
 
 export class PeerMedia {
@@ -91,7 +93,7 @@ export class PeerMedia {
   private rounds = 0;
   private remoteUfrag: string | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
-  private readonly rembTimer: NodeJS.Timeout;
+  private readonly rtcpTimer: NodeJS.Timeout;
   private readonly rtcpSsrc = randomBytes(4).readUInt32BE(0) >>> 0;
   private readonly cname = randomUUID();
   private sessionVersion = 0;
@@ -111,8 +113,8 @@ export class PeerMedia {
       this.settle();
     });
     this.transport.on('iceRestarted', () => this.settle());
-    this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
-    this.rembTimer.unref();
+    this.rtcpTimer = setInterval(() => this.onRtcpTimer(), RTCP_INTERVAL_MS);
+    this.rtcpTimer.unref();
   }
 
   // ---- subscriptions (called by the room) ----
@@ -284,11 +286,13 @@ export class PeerMedia {
     if (!slot || slot.removed) return inactive(m);
     const codec = matchCodec(m, slot.producer.codec);
     if (!codec) return inactive(m);
+    const extensions = forwardedExtensions(slot.producer, m);
     if (!slot.consumer) {
       const ssrc = randomBytes(4).readUInt32BE(0) >>> 0;
       slot.consumer = new Consumer(slot.producer, {
         ssrc,
         payloadType: codec.payloadType,
+        extensionMap: new Map(extensions.map((e) => [e.from, e.to])),
         targetLayer: 'm',
         send: (packet) => this.transport.sendRtp(packet),
         onLayerSwitched: (layer) =>
@@ -302,7 +306,7 @@ export class PeerMedia {
       kind: m.kind as TrackKind,
       direction: 'sendonly',
       codec: { ...codec, rtxPayloadType: undefined },
-      extensions: [],
+      extensions: extensions.map((e) => ({ id: e.to, uri: e.uri })),
       send: { ssrc: slot.consumer.ssrc, cname: this.cname, streamId: slot.endpointId, trackId: slot.trackId },
       offered: m,
     };
@@ -322,9 +326,12 @@ export class PeerMedia {
 
   private addInbound(m: OfferedMedia, trackId: string, codec: Producer['codec'], rids: Variant[]): InboundLine {
     const ext = (uri: string) => m.extensions.find((e) => e.uri === uri)?.id;
-    const producer = new Producer(trackId, this.host.peerId, m.kind as TrackKind, codec, rids, (mediaSsrc) =>
-      this.transport.sendRtcp(buildPli(this.rtcpSsrc, mediaSsrc)),
-    );
+    const producer = new Producer(trackId, this.host.peerId, m.kind as TrackKind, codec, rids, {
+      sendPli: (mediaSsrc) => this.transport.sendRtcp(buildPli(this.rtcpSsrc, mediaSsrc)),
+      audioLevelExtId: m.kind === 'audio' ? ext(EXT_AUDIO_LEVEL) : undefined,
+      onVoiceActivity: (status) => this.host.voiceActivity(trackId, status),
+    });
+    producer.extensions = supportedExtensions(m);
     const line: InboundLine = { mid: m.mid, trackId, producer, midExtId: ext(EXT_MID), ridExtId: ext(EXT_RID), rridExtId: ext(EXT_REPAIRED_RID) };
     this.inbound.set(m.mid, line);
     if (rids.length === 0) {
@@ -397,10 +404,18 @@ export class PeerMedia {
         case 'nack':
           this.consumersBySsrc.get(p.mediaSsrc)?.retransmit(p.lost);
           break;
+        case 'sr':
+          this.ssrcRoutes.get(p.ssrc)?.line.producer.onSenderReport(p.ssrc, p);
+          break;
         default:
           break;
       }
     }
+  }
+
+  private onRtcpTimer(): void {
+    this.sendSenderReports();
+    this.sendRemb();
   }
 
   /** Tells publishers they may send at full rate (their estimate otherwise stays at its start value). */
@@ -408,6 +423,20 @@ export class PeerMedia {
     if (this.transport.state !== 'connected' || this.ssrcRoutes.size === 0) return;
     const video = [...this.ssrcRoutes.entries()].filter(([, r]) => r.line.producer.kind === 'video').map(([s]) => s);
     if (video.length > 0) this.transport.sendRtcp(buildRemb(this.rtcpSsrc, REMB_BITRATE, video));
+  }
+
+  /** Regenerated sender reports for everything this peer receives (A/V sync in the browser). */
+  private sendSenderReports(): void {
+    if (this.transport.state !== 'connected') return;
+    const reports: Buffer[] = [];
+    let firstSsrc: number | undefined;
+    for (const consumer of this.consumersBySsrc.values()) {
+      const sr = consumer.senderReport();
+      if (!sr) continue;
+      firstSsrc ??= sr.ssrc;
+      reports.push(buildSr(sr));
+    }
+    if (firstSsrc !== undefined) this.transport.sendRtcp(compound([...reports, buildSdesCname(firstSsrc, this.cname)]));
   }
 
   /** Asks the publisher to resend lost packets (reserved for the loss detector). */
@@ -419,12 +448,23 @@ export class PeerMedia {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.settleTimer);
-    clearInterval(this.rembTimer);
+    clearInterval(this.rtcpTimer);
     for (const slot of this.outbound) slot.consumer?.close();
     for (const line of this.inbound.values()) line.producer.close();
     this.inbound.clear();
     this.transport.close();
   }
+}
+
+/** Extensions forwarded to a subscriber: audio level, when both sides negotiated it, with each side's id. */
+function forwardedExtensions(producer: Producer, m: OfferedMedia): { from: number; to: number; uri: string }[] {
+  const out: { from: number; to: number; uri: string }[] = [];
+  for (const e of producer.extensions) {
+    if (e.uri !== EXT_AUDIO_LEVEL) continue;
+    const theirs = m.extensions.find((x) => x.uri === e.uri);
+    if (theirs) out.push({ from: e.id, to: theirs.id, uri: e.uri });
+  }
+  return out;
 }
 
 function inactive(m: OfferedMedia): AnswerMedia {

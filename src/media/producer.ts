@@ -4,13 +4,37 @@
 import type { TrackKind, Variant } from '../room/track.js';
 import type { Consumer } from './consumer.js';
 import { mediaStats } from './media-stats.js';
-import { isH264Keyframe, isVp8Keyframe, type RtpHeader } from './rtp.js';
-import type { Codec } from './sdp.js';
+import { getHeaderExtension, isH264Keyframe, isVp8Keyframe, parseAudioLevel, type RtpHeader } from './rtp.js';
+import type { Codec, HeaderExtension } from './sdp.js';
 
 /** '' is the single layer of a non-simulcast track. */
 export type Layer = Variant | '';
 
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500;
+
+/** A publisher's latest RTCP sender report for one SSRC, with the local time it arrived. */
+export interface SenderReportInfo {
+  ntpSec: number;
+  ntpFrac: number;
+  rtpTimestamp: number;
+  receivedAt: number;
+}
+
+export type VoiceActivity = 'speech' | 'silence';
+
+/** Audio louder than this (dBov, 0 = loudest, 127 = silence) counts as speech. */
+const VAD_SPEECH_LEVEL = 50;
+/** Packets averaged for one VAD decision (20 ms each). */
+const VAD_WINDOW = 15;
+
+export interface ProducerOptions {
+  /** Sends a PLI for `mediaSsrc` to the publisher. */
+  sendPli(mediaSsrc: number): void;
+  /** Header extension id of ssrc-audio-level in the publisher's packets (audio only). */
+  audioLevelExtId?: number;
+  /** Voice activity changed (audio tracks with the audio-level extension). */
+  onVoiceActivity?(status: VoiceActivity): void;
+}
 
 export class Producer {
   readonly consumers = new Set<Consumer>();
@@ -28,9 +52,16 @@ export class Producer {
     readonly codec: Codec,
     /** Simulcast rids in offer order, empty for a single layer. */
     readonly rids: Variant[],
-    /** Sends a PLI for `mediaSsrc` to the publisher. */
-    private readonly sendPli: (mediaSsrc: number) => void,
+    private readonly opts: ProducerOptions,
   ) {}
+
+  /** Header extensions the publisher sends (ids as negotiated with it). */
+  extensions: HeaderExtension[] = [];
+  /** Latest sender report per SSRC (for regenerated reports to subscribers). */
+  readonly senderReports = new Map<number, SenderReportInfo>();
+  private vadSum = 0;
+  private vadCount = 0;
+  private voice: VoiceActivity = 'silence';
 
   get simulcast(): boolean {
     return this.rids.length > 0;
@@ -48,6 +79,26 @@ export class Producer {
     mediaStats.rtpReceived++;
     const keyframe = this.isKeyframe(buf, h);
     for (const c of this.consumers) c.forward(buf, h, layer, keyframe);
+    if (this.opts.audioLevelExtId !== undefined && h.hasExtension) this.measureVoice(buf, h);
+  }
+
+  /** Averages the audio level over a short window and reports speech/silence changes. */
+  private measureVoice(buf: Buffer, h: RtpHeader): void {
+    const ext = getHeaderExtension(buf, h, this.opts.audioLevelExtId!);
+    const level = ext ? parseAudioLevel(ext) : undefined;
+    if (!level) return;
+    this.vadSum += level.level;
+    if (++this.vadCount < VAD_WINDOW) return;
+    const status: VoiceActivity = this.vadSum / this.vadCount <= VAD_SPEECH_LEVEL ? 'speech' : 'silence';
+    this.vadSum = 0;
+    this.vadCount = 0;
+    if (status === this.voice) return;
+    this.voice = status;
+    this.opts.onVoiceActivity?.(status);
+  }
+
+  onSenderReport(ssrc: number, sr: Omit<SenderReportInfo, 'receivedAt'>): void {
+    this.senderReports.set(ssrc, { ...sr, receivedAt: Date.now() });
   }
 
   /** Asks the publisher for a keyframe on `layer` (all layers when undefined), at most every 500 ms. */
@@ -58,7 +109,7 @@ export class Producer {
     this.lastKeyframeRequest = now;
     mediaStats.keyframeRequests++;
     const targets = layer === undefined ? [...this.layerSsrcs.values()] : [this.layerSsrcs.get(layer)].filter((s): s is number => s !== undefined);
-    for (const ssrc of targets) this.sendPli(ssrc);
+    for (const ssrc of targets) this.opts.sendPli(ssrc);
   }
 
   close(): void {

@@ -272,6 +272,7 @@ export class Room {
         published: (tracks) => room.publish(peer, tracks),
         unpublished: (ids) => room.unpublish(peer, ids),
         trackMetadataChanged: (trackId, metadata) => room.onTrackMetadata(peer, trackId, metadata),
+        voiceActivity: (trackId, status) => room.onVoiceActivity(peer, trackId, status),
       },
       ctx,
     );
@@ -328,6 +329,14 @@ export class Room {
       if (other === peer) continue;
       if (other.media) other.media.unsubscribe(peer.id, removed);
       else if (peer.ready) this.sendTo(other, { type: 'tracksRemoved', endpointId: peer.id, trackIds: removed });
+    }
+  }
+
+  private onVoiceActivity(peer: Peer, trackId: string, status: 'speech' | 'silence'): void {
+    const track = peer.tracks.get(trackId);
+    if (!track) return;
+    for (const other of this.readyPeers()) {
+      if (this.receives(other, peer, track)) this.sendTo(other, { type: 'vadNotification', trackId, status });
     }
   }
 

@@ -234,4 +234,50 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
       await waitForStats(b.page, (st) => width(st) === px, `${layer} layer (${px} px)`, 30_000);
     }
   });
+
+  test('receivers get regenerated sender reports and voice-activity notifications', async () => {
+    const roomId = await room();
+    const [a, b] = await Promise.all([joined(roomId, 'A'), joined(roomId, 'B')]);
+    await publishC5(a.page, { video: true, audio: true });
+    await receivingFrom(b.page, 1, 1);
+    const vad = await waitForPageEvent(b.page, (e) => e.name === 'voiceActivity' && (e.data as any).status === 'speech', WAIT_MS);
+    assert.equal((vad.data as any).trackId, await localTrackId(a.page, 'audio'));
+    const deadline = Date.now() + WAIT_MS;
+    let kinds: string[] = [];
+    while (Date.now() < deadline) {
+      kinds = await b.page.evaluate(async () => {
+        const report: RTCStatsReport = await (window as any).client.getStatistics();
+        const out: string[] = [];
+        report.forEach((st: any) => {
+          if (st.type === 'remote-outbound-rtp' && st.packetsSent > 0) out.push(st.kind);
+        });
+        return out.sort();
+      });
+      if (kinds.length === 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(kinds, ['audio', 'video']);
+  });
+
+  test('manual subscribe mode and canSubscribe=false: tracks arrive only where allowed', async () => {
+    const roomId = await room();
+    const a = await joined(roomId, 'A');
+    const manual = await joined(roomId, 'M', { subscribeMode: 'manual' });
+    const deaf = await joined(roomId, 'D', { canSubscribe: false });
+    const auto = await joined(roomId, 'B');
+    await publishC5(a.page, { video: true });
+    await receivingFrom(auto.page, 1, 0);
+    const count = (page: Page) => page.evaluate(() => window.events.filter((e) => e.name === 'trackAdded').length);
+    assert.equal(await count(manual.page), 0);
+    assert.equal(await count(deaf.page), 0);
+    assert.equal((await api(s, 'POST', `/room/${roomId}/peer/${manual.id}/subscribe_peer?peer_id=${a.id}`)).status, 200);
+    await receivingFrom(manual.page, 1, 0);
+    assert.equal((await api(s, 'POST', `/room/${roomId}/peer/${deaf.id}/subscribe_peer?peer_id=${a.id}`)).status, 200);
+    // B receiving a second publisher proves time passed and the room still works; D still has nothing.
+    const c = await joined(roomId, 'C');
+    await publishC5(c.page, { video: true });
+    await receivingFrom(auto.page, 2, 0);
+    assert.equal(await count(deaf.page), 0);
+    assert.equal(await count(manual.page), 1);
+  });
 });

@@ -31,6 +31,7 @@ export async function joinC5(page: Page, o: JoinOptions, timeoutMs = 10_000): Pr
       (window as any).remoteStreams[ctx.trackId] = ctx.track;
       window.pushEvent('trackReady', { trackId: ctx.trackId, peerId: ctx.endpoint.id, kind: ctx.track?.kind, metadata: ctx.metadata });
       ctx.on('encodingChanged', (c: any) => window.pushEvent('encodingChanged', { trackId: c.trackId, encoding: c.encoding }));
+      ctx.on('voiceActivityChanged', (c: any) => window.pushEvent('voiceActivity', { trackId: c.trackId, status: c.vadStatus }));
     });
     client.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: 'ws', path: '/socket/peer/websocket' } });
   }, o);
