@@ -18,6 +18,7 @@ import {
   EXT_AUDIO_LEVEL,
   EXT_MID,
   EXT_REPAIRED_RID,
+  EXT_TWCC,
   EXT_RID,
   SdpError,
   buildAnswer,
@@ -26,6 +27,7 @@ import {
   parseOffer,
   supportedExtensions,
   type AnswerMedia,
+  type HeaderExtension,
   type OfferedMedia,
   type ParsedOffer,
 } from './sdp.js';
@@ -234,7 +236,7 @@ export class PeerMedia {
           kind: m.kind,
           direction: 'recvonly',
           codec,
-          extensions: supportedExtensions(m),
+          extensions: publisherExtensions(m),
           simulcastRids: rids.length > 0 ? rids : undefined,
           offered: m,
         });
@@ -454,6 +456,15 @@ export class PeerMedia {
     this.inbound.clear();
     this.transport.close();
   }
+}
+
+/**
+ * Extensions negotiated with a publisher. transport-cc is left out: Shoal sends no transport-wide
+ * feedback, and a browser that negotiated it but hears none lets its bandwidth estimate collapse
+ * (measured: 5 Mbps → 0.1 Mbps in 20 s). Without it the browser follows Shoal's REMB.
+ */
+function publisherExtensions(m: OfferedMedia): HeaderExtension[] {
+  return supportedExtensions(m).filter((e) => e.uri !== EXT_TWCC);
 }
 
 /** Extensions forwarded to a subscriber: audio level, when both sides negotiated it, with each side's id. */
