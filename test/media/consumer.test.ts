@@ -1,0 +1,103 @@
+// Per-receiver forwarding: SSRC/payload-type/sequence/timestamp rewriting, simulcast switches only at
+// keyframes with continuous numbering, NACK answered from the buffer, keyframe-request throttling.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Consumer } from '../../src/media/consumer.js';
+import { Producer, type Layer } from '../../src/media/producer.js';
+import { parseRtpHeader } from '../../src/media/rtp.js';
+import type { Codec } from '../../src/media/sdp.js';
+
+const VP8: Codec = { payloadType: 96, name: 'VP8', clockRate: 90000, rtcpFb: [] };
+
+/** A VP8 RTP packet; keyframe = start of partition 0 with the P bit clear. */
+function vp8(seq: number, ts: number, ssrc: number, keyframe: boolean): Buffer {
+  const b = Buffer.alloc(12 + 4);
+  b[0] = 0x80;
+  b[1] = 96;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+  b[12] = 0x10; // S=1, PID=0
+  b[13] = keyframe ? 0x00 : 0x01; // P bit: 0 = keyframe
+  b[14] = 0xaa;
+  b[15] = 0xbb;
+  return b;
+}
+
+function setup(rids: ('l' | 'm' | 'h')[] = []) {
+  const plis: number[] = [];
+  const producer = new Producer('t', 'p', 'video', VP8, rids, { sendPli: (ssrc) => plis.push(ssrc) });
+  const sent: Buffer[] = [];
+  const switched: string[] = [];
+  const consumer = new Consumer(producer, {
+    ssrc: 0xabcdef01,
+    payloadType: 100,
+    targetLayer: 'm',
+    send: (p) => sent.push(p),
+    onLayerSwitched: (l) => switched.push(l),
+  });
+  const feed = (pkt: Buffer, layer: Layer) => producer.onRtp(pkt, parseRtpHeader(pkt)!, layer);
+  return { producer, consumer, sent, switched, plis, feed };
+}
+
+describe('Consumer', () => {
+  test('waits for a keyframe, then rewrites SSRC, payload type, sequence and timestamp; payload unchanged', () => {
+    const { sent, feed } = setup();
+    feed(vp8(1000, 5000, 1, false), '');
+    assert.equal(sent.length, 0, 'no delta frame before the first keyframe');
+    feed(vp8(1001, 5000, 1, true), '');
+    feed(vp8(1002, 8000, 1, false), '');
+    assert.equal(sent.length, 2);
+    const [h1, h2] = sent.map((p) => parseRtpHeader(p)!);
+    assert.equal(h1.ssrc, 0xabcdef01);
+    assert.equal(h1.payloadType, 100);
+    assert.equal((h2.sequenceNumber - h1.sequenceNumber) & 0xffff, 1);
+    assert.equal((h2.timestamp - h1.timestamp) >>> 0, 3000);
+    assert.deepEqual(sent[1].subarray(12), vp8(1002, 8000, 1, false).subarray(12));
+  });
+
+  test('simulcast: forwards only the target layer, switches at its keyframe with continuous sequence numbers', () => {
+    const { consumer, sent, switched, feed, producer, plis } = setup(['l', 'm', 'h']);
+    producer.layerSsrcs.set('l', 11).set('m', 22).set('h', 33);
+    feed(vp8(10, 100, 11, true), 'l');
+    feed(vp8(500, 100, 22, true), 'm');
+    feed(vp8(501, 3100, 22, false), 'm');
+    assert.deepEqual(switched, ['m']);
+    assert.equal(sent.length, 2);
+    consumer.setTargetLayer('h');
+    assert.deepEqual(plis, [33], 'keyframe requested on the new layer');
+    feed(vp8(502, 6100, 22, false), 'm'); // still on m until h has a keyframe
+    feed(vp8(9000, 6100, 33, false), 'h'); // h delta frame: ignored
+    feed(vp8(9001, 9100, 33, true), 'h');
+    feed(vp8(9002, 12100, 33, false), 'h');
+    assert.deepEqual(switched, ['m', 'h']);
+    const seqs = sent.map((p) => parseRtpHeader(p)!.sequenceNumber);
+    for (let i = 1; i < seqs.length; i++) assert.equal((seqs[i] - seqs[i - 1]) & 0xffff, 1, `seqs ${seqs}`);
+    assert.ok(sent.every((p) => parseRtpHeader(p)!.ssrc === 0xabcdef01));
+  });
+
+  test('NACK is answered with the identical rewritten packet from the buffer', () => {
+    const { consumer, sent, feed } = setup();
+    feed(vp8(1, 0, 1, true), '');
+    feed(vp8(2, 3000, 1, false), '');
+    const lost = parseRtpHeader(sent[1])!.sequenceNumber;
+    consumer.retransmit([lost, (lost + 100) & 0xffff]);
+    assert.equal(sent.length, 3);
+    assert.deepEqual(sent[2], sent[1]);
+  });
+
+  test('keyframe requests to the publisher are throttled to one per 500 ms', () => {
+    const { producer, plis } = setup();
+    producer.layerSsrcs.set('', 7);
+    for (let i = 0; i < 10; i++) producer.requestKeyframe();
+    assert.deepEqual(plis, [7]);
+  });
+
+  test('a closed consumer forwards nothing and leaves its producer', () => {
+    const { consumer, producer, sent, feed } = setup();
+    consumer.close();
+    feed(vp8(1, 0, 1, true), '');
+    assert.equal(sent.length, 0);
+    assert.equal(producer.consumers.size, 0);
+  });
+});
