@@ -189,7 +189,8 @@ export class PeerMedia {
       return;
     }
     this.negotiating = true;
-    if (this.remoteUfrag !== undefined && offer.iceUfrag !== this.remoteUfrag) this.transport.restartIce();
+    const restart = this.remoteUfrag !== undefined && offer.iceUfrag !== this.remoteUfrag;
+    if (restart) this.transport.restartIce();
     this.remoteUfrag = offer.iceUfrag;
     if (offer.fingerprint) this.transport.setRemoteFingerprint(offer.fingerprint.value);
 
@@ -273,8 +274,10 @@ export class PeerMedia {
     if (removedTracks.length > 0) this.host.unpublished(removedTracks);
     if (newTracks.length > 0) this.host.published(newTracks);
     if (this.transport.state === 'connected') for (const slot of this.outbound) if (slot.consumer && !slot.removed) slot.consumer.start();
-    // The round ends when the transport is (again) connected; the first round waits for DTLS.
+    // The round ends when the transport is (again) connected: at once when nothing needs re-connecting
+    // (ts-client 0.25 never restarts ICE), else on DTLS connected / the first check with new credentials.
     clearTimeout(this.settleTimer);
+    if (!restart && this.transport.state === 'connected') return this.finishRound();
     this.settleTimer = setTimeout(() => this.settle(), NEGOTIATION_SETTLE_TIMEOUT_MS);
     this.settleTimer.unref();
   }

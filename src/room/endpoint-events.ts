@@ -15,7 +15,7 @@ export interface EndpointView {
 
 /** Room → endpoint. */
 export type ServerEndpointEvent =
-  | { type: 'connected'; endpointId: string; endpoints: EndpointView[] }
+  | { type: 'connected'; endpointId: string; endpoints: EndpointView[]; iceServers?: TurnServerInfo[] }
   | { type: 'endpointAdded'; endpoint: EndpointView }
   | { type: 'endpointRemoved'; endpointId: string }
   | { type: 'endpointUpdated'; endpoint: EndpointView }

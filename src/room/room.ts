@@ -211,6 +211,7 @@ export class Room {
       type: 'connected',
       endpointId: peer.id,
       endpoints: [peer.view(), ...others.map((p) => ({ ...p.view(), tracks: this.visibleTracks(peer, p) }))],
+      iceServers: peer.type === 'webrtc' ? this.hooks.media?.turnServers(peer.id) : undefined,
     });
     if (!wasReady) this.startMedia(peer);
     for (const other of others) this.deliverTracks(peer, other, [...other.tracks.values()]);

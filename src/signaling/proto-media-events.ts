@@ -9,6 +9,7 @@ import type { MediaEvent as PeerMediaEvent } from '../gen/fishjam/media_events/p
 import {
   MediaEventSchema as ServerMediaEventSchema,
   MediaEvent_EndpointSchema,
+  MediaEvent_IceServerSchema,
   MediaEvent_OfferDataSchema,
   MediaEvent_SdpAnswerSchema,
   MediaEvent_TrackSchema,
@@ -43,10 +44,39 @@ export function toClientEvent(msg: PeerMediaEvent): ClientEndpointEvent {
       return { type: 'updateEndpointMetadata', metadata: parseJsonField(c.value.metadataJson) };
     case 'updateTrackMetadata':
       return { type: 'updateTrackMetadata', trackId: c.value.trackId, metadata: parseJsonField(c.value.metadataJson) };
+    case 'renegotiateTracks':
+      return { type: 'renegotiateTracks' };
+    case 'sdpOffer':
+      return {
+        type: 'sdpOffer',
+        sdp: c.value.sdp,
+        trackIdToMetadata: Object.fromEntries(Object.entries(c.value.trackIdToMetadataJson).map(([id, json]) => [id, parseJsonField(json)])),
+        midToTrackId: { ...c.value.midToTrackId },
+      };
+    case 'candidate':
+      return { type: 'candidate', candidate: c.value.candidate };
+    case 'setTargetTrackVariant':
+      return { type: 'setTargetTrackVariant', trackId: c.value.trackId, variant: fromVariant(c.value.variant) };
+    case 'enableTrackVariant':
+    case 'disableTrackVariant':
+      return { type: c.case, trackId: c.value.trackId, variant: fromVariant(c.value.variant) };
     case undefined:
       throw new MediaEventParseError('empty peer media event');
     default:
       return { type: 'media', name: c.case, data: c.value };
+  }
+}
+
+function fromVariant(v: Variant): TrackVariant {
+  switch (v) {
+    case Variant.LOW:
+      return 'l';
+    case Variant.MEDIUM:
+      return 'm';
+    case Variant.HIGH:
+      return 'h';
+    default:
+      throw new MediaEventParseError(`unknown variant ${v}`);
   }
 }
 
@@ -86,7 +116,14 @@ export function toServerMediaEvent(event: ServerEndpointEvent): ServerMediaEvent
                 create(MediaEvent_EndpointSchema, { endpointType: e.type, metadataJson: wrappedMetadata(e), trackIdToTrack: tracksMap(e.tracks) }),
               ]),
             ),
-            iceServers: [],
+            // Our integrated TURN server: the client's relay candidates reach Shoal's virtual host candidate.
+            iceServers: (event.iceServers ?? []).map((t) =>
+              create(MediaEvent_IceServerSchema, {
+                urls: [`turn:${t.serverAddr}:${t.serverPort}?transport=${t.transport}`],
+                username: t.username,
+                credential: t.password,
+              }),
+            ),
           },
         };
       case 'endpointAdded':
