@@ -24,8 +24,10 @@ export type VoiceActivity = 'speech' | 'silence';
 
 /** Audio louder than this (dBov, 0 = loudest, 127 = silence) counts as speech. */
 const VAD_SPEECH_LEVEL = 50;
-/** Packets averaged for one VAD decision (20 ms each). */
-const VAD_WINDOW = 15;
+/** Packets in one VAD decision (20 ms each): 500 ms. */
+const VAD_WINDOW = 25;
+/** Loud packets a window needs to count as speech (100 ms of voice). */
+const VAD_MIN_LOUD = 5;
 
 export interface ProducerOptions {
   /** Sends a PLI for `mediaSsrc` to the publisher. */
@@ -59,7 +61,7 @@ export class Producer {
   extensions: HeaderExtension[] = [];
   /** Latest sender report per SSRC (for regenerated reports to subscribers). */
   readonly senderReports = new Map<number, SenderReportInfo>();
-  private vadSum = 0;
+  private vadLoud = 0;
   private vadCount = 0;
   private voice: VoiceActivity = 'silence';
 
@@ -82,15 +84,15 @@ export class Producer {
     if (this.opts.audioLevelExtId !== undefined && h.hasExtension) this.measureVoice(buf, h);
   }
 
-  /** Averages the audio level over a short window and reports speech/silence changes. */
+  /** Counts loud packets per 500 ms window and reports speech/silence changes. */
   private measureVoice(buf: Buffer, h: RtpHeader): void {
     const ext = getHeaderExtension(buf, h, this.opts.audioLevelExtId!);
     const level = ext ? parseAudioLevel(ext) : undefined;
     if (!level) return;
-    this.vadSum += level.level;
+    if (level.level <= VAD_SPEECH_LEVEL) this.vadLoud++;
     if (++this.vadCount < VAD_WINDOW) return;
-    const status: VoiceActivity = this.vadSum / this.vadCount <= VAD_SPEECH_LEVEL ? 'speech' : 'silence';
-    this.vadSum = 0;
+    const status: VoiceActivity = this.vadLoud >= VAD_MIN_LOUD ? 'speech' : 'silence';
+    this.vadLoud = 0;
     this.vadCount = 0;
     if (status === this.voice) return;
     this.voice = status;

@@ -673,7 +673,12 @@ describe('peer socket: protobuf media events (ts-client 0.25.x)', () => {
     const self1 = conn1.endpointIdToEndpoint[p1.peerId];
     assert.deepEqual(parseWrapped(self1.metadataJson), { peer: { name: 'P1' }, server: { role: 'host' } });
     assert.deepEqual(self1.trackIdToTrack, {});
-    assert.deepEqual(conn1.iceServers, []);
+    // The integrated TURN server, over UDP and TCP, with per-peer credentials.
+    assert.deepEqual(
+      conn1.iceServers.map((i) => i.urls[0]?.replace(/:\d+\?/, ':PORT?')),
+      ['turn:127.0.0.1:PORT?transport=udp', 'turn:127.0.0.1:PORT?transport=tcp'],
+    );
+    assert.ok(conn1.iceServers.every((i) => /^\d+:/.test(i.username) && i.credential.length > 10));
 
     // Empty metadata_json (C25 sends "" for undefined) is read as null.
     const { c: c2, connected: conn2 } = await joinProto(s, p2.token, '');
