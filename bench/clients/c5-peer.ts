@@ -53,6 +53,8 @@ export interface ReceiveCounter {
   firstSeq: number | undefined;
   /** Packets that arrived with a sequence number not above the highest seen (reordered or duplicated). */
   late: number;
+  /** performance.now() when the first RTP packet arrived, undefined before it. */
+  firstPacketAt?: number;
 }
 
 /** Packets missing from the sequence so far: expected (first..highest) minus received. */
@@ -563,6 +565,7 @@ function countRtp(c: ReceiveCounter, msg: Buffer): void {
   if (c.highestSeq === undefined) {
     c.highestSeq = seq;
     c.firstSeq = seq;
+    c.firstPacketAt = performance.now();
     return;
   }
   // Extend to the nearest value of the 16-bit sequence to the highest seen.

@@ -1,0 +1,70 @@
+// Shoal load generator: `npm run bench -- <scenario> [options]` (or `node --import tsx bench/cli.ts ...`).
+//
+//   fanout         1 publisher (VP8 ~1 Mbit/s + opus) → N subscribers
+//   meeting        R rooms × M peers, all publishing video and receiving every other peer
+//   join-storm     K peers join one room at once (a publisher is sending); join → first remote packet
+//   control-plane  add-peer requests/s over HTTP and token verifications/s in-process
+//   all            every scenario in turn (with --smoke: a few seconds each, used by test/bench)
+//
+// Shoal runs as a child process on free ports (bench/lib/shoal-process.ts); the load generator runs in this
+// process, so its CPU is not charged to the server (it is reported as "gen CPU %"). Progress goes to stderr;
+// stdout gets, per scenario, a title line, a markdown table, notes, and `RESULT <json>` with every number.
+import nodeDataChannel from 'node-datachannel';
+import { parseFlags, UsageError } from './lib/args.js';
+import { Progress } from './lib/report.js';
+import type { Scenario } from './lib/scenario.js';
+import { controlPlane } from './scenarios/control-plane.js';
+import { fanout } from './scenarios/fanout.js';
+import { joinStorm } from './scenarios/join-storm.js';
+import { meeting } from './scenarios/meeting.js';
+
+export const SCENARIOS: Scenario[] = [fanout, meeting, joinStorm, controlPlane];
+
+function usage(): string {
+  return [
+    'usage: npm run bench -- <scenario> [options]',
+    ...SCENARIOS.map((s) => `  ${s.usage}\n      ${s.summary}`),
+    '  all [--smoke]\n      every scenario in turn with its defaults (--smoke: a few seconds each)',
+  ].join('\n');
+}
+
+export async function runScenario(s: Scenario, argv: string[]): Promise<void> {
+  const flags = parseFlags(argv, s.flags, `usage: npm run bench -- ${s.usage}`);
+  const progress = new Progress();
+  const out = await s.run(flags, progress);
+  progress.done();
+  console.log(`\n## ${out.title}\n`);
+  console.log(out.table);
+  for (const n of out.notes) console.log(n);
+  console.log(`RESULT ${JSON.stringify(out.result)}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h') {
+      console.log(usage());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === 'all') {
+      if (rest.some((a) => a !== '--smoke')) throw new UsageError('all takes only --smoke');
+      for (const s of SCENARIOS) await runScenario(s, rest);
+      return 0;
+    }
+    const s = SCENARIOS.find((x) => x.name === name);
+    if (!s) throw new UsageError(`unknown scenario "${name}"\n${usage()}`);
+    await runScenario(s, rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`bench ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  } finally {
+    nodeDataChannel.cleanup();
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

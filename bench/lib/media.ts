@@ -1,0 +1,130 @@
+// Receive-side accounting over a measurement window for browserless peers (bench/clients/c5-peer.ts), and a
+// window runner that samples server CPU/RSS and Prometheus counters while printing a progress line.
+import type { C5Peer } from '../clients/c5-peer.js';
+import { cpuBetween, cpuSample, memory, MiB, type CpuSample } from './proc.js';
+import { fixed, type Progress } from './report.js';
+import { sleep, type ShoalProcess } from './shoal-process.js';
+
+/** Per peer, per receiving m-line: packets and extended highest sequence number. */
+export type CounterSnapshot = { packets: number; highest: number | undefined; first: number | undefined }[][];
+
+export function snapshotCounters(peers: C5Peer[]): CounterSnapshot {
+  return peers.map((p) => p.received.map((c) => ({ packets: c.packets, highest: c.highestSeq, first: c.firstSeq })));
+}
+
+export interface WindowReception {
+  expected: number;
+  received: number;
+  lossPercent: number;
+  /** Packets each peer received in the window. */
+  perPeer: number[];
+  /** Receiving m-lines that got at least one packet in the window. */
+  activeStreams: number;
+}
+
+/** Packets received in the window and sequence-number gaps (expected − received) over all m-lines. */
+export function receptionBetween(a: CounterSnapshot, b: CounterSnapshot): WindowReception {
+  let expected = 0;
+  let received = 0;
+  let activeStreams = 0;
+  const perPeer: number[] = [];
+  b.forEach((lines, i) => {
+    let mine = 0;
+    lines.forEach((c, j) => {
+      if (c.highest === undefined) return;
+      const before = a[i]?.[j];
+      const fromSeq = before?.highest ?? c.first! - 1;
+      const got = c.packets - (before?.packets ?? 0);
+      expected += c.highest - fromSeq;
+      received += got;
+      mine += got;
+      if (got > 0) activeStreams++;
+    });
+    perPeer.push(mine);
+  });
+  return { expected, received, lossPercent: expected > 0 ? (Math.max(0, expected - received) / expected) * 100 : NaN, perPeer, activeStreams };
+}
+
+export interface WindowSnapshot {
+  cpu: CpuSample;
+  forwarded: number;
+  receivedByServer: number;
+  counters: CounterSnapshot;
+  sent: number;
+}
+
+export interface WindowResult {
+  wall: number;
+  serverCpuPercent: number;
+  clientCpuPercent: number;
+  /** Busy CPU of everything else on the machine, % of one core. */
+  otherCpuPercent: number;
+  /** Server CPU seconds in the window. */
+  serverCpuSeconds: number;
+  forwardedPerSec: number;
+  receivedByServerPerSec: number;
+  publishersSentPerSec: number;
+  usPerForwardedPacket: number;
+  rssMiB: number;
+  peakRssMiB: number;
+  reception: WindowReception;
+}
+
+async function snapshot(shoal: ShoalProcess, publishers: C5Peer[], receivers: C5Peer[]): Promise<WindowSnapshot> {
+  const metrics = await shoal.scrape();
+  return {
+    cpu: cpuSample(shoal.pid),
+    forwarded: metrics.get('shoal_rtp_forwarded_total') ?? NaN,
+    receivedByServer: metrics.get('shoal_rtp_received_total') ?? NaN,
+    counters: snapshotCounters(receivers),
+    sent: publishers.reduce((s, p) => s + p.sent.rtp, 0),
+  };
+}
+
+/** Measures `seconds` of steady state: server CPU and RSS from /proc, forwarded packets from /metrics, loss at the receivers. */
+export async function measureWindow(
+  shoal: ShoalProcess,
+  publishers: C5Peer[],
+  receivers: C5Peer[],
+  seconds: number,
+  progress: Progress,
+  label: string,
+): Promise<WindowResult> {
+  const a = await snapshot(shoal, publishers, receivers);
+  const end = a.cpu.t + seconds * 1000;
+  let prev = a;
+  while (performance.now() < end) {
+    await sleep(Math.min(1000, Math.max(0, end - performance.now())));
+    const cur = await snapshot(shoal, publishers, receivers);
+    const c = cpuBetween(prev.cpu, cur.cpu);
+    const r = receptionBetween(prev.counters, cur.counters);
+    progress.update(
+      `${label}: ${fixed((cur.cpu.t - a.cpu.t) / 1000)}/${seconds} s, ${fixed((cur.forwarded - prev.forwarded) / c.wall, 0)} fwd pkts/s, ` +
+        `server CPU ${fixed(c.serverCpuPercent)} % (other ${fixed(c.otherCpuPercent, 0)} %), loss ${fixed(r.lossPercent, 2)} %, RSS ${fixed(memory(shoal.pid).rss / MiB, 0)} MiB`,
+    );
+    prev = cur;
+  }
+  const b = prev;
+  const c = cpuBetween(a.cpu, b.cpu);
+  const forwarded = b.forwarded - a.forwarded;
+  const mem = memory(shoal.pid);
+  return {
+    wall: c.wall,
+    serverCpuPercent: c.serverCpuPercent,
+    clientCpuPercent: c.clientCpuPercent,
+    otherCpuPercent: c.otherCpuPercent,
+    serverCpuSeconds: c.serverCpuSeconds,
+    forwardedPerSec: forwarded / c.wall,
+    receivedByServerPerSec: (b.receivedByServer - a.receivedByServer) / c.wall,
+    publishersSentPerSec: (b.sent - a.sent) / c.wall,
+    usPerForwardedPacket: forwarded > 0 ? (c.serverCpuSeconds * 1e6) / forwarded : NaN,
+    rssMiB: mem.rss / MiB,
+    peakRssMiB: mem.peakRss / MiB,
+    reception: receptionBetween(a.counters, b.counters),
+  };
+}
+
+/** Client-side errors of all peers, one line each. */
+export function peerErrors(peers: C5Peer[]): string[] {
+  return peers.flatMap((p) => p.errors.map((e) => `${p.id ?? '?'}: ${e}`));
+}

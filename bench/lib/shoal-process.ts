@@ -1,0 +1,162 @@
+// Shoal as a child process for the load generator (`node --import tsx src/main.ts`, FJ_LOG_LEVEL=error) on
+// free ports: HTTP/WebSocket, Prometheus metrics and the integrated TURN server (UDP only, 127.0.0.1). The
+// generator runs in the parent process, so its CPU is not charged to the server.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function freeTcpPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export async function freeUdpPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const sock = dgram.createSocket('udp4');
+    sock.once('error', rej);
+    sock.bind(0, '127.0.0.1', () => {
+      const { port } = sock.address();
+      sock.close(() => res(port));
+    });
+  });
+}
+
+export interface ShoalStartOptions {
+  /** Directory for a V8 CPU profile of the server (--cpu-prof), written when it stops. */
+  profileDir?: string;
+  /** Extra environment for the server (overrides the defaults). */
+  env?: Record<string, string>;
+}
+
+export class ShoalProcess {
+  readonly apiToken = randomBytes(18).toString('base64url');
+  readonly secretKeyBase = randomBytes(36).toString('base64');
+  private child: ChildProcess | undefined;
+  private output = '';
+  httpPort = 0;
+  metricsPort = 0;
+  turnPort = 0;
+
+  get pid(): number {
+    return this.child!.pid!;
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.httpPort}`;
+  }
+
+  async start(o: ShoalStartOptions = {}): Promise<void> {
+    [this.httpPort, this.metricsPort, this.turnPort] = await Promise.all([freeTcpPort(), freeTcpPort(), freeUdpPort()]);
+    const prof = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        FJ_SERVER_API_TOKEN: this.apiToken,
+        FJ_SECRET_KEY_BASE: this.secretKeyBase,
+        FJ_IP: '127.0.0.1',
+        FJ_PORT: String(this.httpPort),
+        FJ_METRICS_IP: '127.0.0.1',
+        FJ_METRICS_PORT: String(this.metricsPort),
+        FJ_WEBRTC_TURN_IP: '127.0.0.1',
+        FJ_WEBRTC_TURN_LISTEN_IP: '127.0.0.1',
+        FJ_WEBRTC_TURN_PORT: String(this.turnPort),
+        FJ_WEBRTC_TURN_TCP_PORT: 'off',
+        FJ_LOG_LEVEL: 'error',
+        ...o.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    process.on('exit', () => child.kill('SIGKILL'));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`Shoal exited with ${child.exitCode} during start:\n${this.output}`);
+      try {
+        const r = await fetch(`${this.httpUrl}/health`, { headers: { authorization: `Bearer ${this.apiToken}` } });
+        if (r.ok) {
+          await this.scrape();
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`Shoal did not answer /health within 30 s:\n${this.output}`);
+  }
+
+  /** Server-side output so far (errors only, FJ_LOG_LEVEL=error). */
+  get log(): string {
+    return this.output;
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<any> {
+    const r = await fetch(`${this.httpUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.apiToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path} → ${r.status} ${text}`);
+    return text === '' ? undefined : JSON.parse(text);
+  }
+
+  async createRoom(body: Record<string, unknown> = { videoCodec: 'vp8' }): Promise<string> {
+    return (await this.api('POST', '/room', body)).data.room.id as string;
+  }
+
+  /** Adds a webrtc peer; resolves with its token. */
+  async addPeer(roomId: string): Promise<string> {
+    return (await this.api('POST', `/room/${roomId}/peer`, { type: 'webrtc', options: {} })).data.token as string;
+  }
+
+  /** Deletes the room and waits (≤ 10 s) until the server reports no rooms, so the next measurement starts clean. */
+  async deleteRoomsAndSettle(roomIds: string[]): Promise<void> {
+    await Promise.all(roomIds.map((id) => this.api('DELETE', `/room/${id}`).catch(() => undefined)));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && ((await this.scrape()).get('fishjam_rooms') ?? 0) > 0) await sleep(100);
+    await sleep(500);
+  }
+
+  /** Prometheus metrics of the server, name → value (unlabelled series only). */
+  async scrape(): Promise<Map<string, number>> {
+    const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+    const out = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\s+(\S+)$/.exec(line);
+      if (m) out.set(m[1]!, Number(m[2]));
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

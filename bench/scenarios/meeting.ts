@@ -1,0 +1,105 @@
+// Meeting: R rooms × M peers; every peer publishes synthetic VP8 (~1 Mbit/s; opus too with --audio) and
+// receives every other peer of its room, so the server forwards R × M × (M − 1) video streams. Peers of a
+// room join and publish one after another (rooms in parallel); once every peer receives packets from all
+// the others and a warm-up has passed, a window of --seconds measures server CPU/RSS, forwarded packets
+// and the receivers' loss.
+import { C5Peer } from '../clients/c5-peer.js';
+import type { Flags } from '../lib/args.js';
+import { measureWindow, peerErrors } from '../lib/media.js';
+import { fixed, table, type Progress } from '../lib/report.js';
+import { machine, type Scenario } from '../lib/scenario.js';
+import { ShoalProcess, sleep } from '../lib/shoal-process.js';
+
+const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--smoke]';
+
+export const meeting: Scenario = {
+  name: 'meeting',
+  summary: 'R rooms × M peers, all publishing video and receiving the others; server CPU, loss',
+  usage,
+  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', smoke: 'bool' },
+  async run(f: Flags, progress: Progress) {
+    const o = {
+      rooms: (f.rooms as number | undefined) ?? 4,
+      peers: (f.peers as number | undefined) ?? 4,
+      seconds: (f.seconds as number | undefined) ?? 10,
+      warmup: (f.warmup as number | undefined) ?? 2,
+      audio: (f.audio as boolean | undefined) ?? false,
+    };
+    if (f.smoke) Object.assign(o, { rooms: 1, peers: 3, seconds: 3, warmup: 1 });
+    if (!Number.isInteger(o.rooms) || !Number.isInteger(o.peers) || o.peers < 2) throw new Error('--rooms and --peers take integers, --peers ≥ 2');
+    const mLines = o.audio ? 2 : 1;
+    const shoal = new ShoalProcess();
+    const peers: C5Peer[] = [];
+    const rooms: string[] = [];
+    try {
+      await shoal.start();
+      const setupStart = performance.now();
+      let ready = 0;
+      await Promise.all(
+        Array.from({ length: o.rooms }, async (_, r) => {
+          const room = await shoal.createRoom();
+          rooms.push(room);
+          const mine: C5Peer[] = [];
+          for (let i = 0; i < o.peers; i++) {
+            const token = await shoal.addPeer(room);
+            const p = new C5Peer({ wsUrl: shoal.wsUrl, token, name: `room${r}-peer${i}` });
+            peers.push(p);
+            mine.push(p);
+            await p.join(30_000);
+            await p.publish({ video: true, audio: o.audio }, 30_000);
+            p.startSending({ audio: o.audio });
+          }
+          await Promise.all(
+            mine.map(async (p) => {
+              await p.waitUntil(
+                () => (p.received.length >= (o.peers - 1) * mLines && p.received.every((c) => c.packets > 0) ? true : undefined),
+                `packets from all ${o.peers - 1} other peers`,
+                60_000,
+              );
+              progress.update(`meeting ${o.rooms}×${o.peers}: ${++ready}/${o.rooms * o.peers} peers receiving everyone`);
+            }),
+          );
+        }),
+      );
+      const setupSeconds = (performance.now() - setupStart) / 1000;
+      progress.update(`meeting ${o.rooms}×${o.peers}: all receiving after ${fixed(setupSeconds)} s; warm-up ${o.warmup} s`, true);
+      await sleep(o.warmup * 1000);
+      const w = await measureWindow(shoal, peers, peers, o.seconds, progress, `meeting ${o.rooms}×${o.peers}`);
+      progress.done();
+      const errors = peerErrors(peers);
+      const streams = o.rooms * o.peers * (o.peers - 1) * mLines;
+      const row = { rooms: o.rooms, peersPerRoom: o.peers, subscriberStreams: streams, setupSeconds, ...w };
+      const header = ['rooms × peers', 'sub streams', 'pub pkts/s', 'fwd pkts/s', 'server CPU %', 'CPU µs/fwd pkt', 'loss %', 'RSS MiB', 'setup s', 'gen CPU %', 'other CPU %'];
+      const cells = [
+        [
+          `${o.rooms} × ${o.peers}`,
+          String(streams),
+          fixed(w.publishersSentPerSec, 0),
+          fixed(w.forwardedPerSec, 0),
+          fixed(w.serverCpuPercent),
+          fixed(w.usPerForwardedPacket),
+          fixed(w.reception.lossPercent, 2),
+          fixed(w.rssMiB, 0),
+          fixed(setupSeconds),
+          fixed(w.clientCpuPercent),
+          fixed(w.otherCpuPercent),
+        ],
+      ];
+      return {
+        title: `meeting (${o.rooms} rooms × ${o.peers} peers, each sending VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus' : ''} and receiving the others; ${o.seconds} s window; CPU % is of one core; ${machine()})`,
+        table: table(header, cells),
+        notes: [
+          ...(errors.length > 0 ? [`client errors:\n  ${errors.join('\n  ')}`] : []),
+          ...(shoal.log.trim() !== '' ? [`server log (errors):\n${shoal.log.trim()}`] : []),
+        ],
+        result: { scenario: 'meeting', audio: o.audio, rows: [row] },
+      };
+    } catch (err) {
+      if (shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
+      throw err;
+    } finally {
+      for (const p of peers) p.close();
+      await shoal.stop();
+    }
+  },
+};
