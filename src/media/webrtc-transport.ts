@@ -4,13 +4,14 @@
 // It knows nothing about tracks, SDP or rooms.
 import { EventEmitter } from 'node:events';
 import { X509Certificate } from 'node:crypto';
-import { DtlsServer, RtpPacket, SrtcpSession, SrtpSession, keyLength, saltLength, type SrtpProfile } from 'werift';
+import { DtlsServer, keyLength, saltLength, type SrtpProfile } from 'werift';
 import type { Logger } from '../log/logger.js';
 import type { ClientRef, TurnServer, VirtualEndpoint } from '../turn/turn-server.js';
 import { classifyPacket, type TransportAddress } from '../turn/stun-message.js';
 import { fingerprintOf, type DtlsCertificate } from './dtls-certificate.js';
 import { IceLite } from './ice-lite.js';
 import { isRtcp } from './rtp.js';
+import { SrtpContext } from './srtp.js';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'closed';
 
@@ -43,8 +44,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
   private nominated = false;
   private readonly pipe: DtlsPipe;
   private readonly dtls: DtlsServer;
-  private srtp: SrtpSession | undefined;
-  private srtcp: SrtcpSession | undefined;
+  private srtp: SrtpContext | undefined;
   private remoteFingerprint: string | undefined;
   private awaitingRestart = false;
 
@@ -132,9 +132,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       const profile = this.dtls.srtp.srtpProfile as SrtpProfile | undefined;
       if (!profile) throw new Error('no SRTP profile negotiated');
       const { localKey, localSalt, remoteKey, remoteSalt } = this.dtls.extractSessionKeys(keyLength(profile), saltLength(profile));
-      const config = { keys: { localMasterKey: localKey, localMasterSalt: localSalt, remoteMasterKey: remoteKey, remoteMasterSalt: remoteSalt }, profile };
-      this.srtp = new SrtpSession(config);
-      this.srtcp = new SrtcpSession(config);
+      this.srtp = new SrtpContext(profile, { localMasterKey: localKey, localMasterSalt: localSalt, remoteMasterKey: remoteKey, remoteMasterSalt: remoteSalt });
       this.state = 'connected';
       this.emit('connected');
     } catch (err) {
@@ -144,25 +142,38 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
   }
 
   private onSrtp(data: Buffer): void {
-    if (!this.srtp || !this.srtcp) return;
+    if (!this.srtp) return;
     try {
-      if (isRtcp(data)) this.emit('rtcp', this.srtcp.decrypt(data));
-      else this.emit('rtp', this.srtp.decrypt(data));
+      if (isRtcp(data)) this.emit('rtcp', this.srtp.unprotectRtcp(data));
+      else this.emit('rtp', this.srtp.unprotectRtp(data));
     } catch (err) {
       this.log.trace({ err: (err as Error).message }, 'SRTP decrypt failed');
     }
   }
 
-  /** Encrypts and sends a plaintext RTP packet; dropped while not connected. */
+  /** Encrypts and sends a plaintext RTP packet; dropped while not connected (or if malformed). */
   sendRtp(packet: Buffer): void {
     if (!this.srtp || !this.path) return;
-    const p = RtpPacket.deSerialize(packet);
-    this.path(this.srtp.encrypt(p.payload, p.header));
+    let out: Buffer;
+    try {
+      out = this.srtp.protectRtp(packet);
+    } catch (err) {
+      this.log.trace({ err: (err as Error).message }, 'SRTP encrypt failed');
+      return;
+    }
+    this.path(out);
   }
 
   sendRtcp(packet: Buffer): void {
-    if (!this.srtcp || !this.path) return;
-    this.path(this.srtcp.encrypt(packet));
+    if (!this.srtp || !this.path) return;
+    let out: Buffer;
+    try {
+      out = this.srtp.protectRtcp(packet);
+    } catch (err) {
+      this.log.trace({ err: (err as Error).message }, 'SRTCP encrypt failed');
+      return;
+    }
+    this.path(out);
   }
 
   close(reason = 'closed'): void {
