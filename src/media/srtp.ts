@@ -246,38 +246,29 @@ class DirectionKeys {
  * index = ROC·2^16 + SEQ (for SRTCP, the 31-bit SRTCP index split the same way).
  */
 function writeCmIv(iv: Buffer, salt: Buffer, ssrc: number, roc: number, seq: number): void {
-  iv[0] = salt[0];
-  iv[1] = salt[1];
-  iv[2] = salt[2];
-  iv[3] = salt[3];
-  iv[4] = salt[4] ^ (ssrc >>> 24);
-  iv[5] = salt[5] ^ ((ssrc >>> 16) & 0xff);
-  iv[6] = salt[6] ^ ((ssrc >>> 8) & 0xff);
-  iv[7] = salt[7] ^ (ssrc & 0xff);
-  iv[8] = salt[8] ^ (roc >>> 24);
-  iv[9] = salt[9] ^ ((roc >>> 16) & 0xff);
-  iv[10] = salt[10] ^ ((roc >>> 8) & 0xff);
-  iv[11] = salt[11] ^ (roc & 0xff);
-  iv[12] = salt[12] ^ (seq >>> 8);
-  iv[13] = salt[13] ^ (seq & 0xff);
+  writeSaltedIndex(iv, salt, 4, ssrc, roc, seq);
   iv[14] = 0;
   iv[15] = 0;
 }
 
 /** Writes the 12-byte AES-GCM RTP IV (RFC 7714 §8.1): (00 00 | SSRC | ROC | SEQ) XOR session salt. */
 function writeGcmRtpIv(iv: Buffer, salt: Buffer, ssrc: number, roc: number, seq: number): void {
-  iv[0] = salt[0];
-  iv[1] = salt[1];
-  iv[2] = salt[2] ^ (ssrc >>> 24);
-  iv[3] = salt[3] ^ ((ssrc >>> 16) & 0xff);
-  iv[4] = salt[4] ^ ((ssrc >>> 8) & 0xff);
-  iv[5] = salt[5] ^ (ssrc & 0xff);
-  iv[6] = salt[6] ^ (roc >>> 24);
-  iv[7] = salt[7] ^ ((roc >>> 16) & 0xff);
-  iv[8] = salt[8] ^ ((roc >>> 8) & 0xff);
-  iv[9] = salt[9] ^ (roc & 0xff);
-  iv[10] = salt[10] ^ (seq >>> 8);
-  iv[11] = salt[11] ^ (seq & 0xff);
+  writeSaltedIndex(iv, salt, 2, ssrc, roc, seq);
+}
+
+/** iv[0, at) = salt; then SSRC (4 bytes), ROC (4) and SEQ (2), each XORed with the salt bytes at their place. */
+function writeSaltedIndex(iv: Buffer, salt: Buffer, at: number, ssrc: number, roc: number, seq: number): void {
+  for (let i = 0; i < at; i++) iv[i] = salt[i];
+  iv[at] = salt[at] ^ (ssrc >>> 24);
+  iv[at + 1] = salt[at + 1] ^ ((ssrc >>> 16) & 0xff);
+  iv[at + 2] = salt[at + 2] ^ ((ssrc >>> 8) & 0xff);
+  iv[at + 3] = salt[at + 3] ^ (ssrc & 0xff);
+  iv[at + 4] = salt[at + 4] ^ (roc >>> 24);
+  iv[at + 5] = salt[at + 5] ^ ((roc >>> 16) & 0xff);
+  iv[at + 6] = salt[at + 6] ^ ((roc >>> 8) & 0xff);
+  iv[at + 7] = salt[at + 7] ^ (roc & 0xff);
+  iv[at + 8] = salt[at + 8] ^ (seq >>> 8);
+  iv[at + 9] = salt[at + 9] ^ (seq & 0xff);
 }
 
 /** Writes the 12-byte AES-GCM RTCP IV (RFC 7714 §9.1): (00 00 | SSRC | 00 00 | 0 + 31-bit SRTCP index) XOR session salt. */
