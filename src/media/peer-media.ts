@@ -80,6 +80,8 @@ interface InboundLine {
 }
 
 const NEGOTIATION_SETTLE_TIMEOUT_MS = 5000;
+/** How long an offerData may stay unanswered before the next round can start. */
+const OFFER_TIMEOUT_MS = 10_000;
 const RTCP_INTERVAL_MS = 1000;
 const REMB_BITRATE = 5_000_000;
 
@@ -173,6 +175,10 @@ export class PeerMedia {
       tracksTypes: { audio: count('audio'), video: count('video') },
       turnServers: this.ctx.turnServers(this.host.peerId),
     });
+    // A client that never answers must not block every later round.
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.finishRound(), OFFER_TIMEOUT_MS);
+    this.settleTimer.unref();
   }
 
   /** The client's answer to offerData. Errors go to the client as an `error` event. */

@@ -160,4 +160,15 @@ describe('ts-client 0.5.0 negotiation (raw media events)', () => {
     a.close();
     b.close();
   });
+
+  test('an offerData left unanswered does not block later rounds (10 s offer timeout)', { timeout: 30_000 }, async () => {
+    const { a } = await setup();
+    a.sendEvent('custom', { type: 'renegotiateTracks' });
+    await nextCustom(a, 'offerData', 1);
+    a.sendEvent('custom', { type: 'renegotiateTracks' }); // coalesced while the first round is open
+    const started = Date.now();
+    await a.nextEvent('custom', 15_000, () => customEvents(a, 'offerData').length >= 2);
+    assert.ok(Date.now() - started >= 9_000, 'the second round waited for the first to time out');
+    a.close();
+  });
 });
