@@ -5,6 +5,7 @@
 //   join-storm     K peers join one room at once (a publisher is sending); join → first remote packet
 //   control-plane  add-peer requests/s over HTTP and token verifications/s in-process
 //   all            every scenario in turn (with --smoke: a few seconds each, used by test/bench)
+//   compare        the fan-out load through Shoal and through Janus side by side (needs Janus and root; not in `all`)
 //
 // Shoal runs as a child process on free ports (bench/lib/shoal-process.ts); the load generator runs in this
 // process, so its CPU is not charged to the server (it is reported as "gen CPU %"). Progress goes to stderr;
@@ -12,19 +13,23 @@
 import nodeDataChannel from 'node-datachannel';
 import { parseFlags, UsageError } from './lib/args.js';
 import { Progress } from './lib/report.js';
-import type { Scenario } from './lib/scenario.js';
+import { UnavailableError, type Scenario } from './lib/scenario.js';
+import { compare } from './scenarios/compare.js';
 import { controlPlane } from './scenarios/control-plane.js';
 import { fanout } from './scenarios/fanout.js';
 import { joinStorm } from './scenarios/join-storm.js';
 import { meeting } from './scenarios/meeting.js';
 
 export const SCENARIOS: Scenario[] = [fanout, meeting, joinStorm, controlPlane];
+/** Scenarios that `all` leaves out: they need more than this repository (compare: Janus, root). */
+export const EXTRA_SCENARIOS: Scenario[] = [compare];
 
 function usage(): string {
   return [
     'usage: npm run bench -- <scenario> [options]',
     ...SCENARIOS.map((s) => `  ${s.usage}\n      ${s.summary}`),
     '  all [--smoke]\n      every scenario in turn with its defaults (--smoke: a few seconds each)',
+    ...EXTRA_SCENARIOS.map((s) => `  ${s.usage}\n      ${s.summary} (not in all)`),
   ].join('\n');
 }
 
@@ -51,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
       for (const s of SCENARIOS) await runScenario(s, rest);
       return 0;
     }
-    const s = SCENARIOS.find((x) => x.name === name);
+    const s = [...SCENARIOS, ...EXTRA_SCENARIOS].find((x) => x.name === name);
     if (!s) throw new UsageError(`unknown scenario "${name}"\n${usage()}`);
     await runScenario(s, rest);
     return 0;
@@ -59,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`${err.message}\n`);
       return 2;
+    }
+    if (err instanceof UnavailableError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`bench ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
     return 1;

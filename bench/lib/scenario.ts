@@ -23,3 +23,6 @@ export interface Scenario {
 export function machine(): string {
   return `${process.platform}/${process.arch}, node ${process.version}`;
 }
+
+/** A scenario cannot run on this machine (e.g. Janus is not installed): printed without a stack, exit code 1. */
+export class UnavailableError extends Error {}

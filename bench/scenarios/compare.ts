@@ -1,0 +1,245 @@
+// Side by side with Janus: for each N, the fan-out load (1 publisher, synthetic VP8 25 fps × 4 × 1200 B, no
+// audio → N subscribers) through Shoal (bench/scenarios/fanout.ts, a fresh Shoal child per N) and through
+// Janus 1.1.2's VideoRoom (bench/janus/fanout-janus.ts as a child process, which runs Janus in its own network
+// namespace; its `RESULT {json}` line is parsed). The two servers alternate per N (Shoal first at the first N,
+// Janus first at the next, ...), so slow drift on a shared machine does not always favour the same one.
+//
+// Before each N the scenario waits (up to --quiet-wait seconds in all, default 600) until no test run
+// (`node … --test`) and no Chromium is running on the machine, and records whether it had to measure under
+// such load. Janus must be installed (Debian `janus`), and the harness needs root and iproute2; otherwise the
+// scenario says so and fails. Not part of `all` (nor of npm test).
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Flags } from '../lib/args.js';
+import { fixed, table, type Progress } from '../lib/report.js';
+import { machine, UnavailableError, type Scenario } from '../lib/scenario.js';
+import { REPO, sleep } from '../lib/shoal-process.js';
+import { JANUS_BIN, janusVersion } from '../janus/janus-server.js';
+import { fanout, type FanoutRow } from './fanout.js';
+
+const usage = 'compare [--subscribers 8,32,64] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600]';
+
+/** The row fields of bench/janus/fanout-janus.ts's RESULT json that are used here. */
+export interface JanusRow {
+  subscribers: number;
+  forwardedPerSec: number;
+  serverCpuPercent: number;
+  usPerForwardedPacket: number;
+  lossPercent: number;
+  clientCpuPercent: number;
+  janusThreads: number;
+  setupSeconds: number;
+}
+
+export interface CompareRow {
+  subscribers: number;
+  order: 'shoal-first' | 'janus-first';
+  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; rssMiB: number; setupSeconds: number; joinRetries: number };
+  janus: JanusRow;
+  /** Shoal µs/pkt ÷ Janus µs/pkt. */
+  ratio: number;
+  /** Test runs or Chromium seen on the machine when each measurement started / ended (empty = quiet). */
+  busy: { shoalStart: string[]; shoalEnd: string[]; janusStart: string[]; janusEnd: string[] };
+}
+
+/** Other load that skews CPU numbers: node test runners and Chromium (the lead's test suite), one line each. */
+export function otherLoad(): string[] {
+  const pgrep = (args: string[]) => {
+    try {
+      return execFileSync('pgrep', args, { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '');
+    } catch {
+      return []; // exit 1: nothing matched
+    }
+  };
+  const tests = pgrep(['-af', 'node .*--test']).filter((l) => !l.includes('pgrep'));
+  const chromium = pgrep(['-a', 'chromium']);
+  return [...tests.map((l) => l.slice(0, 120)), ...(chromium.length > 0 ? [`${chromium.length} chromium process(es)`] : [])];
+}
+
+/** Polls until otherLoad() is empty or `budgetMs` has passed; returns the time waited and what was still running. */
+async function waitForQuiet(budgetMs: number, progress: Progress, label: string): Promise<{ waitedMs: number; busy: string[] }> {
+  const start = performance.now();
+  for (;;) {
+    const busy = otherLoad();
+    const waited = performance.now() - start;
+    if (busy.length === 0 || waited >= budgetMs) return { waitedMs: waited, busy };
+    progress.update(`${label}: waiting for a quiet machine (${fixed(waited / 1000, 0)}/${fixed(budgetMs / 1000, 0)} s): ${busy.length} busy, e.g. ${busy[0]}`);
+    await sleep(Math.min(5000, budgetMs - waited));
+  }
+}
+
+function janusRequirements(): string | undefined {
+  if (!existsSync(JANUS_BIN)) return `Janus is not installed (${JANUS_BIN} not found; apt-get install -y janus, or set JANUS_BIN)`;
+  if (process.getuid?.() !== 0) return 'the Janus harness needs root (it creates a network namespace)';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'the Janus harness needs iproute2 (`ip` not found)';
+  }
+  return undefined;
+}
+
+async function runJanus(n: number, seconds: number, warmup: number, progress: Progress): Promise<{ row: JanusRow; title: string; log: string }> {
+  const args = ['--import', 'tsx', 'bench/janus/fanout-janus.ts', '--subscribers', String(n), '--seconds', String(seconds), '--warmup', String(warmup)];
+  progress.update(`compare N=${n}: Janus (node ${args.slice(2).join(' ')})`, true);
+  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    for (const line of d.split('\n')) if (line.trim() !== '') progress.update(`compare N=${n}: janus: ${line.trim()}`, true);
+  });
+  const timeoutMs = (seconds + warmup + 180) * 1000;
+  const code = await new Promise<number | string>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      resolve(`timed out after ${timeoutMs / 1000} s`);
+    }, timeoutMs);
+    child.on('exit', (c, sig) => {
+      clearTimeout(timer);
+      resolve(c ?? String(sig));
+    });
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (code !== 0 || line === undefined) throw new Error(`Janus fan-out N=${n} failed (exit ${code})\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+  const result = JSON.parse(line.slice('RESULT '.length)) as { rows: JanusRow[] };
+  const row = result.rows[0];
+  if (row === undefined || row.subscribers !== n) throw new Error(`Janus fan-out N=${n}: unexpected RESULT ${line}`);
+  const title = stdout.split('\n')[0] ?? '';
+  const log = stdout.split('\n').filter((l) => /\[ERR\]|\[FATAL\]/.test(l)).join('\n');
+  return { row, title, log };
+}
+
+async function runShoal(n: number, o: { seconds: number; warmup: number; joinConcurrency: number }, progress: Progress): Promise<{ row: FanoutRow; notes: string[] }> {
+  progress.update(`compare N=${n}: Shoal`, true);
+  const out = await fanout.run({ subscribers: [n], seconds: o.seconds, warmup: o.warmup, audio: false, 'join-concurrency': o.joinConcurrency }, progress);
+  const row = (out.result.rows as FanoutRow[])[0]!;
+  return { row, notes: out.notes.filter((l) => !l.startsWith('P2 goal')) };
+}
+
+/** Largest tested N whose loss was below 1 %, provided every smaller tested N was below 1 % too. */
+export function maxUnderOnePercent(rows: { n: number; loss: number }[]): number | undefined {
+  let best: number | undefined;
+  for (const r of [...rows].sort((a, b) => a.n - b.n)) {
+    if (!(r.loss < 1)) break;
+    best = r.n;
+  }
+  return best;
+}
+
+export const compare: Scenario = {
+  name: 'compare',
+  summary: 'the fan-out load (VP8 only) through Shoal and through Janus 1.1.2 VideoRoom, alternating per N; Shoal/Janus CPU per packet',
+  usage,
+  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number' },
+  async run(f: Flags, progress: Progress) {
+    const missing = janusRequirements();
+    if (missing !== undefined) throw new UnavailableError(`compare: ${missing}`);
+    const o = {
+      subscribers: (f.subscribers as number[] | undefined) ?? [8, 32, 64],
+      seconds: (f.seconds as number | undefined) ?? 10,
+      warmup: (f.warmup as number | undefined) ?? 2,
+      joinConcurrency: (f['join-concurrency'] as number | undefined) ?? 16,
+      quietWaitMs: ((f['quiet-wait'] as number | undefined) ?? 600) * 1000,
+    };
+    const version = janusVersion();
+    let quietBudget = o.quietWaitMs;
+    let waitedMs = 0;
+    const rows: CompareRow[] = [];
+    const notes: string[] = [];
+    let janusTitle = '';
+    for (const [i, n] of o.subscribers.entries()) {
+      const order = i % 2 === 0 ? 'shoal-first' : 'janus-first';
+      const busy: CompareRow['busy'] = { shoalStart: [], shoalEnd: [], janusStart: [], janusEnd: [] };
+      let shoal: FanoutRow | undefined;
+      let janus: JanusRow | undefined;
+      for (const server of order === 'shoal-first' ? (['shoal', 'janus'] as const) : (['janus', 'shoal'] as const)) {
+        const q = await waitForQuiet(quietBudget, progress, `compare N=${n} (${server})`);
+        quietBudget = Math.max(0, quietBudget - q.waitedMs);
+        waitedMs += q.waitedMs;
+        if (server === 'shoal') {
+          busy.shoalStart = q.busy;
+          const r = await runShoal(n, o, progress);
+          shoal = r.row;
+          notes.push(...r.notes);
+          busy.shoalEnd = otherLoad();
+        } else {
+          busy.janusStart = q.busy;
+          const r = await runJanus(n, o.seconds, o.warmup, progress);
+          janus = r.row;
+          janusTitle = r.title;
+          if (r.log !== '') notes.push(`janus log (errors) at N=${n}:\n${r.log}`);
+          busy.janusEnd = otherLoad();
+        }
+      }
+      const row: CompareRow = {
+        subscribers: n,
+        order,
+        shoal: {
+          forwardedPerSec: shoal!.forwardedPerSec,
+          serverCpuPercent: shoal!.serverCpuPercent,
+          usPerForwardedPacket: shoal!.usPerForwardedPacket,
+          lossPercent: shoal!.reception.lossPercent,
+          otherCpuPercent: shoal!.otherCpuPercent,
+          rssMiB: shoal!.rssMiB,
+          setupSeconds: shoal!.setupSeconds,
+          joinRetries: shoal!.joinRetries,
+        },
+        janus: janus!,
+        ratio: shoal!.usPerForwardedPacket / janus!.usPerForwardedPacket,
+        busy,
+      };
+      rows.push(row);
+      progress.done(
+        `compare N=${n}: Shoal ${fixed(row.shoal.usPerForwardedPacket)} µs/pkt (loss ${fixed(row.shoal.lossPercent, 2)} %), ` +
+          `Janus ${fixed(row.janus.usPerForwardedPacket)} µs/pkt (loss ${fixed(row.janus.lossPercent, 2)} %), ratio ${fixed(row.ratio, 2)}`,
+      );
+    }
+    const header = ['N', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'order', 'other load', 'machine CPU % besides Shoal'];
+    const cells = rows.map((r) => {
+      const b = r.busy;
+      const loaded = [b.shoalStart, b.shoalEnd, b.janusStart, b.janusEnd].some((x) => x.length > 0);
+      return [
+        String(r.subscribers),
+        fixed(r.shoal.serverCpuPercent),
+        fixed(r.janus.serverCpuPercent),
+        fixed(r.shoal.usPerForwardedPacket),
+        fixed(r.janus.usPerForwardedPacket),
+        `${fixed(r.ratio, 2)}×`,
+        fixed(r.shoal.lossPercent, 2),
+        fixed(r.janus.lossPercent, 2),
+        fixed(r.shoal.forwardedPerSec, 0),
+        fixed(r.janus.forwardedPerSec, 0),
+        r.order === 'shoal-first' ? 'S,J' : 'J,S',
+        loaded ? 'yes' : 'no',
+        fixed(r.shoal.otherCpuPercent),
+      ];
+    });
+    const maxShoal = maxUnderOnePercent(rows.map((r) => ({ n: r.subscribers, loss: r.shoal.lossPercent })));
+    const maxJanus = maxUnderOnePercent(rows.map((r) => ({ n: r.subscribers, loss: r.janus.lossPercent })));
+    const largest = rows[rows.length - 1];
+    const loadedRows = rows.filter((r) => Object.values(r.busy).some((x) => x.length > 0));
+    return {
+      title:
+        `Shoal vs Janus ${version} fan-out (1 publisher: VP8 25 fps × 4 × 1200 B, no audio → N subscribers; ${o.seconds} s windows; ` +
+        `CPU % is of one core; Shoal via its integrated TURN relay, Janus on a host candidate in a network namespace; ${machine()})`,
+      table: table(header, cells),
+      notes: [
+        `max N at < 1 % loss among the tested N: Shoal ${maxShoal ?? 'none'}, Janus ${maxJanus ?? 'none'}`,
+        ...(largest
+          ? [`P1 goal (CPU per forwarded packet ≤ 0.8 × Janus and ≤ 10 µs) at N=${largest.subscribers}: Shoal/Janus ${fixed(largest.ratio, 2)}×, Shoal ${fixed(largest.shoal.usPerForwardedPacket)} µs/pkt`]
+          : []),
+        `waited ${fixed(waitedMs / 1000, 0)} s for a quiet machine; ` +
+          (loadedRows.length === 0
+            ? 'no test run or Chromium was running at the start or end of any measurement'
+            : `other load (test run or Chromium) present around the measurements at N=${loadedRows.map((r) => r.subscribers).join(',')}`),
+        '"other load": a test run or Chromium was seen when a measurement started or ended. "machine CPU % besides Shoal": ' +
+          'busy CPU of everything but the Shoal server and the load generator during the Shoal window (% of one core; not measured for Janus).',
+        ...(janusTitle !== '' ? [`janus harness: ${janusTitle}`] : []),
+        ...notes,
+      ],
+      result: { scenario: 'compare', janusVersion: version, seconds: o.seconds, warmup: o.warmup, maxSubscribersUnderOnePercentLoss: { shoal: maxShoal ?? null, janus: maxJanus ?? null }, waitedForQuietSeconds: waitedMs / 1000, rows },
+    };
+  },
+};
