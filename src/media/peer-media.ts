@@ -259,14 +259,25 @@ export class PeerMedia {
     }
 
     this.sessionVersion++;
-    const answer = buildAnswer({
-      iceUfrag: this.transport.ice.local.ufrag,
-      icePwd: this.transport.ice.local.pwd,
-      fingerprint: { algorithm: 'sha-256', value: this.ctx.certificate.fingerprint },
-      sessionId: this.sessionId,
-      sessionVersion: this.sessionVersion,
-      media: answerMedia,
-    });
+    let answer: string;
+    try {
+      answer = buildAnswer({
+        iceUfrag: this.transport.ice.local.ufrag,
+        icePwd: this.transport.ice.local.pwd,
+        fingerprint: { algorithm: 'sha-256', value: this.ctx.certificate.fingerprint },
+        sessionId: this.sessionId,
+        sessionVersion: this.sessionVersion,
+        media: answerMedia,
+      });
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      // Undo this round's new inbound tracks: nothing was announced yet.
+      for (const t of newTracks) for (const [mid, line] of this.inbound) if (line.trackId === t.info.id) this.dropInbound(mid);
+      this.log.warn({ err: err.message }, 'cannot answer SDP offer');
+      this.host.send({ type: 'error', message: `Invalid SDP offer: ${err.message}` });
+      this.finishRound();
+      return;
+    }
     this.host.send({ type: 'sdpAnswer', sdp: answer, midToTrackId: answerMids });
     const c = this.transport.candidate;
     this.host.send({

@@ -171,4 +171,27 @@ describe('ts-client 0.5.0 negotiation (raw media events)', () => {
     assert.ok(Date.now() - started >= 9_000, 'the second round waited for the first to time out');
     a.close();
   });
+
+  test('an offer Shoal cannot answer (a line without codecs) gets an error; a later valid offer works', async () => {
+    const { roomId, a, b, aId } = await setup();
+    const sections = OFFER.split(/(?=^m=)/m);
+    sections[4] = sections[4]!
+      .replace(/^m=audio 9 UDP\/TLS\/RTP\/SAVPF .*$/m, 'm=audio 9 UDP/TLS/RTP/SAVPF 120')
+      .split(/\r?\n/)
+      .filter((l) => !/^a=(rtpmap|fmtp|rtcp-fb):/.test(l))
+      .join('\r\n');
+    const ids = { '0': `${aId}:a`, '1': `${aId}:v`, '2': `${aId}:s` };
+    sdpOffer(a, sections.join(''), ids);
+    const err = await a.nextEvent('error');
+    assert.match(err.data.message, /^Invalid SDP offer: /);
+    assert.equal(customEvents(a, 'sdpAnswer').length, 0);
+    sdpOffer(a, OFFER, ids);
+    const answer = await nextCustom(a, 'sdpAnswer', 1);
+    assert.deepEqual(answer.midToTrackId, ids);
+    const added = await b.nextEvent('tracksAdded');
+    assert.equal(Object.keys(added.data.tracks).length, 3);
+    assert.equal(log.items.filter((n) => n.type === 'trackAdded' && n.roomId === roomId).length, 3);
+    a.close();
+    b.close();
+  });
 });
