@@ -99,8 +99,9 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     metrics,
     turn,
     async listen() {
-      turnPorts = await turn.start();
+      // HTTP first: with FJ_WEBRTC_TURN_*_PORT=0 the TURN sockets take any free port, never FJ_PORT.
       await app.listen({ host: config.ip, port: config.port });
+      turnPorts = await turn.start();
       return (app.server.address() as AddressInfo).port;
     },
     async close() {

@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const TIMEOUT_MS = 55_000;
+const TIMEOUT_MS = 110_000;
 
 describe('bench: cli.ts all --smoke', () => {
   let child: ChildProcess | undefined;
@@ -19,7 +19,7 @@ describe('bench: cli.ts all --smoke', () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
-  test('every scenario prints its table and a RESULT with real traffic', { timeout: 60_000 }, async () => {
+  test('every scenario prints its table and a RESULT with real traffic', { timeout: 120_000 }, async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', 'all', '--smoke'], {
       cwd: REPO,
       env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), NODE_OPTIONS: '' },

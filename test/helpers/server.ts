@@ -30,28 +30,37 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startShoal(env: Record<string, string> = {}): Promise<TestShoal> {
-  const port = await freePort();
-  const config = loadConfig({
-    FJ_SERVER_API_TOKEN: API_TOKEN,
-    FJ_SECRET_KEY_BASE: SECRET,
-    FJ_PORT: String(port),
-    FJ_WEBRTC_TURN_PORT: '0',
-    FJ_WEBRTC_TURN_TCP_PORT: '0',
-    ...env,
-  });
-  const log = createLogger(process.env.SHOAL_TEST_LOG === '1' ? 'debug' : 'silent', false);
-  const shoal = await createShoal(config, log);
-  await shoal.listen();
-  const host = `127.0.0.1:${port}`;
-  return {
-    shoal,
-    port,
-    host,
-    httpUrl: `http://${host}`,
-    wsUrl: `ws://${host}`,
-    apiToken: config.serverApiToken,
-    stop: () => shoal.close(),
-  };
+  // freePort() can race with other processes binding the same port: retry a few times.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = loadConfig({
+      FJ_SERVER_API_TOKEN: API_TOKEN,
+      FJ_SECRET_KEY_BASE: SECRET,
+      FJ_PORT: String(port),
+      FJ_WEBRTC_TURN_PORT: '0',
+      FJ_WEBRTC_TURN_TCP_PORT: '0',
+      ...env,
+    });
+    const log = createLogger(process.env.SHOAL_TEST_LOG === '1' ? 'debug' : 'silent', false);
+    const shoal = await createShoal(config, log);
+    try {
+      await shoal.listen();
+    } catch (err) {
+      await shoal.close().catch(() => {});
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
+      throw err;
+    }
+    const host = `127.0.0.1:${port}`;
+    return {
+      shoal,
+      port,
+      host,
+      httpUrl: `http://${host}`,
+      wsUrl: `ws://${host}`,
+      apiToken: config.serverApiToken,
+      stop: () => shoal.close(),
+    };
+  }
 }
 
 /** fetch against the test server with the API token (unless `auth: false`). */
