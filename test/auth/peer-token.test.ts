@@ -4,13 +4,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hkdfSync, randomUUID } from 'node:crypto';
-import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DEFAULT_PERMISSIONS, PeerTokenService, type TokenClaims } from '../../src/auth/peer-token.js';
 
 const SECRET = 'peer-token-test-secret-0123456789-abcdefghij';
 const OTHER_SECRET = 'another-secret-entirely-9876543210-zyxwvutsrq';
 const NODE = 'node-a';
 const TTL = 3600;
+
+const SECRET_A_FOR_ORACLE = 'oracle-secret-which-is-long-enough-0123456789';
 
 function deriveKey(secret: string): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), 'shoal peer token v1', 32));
@@ -46,6 +48,17 @@ async function mintPeer(svc: PeerTokenService) {
 }
 
 describe('PeerTokenService', () => {
+  test('minted tokens are standard HS256 JWTs: jose verifies them with the derived key', async () => {
+    const svc = new PeerTokenService([SECRET_A_FOR_ORACLE], 'node-oracle', 600);
+    const { token, claims } = await svc.mint({ kind: 'peer', roomId: 'room-o', peerId: 'peer-o' });
+    const { payload, protectedHeader } = await jwtVerify(token, deriveKey(SECRET_A_FOR_ORACLE), { algorithms: ['HS256'] });
+    assert.deepEqual(protectedHeader, { alg: 'HS256', typ: 'JWT' });
+    assert.equal(payload.jti, claims.tokenId);
+    assert.equal(payload.exp, claims.expiresAt);
+    assert.equal(payload.room, 'room-o');
+    await assert.rejects(jwtVerify(token, deriveKey(SECRET_A_FOR_ORACLE + 'x'), { algorithms: ['HS256'] }));
+  });
+
   describe('mint / verify', () => {
     test('round trip carries every claim, exp = iat + ttl', async () => {
       const svc = new PeerTokenService([SECRET], NODE, TTL);
