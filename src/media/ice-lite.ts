@@ -22,7 +22,8 @@ export interface IceCredentials {
 }
 
 export type BindingResult =
-  | { kind: 'response'; response: Buffer; nominated: boolean }
+  /** `current`: the request used the newest local credentials (an ICE restart has been taken up). */
+  | { kind: 'response'; response: Buffer; nominated: boolean; current: boolean }
   | { kind: 'error'; response: Buffer }
   | { kind: 'ignore' };
 
@@ -65,7 +66,8 @@ export class IceLite {
     if (!creds) return { kind: 'error', response: error(401, 'Unauthorized') };
     const key = Buffer.from(creds.pwd, 'utf8');
     if (!verifyIntegrity(msg, key)) return { kind: 'error', response: error(401, 'Unauthorized') };
-    if (creds === this.current) this.previous = undefined;
+    const current = creds === this.current;
+    if (current) this.previous = undefined;
     const response = encodeStun(
       {
         method: StunMethod.Binding,
@@ -75,6 +77,6 @@ export class IceLite {
       },
       { integrityKey: key, fingerprint: true },
     );
-    return { kind: 'response', response, nominated: getAttr(msg, Attr.UseCandidate) !== undefined };
+    return { kind: 'response', response, nominated: getAttr(msg, Attr.UseCandidate) !== undefined, current };
   }
 }

@@ -12,7 +12,7 @@ import type { TurnServer } from '../turn/turn-server.js';
 import { Consumer } from './consumer.js';
 import type { DtlsCertificate } from './dtls-certificate.js';
 import { Producer, type Layer } from './producer.js';
-import { buildNack, buildPli, buildRemb, buildSdesCname, buildSr, compound, parseRtcp } from './rtcp.js';
+import { buildPli, buildRemb, buildSdesCname, buildSr, compound, parseRtcp } from './rtcp.js';
 import { getHeaderExtension, parseRtpHeader, type RtpHeader } from './rtp.js';
 import {
   EXT_AUDIO_LEVEL,
@@ -152,11 +152,6 @@ export class PeerMedia {
 
   setTargetLayer(trackId: string, layer: Variant): void {
     for (const slot of this.outbound) if (slot.trackId === trackId && !slot.removed) slot.consumer?.setTargetLayer(layer);
-  }
-
-  /** Every inbound producer of this peer (for the room's bookkeeping). */
-  producers(): Producer[] {
-    return [...this.inbound.values()].map((l) => l.producer);
   }
 
   // ---- negotiation ----
@@ -459,11 +454,6 @@ export class PeerMedia {
       reports.push(buildSr(sr));
     }
     if (firstSsrc !== undefined) this.transport.sendRtcp(compound([...reports, buildSdesCname(firstSsrc, this.cname)]));
-  }
-
-  /** Asks the publisher to resend lost packets (reserved for the loss detector). */
-  requestRetransmission(mediaSsrc: number, lost: number[]): void {
-    this.transport.sendRtcp(buildNack(this.rtcpSsrc, mediaSsrc, lost));
   }
 
   close(): void {

@@ -116,7 +116,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       this.nominated ||= result.nominated;
     }
     if (this.state === 'new') this.state = 'connecting';
-    if (this.awaitingRestart && data.includes(Buffer.from(this.ice.local.ufrag + ':'))) {
+    if (this.awaitingRestart && result.current) {
       this.awaitingRestart = false;
       this.emit('iceRestarted');
     }

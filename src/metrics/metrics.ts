@@ -30,30 +30,22 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender): Met
       for (const room of rooms.list()) this.set({ room_id: room.id }, room.peers.size);
     },
   });
-  const webhookCounter = (name: string, help: string, key: keyof WebhookSender['stats']) =>
+  /** A gauge that reads a plain process counter at scrape time. */
+  const counterGauge = (name: string, help: string, read: () => number) =>
     new Gauge({
       name,
       help,
       registers: [registry],
       collect() {
-        this.set(webhooks.stats[key]);
+        this.set(read());
       },
     });
-  webhookCounter('shoal_webhooks_delivered_total', 'Webhook requests delivered', 'delivered');
-  webhookCounter('shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', 'failedAttempts');
-  webhookCounter('shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', 'dropped');
-  const mediaCounter = (name: string, help: string, key: keyof typeof mediaStats) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(mediaStats[key]);
-      },
-    });
-  mediaCounter('shoal_rtp_received_total', 'RTP packets received from publishers', 'rtpReceived');
-  mediaCounter('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', 'rtpForwarded');
-  mediaCounter('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', 'rtpRetransmitted');
-  mediaCounter('shoal_keyframe_requests_total', 'Keyframe requests sent to publishers', 'keyframeRequests');
+  counterGauge('shoal_webhooks_delivered_total', 'Webhook requests delivered', () => webhooks.stats.delivered);
+  counterGauge('shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', () => webhooks.stats.failedAttempts);
+  counterGauge('shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', () => webhooks.stats.dropped);
+  counterGauge('shoal_rtp_received_total', 'RTP packets received from publishers', () => mediaStats.rtpReceived);
+  counterGauge('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', () => mediaStats.rtpForwarded);
+  counterGauge('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', () => mediaStats.rtpRetransmitted);
+  counterGauge('shoal_keyframe_requests_total', 'Keyframe requests sent to publishers', () => mediaStats.keyframeRequests);
   return { registry, close: () => registry.clear() };
 }
