@@ -56,7 +56,7 @@ export class Room {
 
   /** Called by the registry once the room is registered. */
   start(): void {
-    this.publish_({ type: 'roomCreated', roomId: this.id, webhookUrl: this.config.webhookUrl });
+    this.notify({ type: 'roomCreated', roomId: this.id, webhookUrl: this.config.webhookUrl });
     this.rearmPeerless();
   }
 
@@ -76,7 +76,7 @@ export class Room {
     this.checkCapacity(options.type);
     const peer = new Peer(randomUUID(), options);
     this.peers.set(peer.id, peer);
-    this.publish_({ type: 'peerAdded', roomId: this.id, peerId: peer.id, peerType: peer.type });
+    this.notify({ type: 'peerAdded', roomId: this.id, peerId: peer.id, peerType: peer.type });
     this.armDisconnectTimer(peer);
     this.rearmPeerless();
     return peer;
@@ -99,11 +99,11 @@ export class Room {
     if (link) this.safeClose(link, 1000, CLOSE_PEER_REMOVED);
     if (!purged) {
       this.removeAllTracks(peer);
-      if (wasConnected) this.publish_({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
+      if (wasConnected) this.notify({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
     }
     this.announceGone(peer);
     peer.status = 'disconnected';
-    this.publish_({ type: 'peerDeleted', roomId: this.id, peerId, peerType: peer.type });
+    this.notify({ type: 'peerDeleted', roomId: this.id, peerId, peerType: peer.type });
     this.rearmPeerless();
   }
 
@@ -131,12 +131,12 @@ export class Room {
       if (link) this.safeClose(link, 1000, CLOSE_ROOM_STOPPED);
       peer.media?.close();
       peer.media = undefined;
-      for (const track of peer.tracks.values()) this.publish_({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
+      for (const track of peer.tracks.values()) this.notify({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
       peer.tracks.clear();
-      this.publish_({ type: 'peerDeleted', roomId: this.id, peerId: peer.id, peerType: peer.type });
+      this.notify({ type: 'peerDeleted', roomId: this.id, peerId: peer.id, peerType: peer.type });
     }
     this.peers.clear();
-    this.publish_({ type: 'roomDeleted', roomId: this.id });
+    this.notify({ type: 'roomDeleted', roomId: this.id });
   }
 
   // ---- socket-driven operations ----
@@ -150,7 +150,7 @@ export class Room {
     peer.link = link;
     peer.status = 'connected';
     clearTimeout(peer.disconnectTimer);
-    this.publish_({ type: 'peerConnected', roomId: this.id, peerId, peerType: peer.type });
+    this.notify({ type: 'peerConnected', roomId: this.id, peerId, peerType: peer.type });
     this.rearmPeerless();
     return peer;
   }
@@ -161,7 +161,7 @@ export class Room {
     if (!peer || peer.link !== link) return;
     peer.link = undefined;
     peer.status = 'disconnected';
-    this.publish_({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
+    this.notify({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
     this.removeAllTracks(peer);
     this.announceGone(peer);
     this.armDisconnectTimer(peer);
@@ -215,7 +215,7 @@ export class Room {
     });
     if (!wasReady) this.startMedia(peer);
     for (const other of others) this.deliverTracks(peer, other, [...other.tracks.values()]);
-    this.publish_({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: peer.clientMetadata });
+    this.notify({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: peer.clientMetadata });
     const announce: ServerEndpointEvent = wasReady
       ? { type: 'endpointUpdated', endpoint: peer.view() }
       : { type: 'endpointAdded', endpoint: peer.view() };
@@ -226,7 +226,7 @@ export class Room {
     const next = metadata ?? null;
     if (JSON.stringify(next) === JSON.stringify(peer.clientMetadata ?? null)) return;
     peer.clientMetadata = next;
-    this.publish_({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: next });
+    this.notify({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: next });
     if (!peer.ready) return;
     for (const other of this.readyPeers()) {
       if (other !== peer) this.sendTo(other, { type: 'endpointUpdated', endpoint: peer.view() });
@@ -238,7 +238,7 @@ export class Room {
     const next = metadata ?? null;
     if (!track || JSON.stringify(next) === JSON.stringify(track.metadata ?? null)) return;
     track.metadata = next;
-    this.publish_({ type: 'trackMetadataUpdated', roomId: this.id, peerId: peer.id, track });
+    this.notify({ type: 'trackMetadataUpdated', roomId: this.id, peerId: peer.id, track });
     for (const other of this.readyPeers()) {
       if (this.receives(other, peer, track)) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
     }
@@ -310,7 +310,7 @@ export class Room {
     for (const { info, producer } of tracks) {
       peer.tracks.set(info.id, info);
       this.producers.set(info.id, producer);
-      this.publish_({ type: 'trackAdded', roomId: this.id, peerId: peer.id, track: info });
+      this.notify({ type: 'trackAdded', roomId: this.id, peerId: peer.id, track: info });
     }
     for (const other of this.readyPeers()) {
       if (other !== peer) this.deliverTracks(other, peer, tracks.map((t) => t.info));
@@ -324,7 +324,7 @@ export class Room {
       const track = peer.tracks.get(id)!;
       peer.tracks.delete(id);
       this.producers.delete(id);
-      this.publish_({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
+      this.notify({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
     }
     for (const other of this.readyPeers()) {
       if (other === peer) continue;
@@ -380,7 +380,7 @@ export class Room {
     }
   }
 
-  private publish_(n: Notification): void {
+  private notify(n: Notification): void {
     this.bus.publish(n);
   }
 
