@@ -1,19 +1,30 @@
 // An outbound track: one producer forwarded to one subscriber. Rewrites SSRC, payload type, sequence
 // numbers and timestamps so the subscriber sees one continuous stream across simulcast layer switches
 // (which happen only at keyframes), and answers the subscriber's NACKs from its retransmission buffer.
-// It sends only through the `send` function it was given; it never touches rooms or signaling.
+// Per forwarded packet it allocates nothing itself: the rewritten packet is written into a shared scratch
+// buffer that `send` must consume at once (it encrypts a copy), and the retransmission buffer keeps the
+// frame `send` returns (the encrypted packet, resent as it was: a NACKed packet keeps its SRTP index).
+// It sends only through the functions it was given; it never touches rooms or signaling.
 import type { Variant } from '../room/track.js';
 import type { Layer, Producer } from './producer.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
 import { mediaStats } from './media-stats.js';
-import { rewriteRtp, type RtpHeader } from './rtp.js';
+import { rewriteRtpInto, type RtpHeader } from './rtp.js';
+
+/** Where forward() writes each rewritten packet (one thread; `send` consumes it before returning). */
+const scratch = Buffer.allocUnsafe(65536);
 
 export interface ConsumerParams {
   ssrc: number;
   payloadType: number;
   /** Subscriber's preferred simulcast layer. */
   targetLayer: Variant;
-  send: (packet: Buffer) => void;
+  /**
+   * Sends the plaintext packet `packet[0, length)`; `packet` is scratch, valid only during the call.
+   * Returns what to keep for retransmission (handed to `resend` when NACKed), or undefined if nothing was sent.
+   */
+  send: (packet: Buffer, length: number) => Buffer | undefined;
+  resend: (kept: Buffer) => void;
   /** Publisher extension id → this subscriber's id; ids not listed are dropped. */
   extensionMap?: Map<number, number>;
   /** Called when the forwarded simulcast layer changes. */
@@ -78,15 +89,16 @@ export class Consumer {
     }
     const seq = (h.sequenceNumber + this.seqOffset) & 0xffff;
     const ts = (h.timestamp + this.tsOffset) >>> 0;
-    const out = rewriteRtp(buf, h, { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts, extensionMap: this.p.extensionMap });
+    const length = rewriteRtpInto(buf, h, { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts, extensionMap: this.p.extensionMap }, scratch);
+    if (length < 0) return;
     this.packetsSent++;
     this.octetsSent += h.payloadLength;
     this.lastOutSeq = seq;
     this.lastOutTs = ts;
     this.lastOutWall = Date.now();
-    this.rtx.put(seq, out);
     mediaStats.rtpForwarded++;
-    this.p.send(out);
+    const kept = this.p.send(scratch, length);
+    if (kept !== undefined) this.rtx.put(seq, kept);
   }
 
   /** Re-bases sequence numbers and timestamps so the new stream continues the old one. */
@@ -104,7 +116,7 @@ export class Consumer {
       const packet = this.rtx.get(seq);
       if (!packet) continue;
       mediaStats.rtpRetransmitted++;
-      this.p.send(packet);
+      this.p.resend(packet);
     }
   }
 

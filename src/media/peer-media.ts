@@ -311,7 +311,8 @@ export class PeerMedia {
         payloadType: codec.payloadType,
         extensionMap: new Map(extensions.map((e) => [e.from, e.to])),
         targetLayer: 'm',
-        send: (packet) => this.transport.sendRtp(packet),
+        send: (packet, length) => this.transport.sendRtp(packet, length),
+        resend: (frame) => this.transport.resendRtp(frame),
         onLayerSwitched: (layer) =>
           this.host.send({ type: 'encodingSwitched', endpointId: slot!.endpointId, trackId: slot!.trackId, encoding: layer, reason: 'other' }),
       });

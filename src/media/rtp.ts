@@ -4,8 +4,8 @@
 // VP8 (RFC 7741) and H264 (RFC 6184), the audio-level element (RFC 6464) and 16-bit sequence arithmetic.
 // What it must not do: allocate per packet beyond what its API returns (parseRtpHeader with `out` and
 // the keyframe/seq helpers allocate nothing; getHeaderExtension allocates one view, parseAudioLevel one
-// small object, rewriteRtp one buffer), modify an input buffer, throw on malformed input (parsers return undefined/false instead),
-// keep any state between calls, or know about peers, tracks, sockets or SRTP.
+// small object, rewriteRtp one buffer, rewriteRtpInto none), modify an input buffer, throw on malformed input (parsers return undefined/false instead),
+// keep any state between calls (module scratch is reset per call), or know about peers, tracks, sockets or SRTP.
 
 export interface RtpHeader {
   marker: boolean;
@@ -199,33 +199,34 @@ function walkExtensions(
   return pos;
 }
 
-/**
- * Returns a NEW buffer: the packet with rewritten header fields and extensions (re-encoded as one-byte
- * 0xBEDE form when all kept ids ≤ 14 and lengths ≤ 16, else two-byte), payload and padding bytes copied.
- * Must not modify `src`. The marker bit, padding bit and CSRC list are kept. Elements of an extension
- * block in a profile other than 0xBEDE/0x100x cannot be read and are dropped; an empty result drops the
- * block (X = 0).
- */
-export function rewriteRtp(src: Buffer, h: RtpHeader, p: RewriteParams): Buffer {
+// Result of planRewrite (module scratch, so planning allocates nothing).
+let planKept = 0;
+let planOneByte = true;
+let planExtBlock = 0;
+
+/** Counts what rewriting keeps of the extension block; returns the rewritten packet's length. */
+function planRewrite(src: Buffer, h: RtpHeader, map: Map<number, number> | undefined): number {
   const fixedLen = 12 + ((src[0] & 0x0f) << 2);
-  const map = p.extensionMap;
   const srcForm = map !== undefined && h.hasExtension ? extForm(h.extProfile) : 0;
-  const extStart = h.extOffset;
-  const extEnd = extStart + h.extLength;
-  let kept = 0;
-  let oneByte = true;
-  let extBlock = 0;
+  planKept = 0;
+  planOneByte = true;
+  planExtBlock = 0;
   if (srcForm !== 0) {
     scanKept = 0;
     scanBytes = 0;
     scanOneByteOk = true;
-    walkExtensions(src, extStart, extEnd, srcForm, map!, null, 0, true);
-    kept = scanKept;
-    oneByte = scanOneByteOk;
-    if (kept > 0) extBlock = 4 + ((scanBytes + kept * (oneByte ? 1 : 2) + 3) & ~3);
+    walkExtensions(src, h.extOffset, h.extOffset + h.extLength, srcForm, map!, null, 0, true);
+    planKept = scanKept;
+    planOneByte = scanOneByteOk;
+    if (planKept > 0) planExtBlock = 4 + ((scanBytes + planKept * (planOneByte ? 1 : 2) + 3) & ~3);
   }
-  const tailStart = h.headerLength;
-  const out = Buffer.allocUnsafe(fixedLen + extBlock + (src.length - tailStart));
+  return fixedLen + planExtBlock + (src.length - h.headerLength);
+}
+
+/** Writes the rewritten packet planned by the last planRewrite call into `out` at 0. */
+function writeRewrite(src: Buffer, h: RtpHeader, p: RewriteParams, out: Buffer): void {
+  const fixedLen = 12 + ((src[0] & 0x0f) << 2);
+  const kept = planKept;
   out[0] = (src[0] & 0xef) | (kept > 0 ? 0x10 : 0);
   out[1] = (src[1] & 0x80) | (p.payloadType & 0x7f);
   const seq = p.sequenceNumber;
@@ -244,18 +245,42 @@ export function rewriteRtp(src: Buffer, h: RtpHeader, p: RewriteParams): Buffer 
   if (fixedLen > 12) src.copy(out, 12, 12, fixedLen);
   let pos = fixedLen;
   if (kept > 0) {
+    const oneByte = planOneByte;
     const profile = oneByte ? ONE_BYTE_PROFILE : TWO_BYTE_PROFILE;
-    const words = (extBlock - 4) >>> 2;
+    const words = (planExtBlock - 4) >>> 2;
     out[pos] = profile >>> 8;
     out[pos + 1] = profile & 0xff;
     out[pos + 2] = words >>> 8;
     out[pos + 3] = words & 0xff;
-    pos = walkExtensions(src, extStart, extEnd, srcForm, map!, out, pos + 4, oneByte);
-    const blockEnd = fixedLen + extBlock;
+    pos = walkExtensions(src, h.extOffset, h.extOffset + h.extLength, extForm(h.extProfile), p.extensionMap!, out, pos + 4, oneByte);
+    const blockEnd = fixedLen + planExtBlock;
     while (pos < blockEnd) out[pos++] = 0;
   }
-  src.copy(out, pos, tailStart);
+  src.copy(out, pos, h.headerLength);
+}
+
+/**
+ * Returns a NEW buffer: the packet with rewritten header fields and extensions (re-encoded as one-byte
+ * 0xBEDE form when all kept ids ≤ 14 and lengths ≤ 16, else two-byte), payload and padding bytes copied.
+ * Must not modify `src`. The marker bit, padding bit and CSRC list are kept. Elements of an extension
+ * block in a profile other than 0xBEDE/0x100x cannot be read and are dropped; an empty result drops the
+ * block (X = 0).
+ */
+export function rewriteRtp(src: Buffer, h: RtpHeader, p: RewriteParams): Buffer {
+  const out = Buffer.allocUnsafe(planRewrite(src, h, p.extensionMap));
+  writeRewrite(src, h, p, out);
   return out;
+}
+
+/**
+ * rewriteRtp into `out` (from offset 0) instead of a new buffer; returns the rewritten length, or −1
+ * (nothing written) if `out` is too short.
+ */
+export function rewriteRtpInto(src: Buffer, h: RtpHeader, p: RewriteParams, out: Buffer): number {
+  const n = planRewrite(src, h, p.extensionMap);
+  if (n > out.length) return -1;
+  writeRewrite(src, h, p, out);
+  return n;
 }
 
 /**

@@ -4,14 +4,16 @@
 // sending and receiving (receive side: RFC 3711 Appendix A index estimation), and received packets pass
 // a sliding replay window (duplicates and packets older than the window are rejected).
 //
-// Built for the forwarding hot path: per packet one output Buffer of the final size (header copied, the
-// ciphertext and tag written into it), no Buffer.concat, no closures. AES-GCM needs one createCipheriv
-// per packet (node:crypto has no other way to set a GCM nonce), with a precomputed KeyObject and a reused
-// nonce buffer. AES-CM never creates a cipher per packet: one long-lived AES-ECB cipher per key turns a
-// reused buffer of counter blocks into keystream, which is XORed in 32-bit words; HMAC-SHA1 uses one
-// Hmac per packet on a precomputed KeyObject.
+// Built for the forwarding hot path: per packet one output Buffer of the final size, cut from the shared
+// packet slab with room in front for the caller's framing (header copied, the ciphertext and tag written
+// into it), no Buffer.concat, no closures. AES-GCM needs one createCipheriv per packet (node:crypto has
+// no other way to set a GCM nonce), with a precomputed KeyObject and a reused nonce buffer. AES-CM never
+// creates a cipher per packet: one long-lived AES-ECB cipher per key turns a reused buffer of counter
+// blocks into keystream, which is XORed in 32-bit words; HMAC-SHA1 uses one Hmac per packet on a
+// precomputed KeyObject.
 // It knows nothing about DTLS, sockets or RTP semantics beyond the header layout.
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
+import { packetSlab } from './packet-slab.js';
 
 export type SrtpProfile = 1 | 7;
 
@@ -204,10 +206,10 @@ class HmacSha1 {
     this.key = createSecretKey(key);
   }
 
-  /** HMAC over `a[0, aEnd)` followed by `b` (b may be undefined). Returns the 20-byte digest. */
-  digest(a: Buffer, aEnd: number, b: Buffer | undefined): Buffer {
+  /** HMAC over `a[aStart, aEnd)` followed by `b` (b may be undefined). Returns the 20-byte digest. */
+  digest(a: Buffer, aStart: number, aEnd: number, b: Buffer | undefined): Buffer {
     const h = createHmac('sha1', this.key);
-    h.update(aEnd === a.length ? a : a.subarray(0, aEnd));
+    h.update(aStart === 0 && aEnd === a.length ? a : a.subarray(aStart, aEnd));
     if (b !== undefined) h.update(b);
     return h.digest();
   }
@@ -328,9 +330,12 @@ export class SrtpContext {
     this.rx = new DirectionKeys(this.gcm, keys.remoteMasterKey, keys.remoteMasterSalt);
   }
 
-  /** Encrypts a plaintext RTP packet (header and extensions stay in the clear). Returns a new Buffer. */
-  protectRtp(packet: Buffer): Buffer {
-    const len = packet.length;
+  /**
+   * Encrypts the plaintext RTP packet `packet[0, len)` (header and extensions stay in the clear). Returns a
+   * new Buffer (from the packet slab) holding `headroom` unwritten bytes for the caller (e.g. a TURN
+   * ChannelData header) followed by the SRTP packet.
+   */
+  protectRtp(packet: Buffer, headroom = 0, len = packet.length): Buffer {
     const hl = rtpHeaderLength(packet, len);
     const seq = (packet[2] << 8) | packet[3];
     const ssrc = readU32(packet, 8);
@@ -351,24 +356,24 @@ export class SrtpContext {
     roc >>>= 0;
     const keys = this.tx;
     if (this.gcm) {
-      const out = Buffer.allocUnsafe(len + GCM_TAG);
-      copyBytes(packet, 0, out, 0, hl);
+      const out = packetSlab.alloc(headroom + len + GCM_TAG);
+      copyBytes(packet, 0, out, headroom, hl);
       writeGcmRtpIv(this.gcmIv, keys.rtpSalt, ssrc, roc, seq);
       const c = createCipheriv('aes-128-gcm', keys.rtpKey, this.gcmIv);
-      c.setAAD(out.subarray(0, hl));
-      const enc = c.update(packet.subarray(hl));
-      out.set(enc, hl);
+      c.setAAD(packet.subarray(0, hl));
+      const enc = c.update(packet.subarray(hl, len));
+      out.set(enc, headroom + hl);
       c.final();
-      out.set(c.getAuthTag(), len);
+      copyBytes(c.getAuthTag(), 0, out, headroom + len, GCM_TAG);
       return out;
     }
-    const out = Buffer.allocUnsafe(len + HMAC_TAG);
-    out.set(packet, 0);
+    const out = packetSlab.alloc(headroom + len + HMAC_TAG);
+    packet.copy(out, headroom, 0, len);
     const cm = keys.rtpCm!;
     writeCmIv(cm.ivBytes, keys.rtpSalt, ssrc, roc, seq);
-    cm.xor(out, hl, len);
+    cm.xor(out, headroom + hl, headroom + len);
     writeU32(this.rocBuf, 0, roc);
-    copyBytes(keys.rtpAuth!.digest(out, len, this.rocBuf), 0, out, len, HMAC_TAG);
+    copyBytes(keys.rtpAuth!.digest(out, headroom, headroom + len, this.rocBuf), 0, out, headroom + len, HMAC_TAG);
     return out;
   }
 
@@ -409,7 +414,7 @@ export class SrtpContext {
       out.set(dec, hl);
     } else {
       writeU32(this.rocBuf, 0, roc);
-      const tag = keys.rtpAuth!.digest(packet, end, this.rocBuf);
+      const tag = keys.rtpAuth!.digest(packet, 0, end, this.rocBuf);
       if (!timingSafeEqual(tag.subarray(0, HMAC_TAG), packet.subarray(end))) throw new SrtpError('SRTP authentication failed');
       out = Buffer.allocUnsafe(end);
       out.set(packet.subarray(0, end), 0);
@@ -458,7 +463,7 @@ export class SrtpContext {
     writeCmIv(cm.ivBytes, keys.rtcpSalt, ssrc, index >>> 16, index & 0xffff);
     cm.xor(out, 8, len);
     writeU32(out, len, (index | 0x80000000) >>> 0);
-    copyBytes(keys.rtcpAuth!.digest(out, len + SRTCP_INDEX_SIZE, undefined), 0, out, len + SRTCP_INDEX_SIZE, HMAC_TAG);
+    copyBytes(keys.rtcpAuth!.digest(out, 0, len + SRTCP_INDEX_SIZE, undefined), 0, out, len + SRTCP_INDEX_SIZE, HMAC_TAG);
     return out;
   }
 
@@ -501,7 +506,7 @@ export class SrtpContext {
       }
     } else {
       const tagOff = idxOff + SRTCP_INDEX_SIZE;
-      const tag = keys.rtcpAuth!.digest(packet, tagOff, undefined);
+      const tag = keys.rtcpAuth!.digest(packet, 0, tagOff, undefined);
       if (!timingSafeEqual(tag.subarray(0, HMAC_TAG), packet.subarray(tagOff))) throw new SrtpError('SRTCP authentication failed');
       out = Buffer.allocUnsafe(idxOff);
       out.set(packet.subarray(0, idxOff), 0);

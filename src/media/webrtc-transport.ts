@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { DtlsServer, keyLength, saltLength, type SrtpProfile } from 'werift';
 import type { Logger } from '../log/logger.js';
-import type { ClientRef, TurnServer, VirtualEndpoint } from '../turn/turn-server.js';
+import { REPLY_HEADROOM, type ClientRef, type TurnServer, type VirtualEndpoint, type VirtualReply } from '../turn/turn-server.js';
 import { classifyPacket, type TransportAddress } from '../turn/stun-message.js';
 import { fingerprintOf, type DtlsCertificate } from './dtls-certificate.js';
 import { IceLite } from './ice-lite.js';
@@ -40,7 +40,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
   readonly ice = new IceLite();
   state: TransportState = 'new';
   private readonly virtual: { ip: string; port: number; release(): void };
-  private path: ((data: Buffer) => void) | undefined;
+  private path: VirtualReply | undefined;
   private nominated = false;
   private readonly pipe: DtlsPipe;
   private readonly dtls: DtlsServer;
@@ -93,7 +93,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
 
   // ---- VirtualEndpoint: packets from the client through its TURN allocation ----
 
-  receive(data: Buffer, from: ClientRef, reply: (data: Buffer) => void): void {
+  receive(data: Buffer, from: ClientRef, reply: VirtualReply): void {
     if (this.state === 'closed' || data.length === 0) return;
     const first = data[0]!;
     if (classifyPacket(first) === 'stun') return this.onStun(data, from, reply);
@@ -105,7 +105,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
     if (first >= 128 && first <= 191) this.onSrtp(data);
   }
 
-  private onStun(data: Buffer, from: ClientRef, reply: (data: Buffer) => void): void {
+  private onStun(data: Buffer, from: ClientRef, reply: VirtualReply): void {
     const source: TransportAddress = from.relayed;
     const result = this.ice.handle(data, source);
     if (result.kind === 'ignore') return;
@@ -151,17 +151,28 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
     }
   }
 
-  /** Encrypts and sends a plaintext RTP packet; dropped while not connected (or if malformed). */
-  sendRtp(packet: Buffer): void {
-    if (!this.srtp || !this.path) return;
+  /**
+   * Encrypts and sends the plaintext RTP packet `packet[0, length)`; dropped while not connected (or if
+   * malformed). Returns the frame sent (the SRTP packet behind REPLY_HEADROOM bytes), which resendRtp
+   * sends again unchanged, or undefined if nothing was sent.
+   */
+  sendRtp(packet: Buffer, length = packet.length): Buffer | undefined {
+    const path = this.path;
+    if (!this.srtp || !path) return undefined;
     let out: Buffer;
     try {
-      out = this.srtp.protectRtp(packet);
+      out = this.srtp.protectRtp(packet, REPLY_HEADROOM, length);
     } catch (err) {
       this.log.trace({ err: (err as Error).message }, 'SRTP encrypt failed');
-      return;
+      return undefined;
     }
-    this.path(out);
+    path(out, REPLY_HEADROOM);
+    return out;
+  }
+
+  /** Sends a frame sendRtp returned once more (a retransmission keeps its SRTP index, so its bytes). */
+  resendRtp(frame: Buffer): void {
+    if (this.state === 'connected') this.path?.(frame, REPLY_HEADROOM);
   }
 
   sendRtcp(packet: Buffer): void {

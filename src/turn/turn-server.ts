@@ -9,6 +9,7 @@
 // input (malformed packets are counted in stats.malformed and answered 400/401/... or dropped as the
 // RFCs say), let a throwing endpoint take it down, or log credentials.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../version.js';
@@ -45,9 +46,19 @@ import {
 } from './stun-message.js';
 import { issueTurnCredentials, isTurnUsernameValid, longTermKey, parseTurnUsername, turnPassword } from './turn-credentials.js';
 
+/**
+ * Sends data back to a client, appearing to come from the virtual address. With `headroom` > 0 only
+ * `data[headroom, end)` is sent and the bytes before it are the server's to overwrite: with
+ * REPLY_HEADROOM of them, a UDP reply is framed as ChannelData in place, without a copy.
+ */
+export type VirtualReply = (data: Buffer, headroom?: number) => void;
+
+/** Bytes in front of a reply's data that let the server write the ChannelData header in place. */
+export const REPLY_HEADROOM = 4;
+
 export interface VirtualEndpoint {
-  /** A packet the client sent through its allocation to this virtual address. `reply` sends data back to that client, appearing to come from the virtual address. */
-  receive(data: Buffer, from: ClientRef, reply: (data: Buffer) => void): void;
+  /** A packet the client sent through its allocation to this virtual address; `reply` answers that client. */
+  receive(data: Buffer, from: ClientRef, reply: VirtualReply): void;
 }
 
 export interface ClientRef {
@@ -170,7 +181,7 @@ export class TurnServer {
     this.state = 'starting';
     const { listenIp } = this.opts;
     try {
-      const udp = dgram.createSocket({ type: net.isIPv6(listenIp) ? 'udp6' : 'udp4' });
+      const udp = dgram.createSocket({ type: net.isIPv6(listenIp) ? 'udp6' : 'udp4', lookup: literalFirstLookup });
       this.udp = udp;
       udp.on('message', (msg, rinfo) => this.onUdpMessage(msg, rinfo));
       await new Promise<void>((resolve, reject) => {
@@ -284,10 +295,13 @@ export class TurnServer {
     const udp = this.udp;
     if (!udp || this.state !== 'running') return;
     this.stats.packetsOut++;
-    udp.send(frame, port, address, (err) => {
-      if (err) this.log.debug({ err: err.message }, 'TURN UDP send failed');
-    });
+    udp.send(frame, port, address, this.onUdpSent);
   }
+
+  /** One callback for every UDP send (no closure per packet). */
+  private readonly onUdpSent = (err: Error | null): void => {
+    if (err) this.log.debug({ err: err.message }, 'TURN UDP send failed');
+  };
 
   private onTcpConnection(sock: net.Socket): void {
     if (this.state !== 'running' || !sock.remoteAddress || sock.remotePort === undefined) {
@@ -679,7 +693,7 @@ export class TurnServer {
       return;
     }
     const port = peer.port;
-    const reply = (out: Buffer) => this.replyFromVirtual(entry, port, endpoint, out);
+    const reply: VirtualReply = (out, headroom = 0) => this.replyFromVirtual(entry, port, endpoint, out, headroom);
     try {
       endpoint.receive(data, entry.ref, reply);
     } catch (err) {
@@ -687,17 +701,28 @@ export class TurnServer {
     }
   }
 
-  private replyFromVirtual(entry: Entry, port: number, endpoint: VirtualEndpoint, data: Buffer): void {
+  private replyFromVirtual(entry: Entry, port: number, endpoint: VirtualEndpoint, framed: Buffer, headroom: number): void {
     if (this.virtuals.get(port) !== endpoint) return; // released
     if (this.byId.get(entry.alloc.id) !== entry) return; // allocation gone
     const now = Date.now();
     if (entry.alloc.isExpired(now)) return;
-    if (data.length > MAX_REPLY_BYTES) {
-      this.log.warn({ allocationId: entry.alloc.id, bytes: data.length }, 'TURN reply too large; dropped');
+    const length = framed.length - headroom;
+    if (length > MAX_REPLY_BYTES || length < 0) {
+      this.log.warn({ allocationId: entry.alloc.id, bytes: length }, 'TURN reply too large; dropped');
       return;
     }
     const peer = { address: this.opts.advertisedIp, port };
     const channel = entry.alloc.channelOfPeer(peer, now);
+    if (channel !== undefined && headroom >= 4 && entry.conn.transport === 'udp') {
+      const at = headroom - 4;
+      framed[at] = channel >>> 8;
+      framed[at + 1] = channel & 0xff;
+      framed[at + 2] = length >>> 8;
+      framed[at + 3] = length & 0xff;
+      entry.conn.send(at === 0 ? framed : framed.subarray(at));
+      return;
+    }
+    const data = headroom === 0 ? framed : framed.subarray(headroom);
     if (channel !== undefined) {
       entry.conn.send(encodeChannelData(channel, data, entry.conn.transport === 'tcp'));
       return;
@@ -780,4 +805,21 @@ export class TurnServer {
     };
     conn.send(encodeStun(msg, { integrityKey: key, fingerprint: true }));
   }
+}
+
+/**
+ * dgram lookup that answers IP literals at once (every address Shoal sends to came from a received
+ * packet), sparing each send the default lookup's deferral to the next tick; names go to dns.lookup.
+ */
+function literalFirstLookup(
+  hostname: string,
+  options: dns.LookupOneOptions | number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = net.isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  dns.lookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
 }

@@ -129,6 +129,20 @@ for (const profile of [7, 1] as const) {
       }
     });
 
+    test('headroom and length: protects packet[0, length) behind free bytes, same SRTP bytes as without', () => {
+      const { keys } = pair(profile);
+      const a = new SrtpContext(profile, keys);
+      const b = new SrtpContext(profile, keys);
+      let seq = 2000;
+      for (const [label, spec] of VARIANTS) {
+        const plain = buildRtp({ ...spec, seq: seq++ });
+        const scratch = Buffer.concat([plain, randomBytes(37)]); // trailing bytes must be ignored
+        const framed = a.protectRtp(scratch, 4, plain.length);
+        assert.equal(framed.length, 4 + plain.length + tagLen, label);
+        assert.deepEqual(framed.subarray(4), b.protectRtp(plain), label);
+      }
+    });
+
     test('werift protects → ours unprotects to the same packet (all header shapes)', () => {
       const { ours, werift } = pair(profile);
       let seq = 40000;

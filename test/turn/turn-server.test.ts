@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { TurnServer, type ClientRef, type VirtualEndpoint } from '../../src/turn/turn-server.js';
+import { REPLY_HEADROOM, TurnServer, type ClientRef, type VirtualEndpoint, type VirtualReply } from '../../src/turn/turn-server.js';
 import {
   Attr,
   StunClass,
@@ -29,11 +29,11 @@ const REQUESTED_UDP = { type: Attr.RequestedTransport, value: encodeRequestedTra
 /** A VirtualEndpoint that records what it receives and (by default) echoes "echo:<data>" back. */
 class RecordingEndpoint implements VirtualEndpoint {
   readonly received: { data: Buffer; from: ClientRef }[] = [];
-  replies: ((data: Buffer) => void)[] = [];
+  replies: VirtualReply[] = [];
   respond: ((data: Buffer) => Buffer | undefined) | undefined = (d) => Buffer.concat([Buffer.from('echo:'), d]);
   private waiters: (() => void)[] = [];
 
-  receive(data: Buffer, from: ClientRef, reply: (data: Buffer) => void): void {
+  receive(data: Buffer, from: ClientRef, reply: VirtualReply): void {
     this.received.push({ data: Buffer.from(data), from });
     this.replies.push(reply);
     const out = this.respond?.(data);
@@ -210,6 +210,17 @@ describe('TurnServer: end to end through a virtual endpoint', () => {
       endpoint.replies[0]!(Buffer.from('server-push'));
       const pushed = await c.nextData();
       assert.deepEqual(pushed.data, Buffer.from('server-push'));
+
+      // With headroom, only the bytes after it are sent; over UDP the header is written in place.
+      for (const headroom of [REPLY_HEADROOM, 7]) {
+        const framed = Buffer.concat([Buffer.alloc(headroom, 0xee), Buffer.from(`in-place-${headroom}`)]);
+        endpoint.replies[0]!(framed, headroom);
+        const got = await c.nextData();
+        assert.equal(got.kind, 'channel-data');
+        assert.deepEqual(got.data, Buffer.from(`in-place-${headroom}`));
+        if (transport === 'udp') assert.equal(framed.readUInt16BE(headroom - 4), 0x4001, 'ChannelData header written in front of the data');
+        else assert.equal(framed[0], 0xee, 'TCP (padded) frames are copied; the headroom is untouched');
+      }
 
       // ChannelData on a channel that is not bound is dropped (not malformed).
       const malformedBefore = server.stats.malformed;
