@@ -20,10 +20,16 @@ export interface WindowReception {
   perPeer: number[];
   /** Receiving m-lines that got at least one packet in the window. */
   activeStreams: number;
+  /** Streams that should have been receiving but got nothing in the window (counted as 100 % lost). */
+  silentStreams: number;
 }
 
-/** Packets received in the window and sequence-number gaps (expected − received) over all m-lines. */
-export function receptionBetween(a: CounterSnapshot, b: CounterSnapshot): WindowReception {
+/**
+ * Packets received in the window and sequence-number gaps (expected − received) over all m-lines. A
+ * silent stream (of `streamsExpected`, when given) shows no gap, so it is charged as lost: it expected
+ * as many packets as an active stream received on average.
+ */
+export function receptionBetween(a: CounterSnapshot, b: CounterSnapshot, streamsExpected?: number): WindowReception {
   let expected = 0;
   let received = 0;
   let activeStreams = 0;
@@ -42,7 +48,9 @@ export function receptionBetween(a: CounterSnapshot, b: CounterSnapshot): Window
     });
     perPeer.push(mine);
   });
-  return { expected, received, lossPercent: expected > 0 ? (Math.max(0, expected - received) / expected) * 100 : NaN, perPeer, activeStreams };
+  const silentStreams = Math.max(0, (streamsExpected ?? activeStreams) - activeStreams);
+  if (silentStreams > 0) expected += activeStreams > 0 ? Math.round((silentStreams * received) / activeStreams) : silentStreams;
+  return { expected, received, lossPercent: expected > 0 ? (Math.max(0, expected - received) / expected) * 100 : NaN, perPeer, activeStreams, silentStreams };
 }
 
 export interface WindowSnapshot {
@@ -89,6 +97,8 @@ export async function measureWindow(
   seconds: number,
   progress: Progress,
   label: string,
+  /** Receiving streams there should be (silent ones count as lost); default: those that received. */
+  streamsExpected?: number,
 ): Promise<WindowResult> {
   const a = await snapshot(shoal, publishers, receivers);
   const end = a.cpu.t + seconds * 1000;
@@ -97,7 +107,7 @@ export async function measureWindow(
     await sleep(Math.min(1000, Math.max(0, end - performance.now())));
     const cur = await snapshot(shoal, publishers, receivers);
     const c = cpuBetween(prev.cpu, cur.cpu);
-    const r = receptionBetween(prev.counters, cur.counters);
+    const r = receptionBetween(prev.counters, cur.counters, streamsExpected);
     progress.update(
       `${label}: ${fixed((cur.cpu.t - a.cpu.t) / 1000)}/${seconds} s, ${fixed((cur.forwarded - prev.forwarded) / c.wall, 0)} fwd pkts/s, ` +
         `server CPU ${fixed(c.serverCpuPercent)} % (other ${fixed(c.otherCpuPercent, 0)} %), loss ${fixed(r.lossPercent, 2)} %, RSS ${fixed(memory(shoal.pid).rss / MiB, 0)} MiB`,
@@ -120,7 +130,7 @@ export async function measureWindow(
     usPerForwardedPacket: forwarded > 0 ? (c.serverCpuSeconds * 1e6) / forwarded : NaN,
     rssMiB: mem.rss / MiB,
     peakRssMiB: mem.peakRss / MiB,
-    reception: receptionBetween(a.counters, b.counters),
+    reception: receptionBetween(a.counters, b.counters, streamsExpected),
   };
 }
 

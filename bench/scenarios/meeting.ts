@@ -64,7 +64,7 @@ export const meeting: Scenario = {
       const setupSeconds = (performance.now() - setupStart) / 1000;
       progress.update(`meeting ${o.rooms}×${o.peers}: all receiving after ${fixed(setupSeconds)} s; warm-up ${o.warmup} s`, true);
       await sleep(o.warmup * 1000);
-      const w = await measureWindow(shoal, peers, peers, o.seconds, progress, `meeting ${o.rooms}×${o.peers}`);
+      const w = await measureWindow(shoal, peers, peers, o.seconds, progress, `meeting ${o.rooms}×${o.peers}`, o.rooms * o.peers * (o.peers - 1) * mLines);
       progress.done();
       const errors = peerErrors(peers);
       const streams = o.rooms * o.peers * (o.peers - 1) * mLines;
