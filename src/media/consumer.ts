@@ -41,6 +41,8 @@ export class Consumer {
   private lastOutTs = Math.floor(Math.random() * 0x7fffffff);
   private lastOutWall = 0;
   private started = false;
+  /** Set by start(): until the subscriber's transport can receive, nothing is forwarded (a keyframe sent into the void would be lost). */
+  private ready = false;
   private readonly rtx = new RetransmitBuffer();
   private closed = false;
   private packetsSent = 0;
@@ -71,11 +73,13 @@ export class Consumer {
 
   /** Called once the subscriber's transport can receive: asks for a keyframe to start from. */
   start(): void {
+    this.ready = true;
+    if (this.currentLayer !== undefined) return;
     this.producer.requestKeyframe(this.producer.simulcast ? this.targetLayer : undefined);
   }
 
   forward(buf: Buffer, h: RtpHeader, layer: Layer, keyframe: boolean): void {
-    if (this.closed) return;
+    if (this.closed || !this.ready) return;
     const wanted = this.wantedLayer();
     if (layer !== this.currentLayer) {
       // Switch (or start) only at a keyframe of the wanted layer.

@@ -1,6 +1,7 @@
 // An inbound track: what one publisher sends on one m-line (one or three simulcast layers). Knows
-// its layers' SSRCs, fans each packet out to its consumers and throttles keyframe requests to the
-// publisher. It never sends to subscribers itself (consumers do) and owns no transport.
+// its layers' SSRCs, fans each packet out to its consumers and paces keyframe requests to the
+// publisher (per layer: at most one PLI per interval; a request inside the interval is deferred to its
+// end, not dropped, and a keyframe arriving meanwhile makes it unnecessary). It never sends to subscribers itself (consumers do) and owns no transport.
 import type { TrackKind, Variant } from '../room/track.js';
 import type { Consumer } from './consumer.js';
 import { mediaStats } from './media-stats.js';
@@ -10,7 +11,13 @@ import type { Codec, HeaderExtension } from './sdp.js';
 /** '' is the single layer of a non-simulcast track. */
 export type Layer = Variant | '';
 
-export const KEYFRAME_REQUEST_INTERVAL_MS = 500;
+export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
+
+/** Keyframe-request pacing of one layer SSRC. */
+interface PliPacing {
+  lastSent: number;
+  deferred: NodeJS.Timeout | undefined;
+}
 
 /** A publisher's latest RTCP sender report for one SSRC, with the local time it arrived. */
 export interface SenderReportInfo {
@@ -44,7 +51,7 @@ export class Producer {
   readonly layerSsrcs = new Map<Layer, number>();
   /** Layers the publisher is currently sending (simulcast disable/enable). */
   readonly disabledLayers = new Set<Variant>();
-  private lastKeyframeRequest = 0;
+  private readonly pli = new Map<number, PliPacing>();
   private closed = false;
 
   constructor(
@@ -80,6 +87,7 @@ export class Producer {
     if (this.closed) return;
     mediaStats.rtpReceived++;
     const keyframe = this.isKeyframe(buf, h);
+    if (keyframe && this.kind === 'video') this.keyframeArrived(h.ssrc);
     for (const c of this.consumers) c.forward(buf, h, layer, keyframe);
     if (this.opts.audioLevelExtId !== undefined && h.hasExtension) this.measureVoice(buf, h);
   }
@@ -103,19 +111,54 @@ export class Producer {
     this.senderReports.set(ssrc, { ...sr, receivedAt: Date.now() });
   }
 
-  /** Asks the publisher for a keyframe on `layer` (all layers when undefined), at most every 500 ms. */
+  /**
+   * Asks the publisher for a keyframe on `layer` (all layers when undefined): a PLI now, or, within
+   * KEYFRAME_REQUEST_INTERVAL_MS of the last one on that layer, one PLI at the end of the interval
+   * unless a keyframe arrives first.
+   */
   requestKeyframe(layer?: Layer): void {
     if (this.kind !== 'video' || this.closed) return;
-    const now = Date.now();
-    if (now - this.lastKeyframeRequest < KEYFRAME_REQUEST_INTERVAL_MS) return;
-    this.lastKeyframeRequest = now;
+    if (layer !== undefined) {
+      const ssrc = this.layerSsrcs.get(layer);
+      if (ssrc !== undefined) this.requestKeyframeOn(ssrc);
+      return;
+    }
+    for (const ssrc of this.layerSsrcs.values()) this.requestKeyframeOn(ssrc);
+  }
+
+  private requestKeyframeOn(ssrc: number): void {
+    let p = this.pli.get(ssrc);
+    if (p === undefined) {
+      p = { lastSent: -Infinity, deferred: undefined };
+      this.pli.set(ssrc, p);
+    }
+    if (p.deferred !== undefined) return;
+    const wait = p.lastSent + KEYFRAME_REQUEST_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.sendPli(ssrc, p);
+    const pacing = p;
+    p.deferred = setTimeout(() => {
+      pacing.deferred = undefined;
+      if (!this.closed) this.sendPli(ssrc, pacing);
+    }, wait);
+  }
+
+  private sendPli(ssrc: number, p: PliPacing): void {
+    p.lastSent = Date.now();
     mediaStats.keyframeRequests++;
-    const targets = layer === undefined ? [...this.layerSsrcs.values()] : [this.layerSsrcs.get(layer)].filter((s): s is number => s !== undefined);
-    for (const ssrc of targets) this.opts.sendPli(ssrc);
+    this.opts.sendPli(ssrc);
+  }
+
+  /** A keyframe began on `ssrc`: whoever waits for one takes it, so a deferred request is dropped. */
+  private keyframeArrived(ssrc: number): void {
+    const p = this.pli.get(ssrc);
+    if (p?.deferred === undefined) return;
+    clearTimeout(p.deferred);
+    p.deferred = undefined;
   }
 
   close(): void {
     this.closed = true;
+    for (const p of this.pli.values()) clearTimeout(p.deferred);
     for (const c of [...this.consumers]) c.close();
     this.consumers.clear();
   }

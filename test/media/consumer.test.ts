@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer } from '../../src/media/consumer.js';
-import { Producer, type Layer } from '../../src/media/producer.js';
+import { KEYFRAME_REQUEST_INTERVAL_MS, Producer, type Layer } from '../../src/media/producer.js';
 import { parseRtpHeader } from '../../src/media/rtp.js';
 import type { Codec } from '../../src/media/sdp.js';
 
@@ -41,6 +41,8 @@ function setup(rids: ('l' | 'm' | 'h')[] = []) {
     resend: (kept) => sent.push(kept),
     onLayerSwitched: (l) => switched.push(l),
   });
+  consumer.start();
+  plis.length = 0;
   const feed = (pkt: Buffer, layer: Layer) => producer.onRtp(pkt, parseRtpHeader(pkt)!, layer);
   return { producer, consumer, sent, switched, plis, feed };
 }
@@ -91,11 +93,59 @@ describe('Consumer', () => {
     assert.equal(sent[2], sent[1], 'the very buffer send() returned');
   });
 
-  test('keyframe requests to the publisher are throttled to one per 500 ms', () => {
+  test('keyframe requests: one PLI per interval per layer; a request inside it is deferred, not dropped', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
     const { producer, plis } = setup();
     producer.layerSsrcs.set('', 7);
     for (let i = 0; i < 10; i++) producer.requestKeyframe();
+    assert.deepEqual(plis, [7], 'one PLI at once');
+    t.mock.timers.tick(KEYFRAME_REQUEST_INTERVAL_MS - 1);
     assert.deepEqual(plis, [7]);
+    t.mock.timers.tick(1);
+    assert.deepEqual(plis, [7, 7], 'the requests inside the interval became one PLI at its end');
+    t.mock.timers.tick(10 * KEYFRAME_REQUEST_INTERVAL_MS);
+    assert.deepEqual(plis, [7, 7], 'nothing more without a new request');
+  });
+
+  test('keyframe requests: a keyframe arriving before the deferred PLI cancels it; layers are paced apart', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { producer, plis, feed } = setup(['l', 'm', 'h']);
+    producer.layerSsrcs.set('l', 11).set('m', 22).set('h', 33);
+    producer.requestKeyframe('m');
+    producer.requestKeyframe('h');
+    assert.deepEqual(plis, [22, 33], 'a request on another layer is not held back');
+    producer.requestKeyframe('m'); // deferred
+    feed(vp8(1, 0, 22, true), 'm');
+    t.mock.timers.tick(KEYFRAME_REQUEST_INTERVAL_MS);
+    assert.deepEqual(plis, [22, 33], 'the keyframe made the deferred request unnecessary');
+  });
+
+  test('nothing is forwarded before start(): the keyframe waits for a transport that can receive', () => {
+    const plis: number[] = [];
+    const producer = new Producer('t', 'p', 'video', VP8, [], { sendPli: (ssrc) => plis.push(ssrc) });
+    producer.layerSsrcs.set('', 1);
+    const sent: Buffer[] = [];
+    const consumer = new Consumer(producer, {
+      ssrc: 5,
+      payloadType: 96,
+      targetLayer: 'm',
+      send: (p, length) => {
+        sent.push(Buffer.from(p.subarray(0, length)));
+        return undefined;
+      },
+      resend: () => {},
+      onLayerSwitched: () => {},
+    });
+    const feed = (pkt: Buffer) => producer.onRtp(pkt, parseRtpHeader(pkt)!, '');
+    feed(vp8(1, 0, 1, true));
+    assert.equal(sent.length, 0);
+    consumer.start();
+    assert.deepEqual(plis, [1], 'start asks for a keyframe');
+    feed(vp8(2, 3000, 1, false));
+    assert.equal(sent.length, 0, 'a delta frame cannot start the stream');
+    feed(vp8(3, 6000, 1, true));
+    assert.equal(sent.length, 1);
+    consumer.close();
   });
 
   test('a closed consumer forwards nothing and leaves its producer', () => {
