@@ -18,9 +18,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Audio, PeerConnection, Video, type IceServer, type Track } from 'node-datachannel';
 import { WebSocket } from 'ws';
 import { PeerMessageSchema } from '../../src/gen/fishjam/peer_notifications_pb.js';
+import { countRtp, isKeyframeRequest, lostOf, newReceiveCounter, OpusSource, OPUS_PT, paced, Vp8Source, VP8_PT, type ReceiveCounter, type Vp8Options } from '../lib/synthetic-rtp.js';
 
-export const VP8_PT = 96;
-export const OPUS_PT = 111;
 
 export interface C5PeerOptions {
   /** ws://host:port (the path /socket/peer/websocket is appended). */
@@ -41,28 +40,6 @@ export interface TurnServerEntry {
   password: string;
 }
 
-/** RTP received on one recvonly m-line. */
-export interface ReceiveCounter {
-  mid: string;
-  kind: 'audio' | 'video';
-  packets: number;
-  bytes: number;
-  rtcp: number;
-  /** Extended (wrap-aware) highest sequence number seen, undefined before the first packet. */
-  highestSeq: number | undefined;
-  firstSeq: number | undefined;
-  /** Packets that arrived with a sequence number not above the highest seen (reordered or duplicated). */
-  late: number;
-  /** performance.now() when the first RTP packet arrived, undefined before it. */
-  firstPacketAt?: number;
-}
-
-/** Packets missing from the sequence so far: expected (first..highest) minus received. */
-export function lostOf(c: ReceiveCounter): number {
-  if (c.highestSeq === undefined || c.firstSeq === undefined) return 0;
-  return Math.max(0, c.highestSeq - c.firstSeq + 1 - c.packets);
-}
-
 interface LocalTrack {
   id: string;
   kind: 'audio' | 'video';
@@ -77,15 +54,7 @@ interface MediaEvent {
   data?: any;
 }
 
-export interface SendOptions {
-  /** Video frames per second. */
-  fps?: number;
-  /** RTP packets per video frame. */
-  packetsPerFrame?: number;
-  /** Total RTP packet size in bytes (header + VP8 descriptor + payload). */
-  packetSize?: number;
-  /** A keyframe every this many frames (besides the ones a PLI/FIR asks for). */
-  keyframeInterval?: number;
+export interface SendOptions extends Vp8Options {
   /** Also send opus (20 ms frames) on the audio track, if one was published. */
   audio?: boolean;
 }
@@ -111,8 +80,8 @@ export class C5Peer extends EventEmitter {
   private answers = 0;
   private readonly cname = randomUUID();
   private readonly streamId = randomUUID();
-  private sender: NodeJS.Timeout | undefined;
-  private keyframeWanted = true;
+  private stopPacing: (() => void)[] = [];
+  private video: Vp8Source | undefined;
   private wsClosed: { code: number; reason: string } | undefined;
   private authenticated = false;
   private closed = false;
@@ -342,7 +311,7 @@ export class C5Peer extends EventEmitter {
       for (let i = 0; i < need; i++) {
         const mid = String(this.nextMid++);
         const track = pc.addTrack(mediaDescription(kind, mid, 'RecvOnly'));
-        const counter: ReceiveCounter = { mid, kind, packets: 0, bytes: 0, rtcp: 0, highestSeq: undefined, firstSeq: undefined, late: 0 };
+        const counter = newReceiveCounter(mid, kind);
         this.received.push(counter);
         this.recvMedia.push({ kind, mid, track });
         track.onMessage((msg) => countRtp(counter, msg));
@@ -404,100 +373,44 @@ export class C5Peer extends EventEmitter {
   // ---- synthetic media ----
 
   private onPublisherRtcp(msg: Buffer): void {
-    // Compound RTCP: look for PSFB (206) with FMT 1 (PLI) or 4 (FIR).
-    let i = 0;
-    while (i + 4 <= msg.length) {
-      const fmt = msg[i]! & 0x1f;
-      const pt = msg[i + 1]!;
-      const len = (msg.readUInt16BE(i + 2) + 1) * 4;
-      if (pt < 192 || pt > 223) return; // not RTCP
-      if (pt === 206 && (fmt === 1 || fmt === 4)) {
-        this.sent.pliReceived++;
-        this.keyframeWanted = true;
-      }
-      i += len;
-    }
+    if (!isKeyframeRequest(msg)) return;
+    this.sent.pliReceived++;
+    this.video?.requestKeyframe();
   }
 
   /**
    * Starts sending synthetic RTP on the published tracks: video at fps × packetsPerFrame packets/s of
    * packetSize bytes (the default 25 × 4 × 1200 B is ~0.96 Mbit/s), audio (if asked) 50 packets/s of 100 B.
-   * The schedule is driven by elapsed time, so timer jitter does not change the average rate.
    */
   startSending(o: SendOptions = {}): void {
-    if (this.sender) return;
-    const fps = o.fps ?? 25;
-    const perFrame = o.packetsPerFrame ?? 4;
-    const size = o.packetSize ?? 1200;
-    const keyEvery = o.keyframeInterval ?? 50;
+    if (this.stopPacing.length > 0) return;
     const video = this.local.find((t) => t.kind === 'video' && t.open);
     const audio = o.audio ? this.local.find((t) => t.kind === 'audio' && t.open) : undefined;
     if (!video && !audio) throw new Error('nothing published to send on');
-    const body = randomBytes(size);
-    let vSeq = randomBytes(2).readUInt16BE(0);
-    let vTs = randomBytes(4).readUInt32BE(0);
-    let aSeq = randomBytes(2).readUInt16BE(0);
-    let aTs = randomBytes(4).readUInt32BE(0);
-    let frames = 0;
-    let audioFrames = 0;
-    const start = performance.now();
-    const sendVideoFrame = () => {
-      const key = this.keyframeWanted || frames % keyEvery === 0;
-      if (key) {
-        this.keyframeWanted = false;
-        this.sent.keyframes++;
-      }
-      for (let p = 0; p < perFrame; p++) {
-        const pkt = Buffer.allocUnsafe(size);
-        body.copy(pkt, 0, 0, size);
-        pkt[0] = 0x80;
-        pkt[1] = (p === perFrame - 1 ? 0x80 : 0) | VP8_PT;
-        pkt.writeUInt16BE(vSeq, 2);
-        pkt.writeUInt32BE(vTs, 4);
-        pkt.writeUInt32BE(video!.ssrc, 8);
-        // VP8 payload descriptor (RFC 7741): X=0, N=0, S=1 on the frame's first packet, PID=0.
-        pkt[12] = p === 0 ? 0x10 : 0x00;
-        if (p === 0) {
-          // VP8 payload header: bit 0 is P (0 = keyframe), show_frame=1.
-          pkt[13] = key ? 0x10 : 0x11;
-          if (key) {
-            pkt[16] = 0x9d; // keyframe start code
-            pkt[17] = 0x01;
-            pkt[18] = 0x2a;
-          }
-        }
-        vSeq = (vSeq + 1) & 0xffff;
-        if (this.sendRtp(video!, pkt)) {
-          this.sent.rtp++;
-          this.sent.bytes += size;
-        }
-      }
-      vTs = (vTs + Math.round(90000 / fps)) >>> 0;
-      frames++;
-    };
-    const sendAudioFrame = () => {
-      const pkt = Buffer.allocUnsafe(100);
-      body.copy(pkt, 0, 0, 100);
-      pkt[0] = 0x80;
-      pkt[1] = OPUS_PT;
-      pkt.writeUInt16BE(aSeq, 2);
-      pkt.writeUInt32BE(aTs, 4);
-      pkt.writeUInt32BE(audio!.ssrc, 8);
-      aSeq = (aSeq + 1) & 0xffff;
-      aTs = (aTs + 960) >>> 0;
-      if (this.sendRtp(audio!, pkt)) {
-        this.sent.rtp++;
-        this.sent.bytes += 100;
-      }
-      audioFrames++;
-    };
-    const tick = () => {
-      const elapsed = performance.now() - start;
-      if (video) while (frames <= (elapsed * fps) / 1000) sendVideoFrame();
-      if (audio) while (audioFrames <= elapsed / 20) sendAudioFrame();
-    };
-    tick();
-    this.sender = setInterval(tick, Math.min(20, Math.floor(1000 / fps / 2)));
+    if (video) {
+      const source = (this.video = new Vp8Source(video.ssrc, o));
+      this.stopPacing.push(
+        paced(source.fps, Math.min(20, Math.floor(1000 / source.fps / 2)), () => {
+          for (const pkt of source.nextFrame()) this.count(this.sendRtp(video, pkt), pkt);
+          this.sent.keyframes = source.keyframes;
+        }),
+      );
+    }
+    if (audio) {
+      const source = new OpusSource(audio.ssrc);
+      this.stopPacing.push(
+        paced(50, 20, () => {
+          const pkt = source.nextPacket();
+          this.count(this.sendRtp(audio, pkt), pkt);
+        }),
+      );
+    }
+  }
+
+  private count(sent: boolean, pkt: Buffer): void {
+    if (!sent) return;
+    this.sent.rtp++;
+    this.sent.bytes += pkt.length;
   }
 
   private sendRtp(t: LocalTrack, pkt: Buffer): boolean {
@@ -511,8 +424,8 @@ export class C5Peer extends EventEmitter {
   }
 
   stopSending(): void {
-    clearInterval(this.sender);
-    this.sender = undefined;
+    for (const stop of this.stopPacing.splice(0)) stop();
+    this.video = undefined;
   }
 
   totalReceived(kind?: 'audio' | 'video'): { packets: number; lost: number; bytes: number } {
@@ -550,29 +463,4 @@ function mediaDescription(kind: 'audio' | 'video', mid: string, direction: 'Send
   const a = new Audio(mid, direction);
   a.addOpusCodec(OPUS_PT);
   return a;
-}
-
-function countRtp(c: ReceiveCounter, msg: Buffer): void {
-  if (msg.length < 12) return;
-  const b1 = msg[1]!;
-  if (b1 >= 192 && b1 <= 223) {
-    c.rtcp++;
-    return;
-  }
-  const seq = msg.readUInt16BE(2);
-  c.packets++;
-  c.bytes += msg.length;
-  if (c.highestSeq === undefined) {
-    c.highestSeq = seq;
-    c.firstSeq = seq;
-    c.firstPacketAt = performance.now();
-    return;
-  }
-  // Extend to the nearest value of the 16-bit sequence to the highest seen.
-  const hi = c.highestSeq;
-  let ext = (hi & ~0xffff) + seq;
-  if (ext < hi - 0x8000) ext += 0x10000;
-  else if (ext > hi + 0x8000) ext -= 0x10000;
-  if (ext > hi) c.highestSeq = ext;
-  else c.late++;
 }

@@ -16,7 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { PeerConnection, Video, type Track } from 'node-datachannel';
-import { countRtp, newCounter, Vp8Sender, VP8_PT, type ReceiveCounter, type SendOptions } from './rtp.js';
+import { countRtp, newReceiveCounter, VP8_PT, type ReceiveCounter } from '../lib/synthetic-rtp.js';
+import { Vp8Sender, type SendOptions } from './rtp.js';
 
 interface JanusMessage {
   janus: string;
@@ -335,7 +336,7 @@ export class JanusSubscriber extends JanusPeer {
 
     const pc = (this.pc = this.newPeerConnection());
     pc.onTrack((track) => {
-      const counter = newCounter(track.mid());
+      const counter = newReceiveCounter(track.mid(), 'video');
       this.received.push(counter);
       this.remoteTracks.push(track);
       track.onMessage((msg) => countRtp(counter, msg));

@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { awaitChildReady } from '../lib/child-server.js';
 
 export const JANUS_BIN = process.env.JANUS_BIN ?? '/usr/bin/janus';
 export const JANUS_LIB = process.env.JANUS_LIB ?? '/usr/lib/x86_64-linux-gnu/janus';
@@ -40,7 +41,6 @@ export function localIPv4(): string {
   throw new Error('JANUS_ICE_ADDRESS is not set: run the Janus bench through ensureInNetns() (bench/janus/netns.ts)');
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function freeTcpPort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -180,21 +180,17 @@ cors: {
 
     const child = spawn(JANUS_BIN, ['-C', join(conf, 'janus.jcfg'), '-F', conf, '-o'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    process.on('exit', () => child.kill('SIGKILL'));
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`janus exited with ${child.exitCode} during start:\n${this.output}`);
-      try {
+    await awaitChildReady(
+      'janus',
+      child,
+      (t) => (this.output += t),
+      () => this.output,
+      async () => {
         const r = await fetch(this.url, { method: 'POST', body: JSON.stringify({ janus: 'info', transaction: 'start' }) });
-        if (r.ok && (await r.json()).janus === 'server_info') return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    throw new Error(`janus did not answer ${this.url} within 20 s:\n${this.output}`);
+        return r.ok && (await r.json()).janus === 'server_info';
+      },
+      20_000,
+    );
   }
 
   async stop(): Promise<void> {

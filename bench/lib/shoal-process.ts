@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { awaitChildReady } from './child-server.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -86,24 +87,15 @@ export class ShoalProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    process.on('exit', () => child.kill('SIGKILL'));
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`Shoal exited with ${child.exitCode} during start:\n${this.output}`);
-      try {
-        const r = await fetch(`${this.httpUrl}/health`, { headers: { authorization: `Bearer ${this.apiToken}` } });
-        if (r.ok) {
-          await this.scrape();
-          return;
-        }
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    throw new Error(`Shoal did not answer /health within 30 s:\n${this.output}`);
+    await awaitChildReady(
+      'Shoal',
+      child,
+      (t) => (this.output += t),
+      () => this.output,
+      async () => (await fetch(`${this.httpUrl}/health`, { headers: { authorization: `Bearer ${this.apiToken}` } })).ok,
+      30_000,
+    );
+    await this.scrape();
   }
 
   /** Server-side output so far (errors only, FJ_LOG_LEVEL=error). */

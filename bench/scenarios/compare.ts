@@ -237,7 +237,7 @@ export const compare: Scenario = {
         '"other load": a test run or Chromium was seen when a measurement started or ended. "machine CPU % besides Shoal": ' +
           'busy CPU of everything but the Shoal server and the load generator during the Shoal window (% of one core; not measured for Janus).',
         ...(janusTitle !== '' ? [`janus harness: ${janusTitle}`] : []),
-        ...notes,
+        ...new Set(notes),
       ],
       result: { scenario: 'compare', janusVersion: version, seconds: o.seconds, warmup: o.warmup, maxSubscribersUnderOnePercentLoss: { shoal: maxShoal ?? null, janus: maxJanus ?? null }, waitedForQuietSeconds: waitedMs / 1000, rows },
     };

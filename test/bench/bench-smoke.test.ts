@@ -55,7 +55,7 @@ describe('bench: cli.ts all --smoke', () => {
     const [fanout, meeting, storm, control] = results;
 
     // fan-out: 1 publisher (VP8 ~100 pkts/s + opus 50 pkts/s) → 2 subscribers, 3 s window
-    assert.match(stdout, /\| N \| sub streams \| fwd pkts\/s \| server CPU % \| CPU µs\/fwd pkt \| vs 50 µs \| sub loss % \| RSS MiB \|/);
+    assert.match(stdout, /\| N \| sub streams \| fwd pkts\/s \| server CPU % \| CPU µs\/fwd pkt \| vs 50 µs \| sub loss % \| silent streams \| RSS MiB \|/);
     assert.match(stdout, /^\| 2 \|\s+4 \|\s+\d+ \|/m, 'a fan-out row for N=2 with 4 subscriber streams');
     assert.equal(fanout.baselineUsPerPacket, 50);
     assert.equal(fanout.rows.length, 1);
@@ -63,6 +63,7 @@ describe('bench: cli.ts all --smoke', () => {
     assert.equal(row.subscribers, 2);
     assert.equal(row.subscriberStreams, 4);
     assert.equal(row.reception.activeStreams, 4, JSON.stringify(row));
+    assert.equal(row.reception.silentStreams, 0, JSON.stringify(row));
     // ~150 packets/s for 3 s each; well above zero even on a loaded machine.
     for (const n of row.perSubscriberReceived) assert.ok(n > 100, `a subscriber received only ${n} packets: ${JSON.stringify(row)}`);
     assert.ok(row.forwardedPerSec > 0, JSON.stringify(row));
