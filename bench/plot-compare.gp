@@ -6,10 +6,10 @@ if (!exists("datafile")) datafile = 'bench/results/compare.dat'
 if (!exists("outfile")) outfile = 'bench/results/compare.png'
 set terminal pngcairo size 900,1050 font 'DejaVu Sans,11' noenhanced
 set output outfile
-set multiplot layout 3,1 title 'Fan-out 1 publisher (VP8 ~100 pkts/s) → N subscribers: Shoal vs Janus 1.1.2 VideoRoom'
+set multiplot layout 3,1 title "Fan-out 1 publisher (VP8 ~100 pkts/s) → N subscribers: Shoal vs Janus 1.1.2 VideoRoom"
 set logscale x 2
-set xrange [6:170]
-set xtics (8, 16, 32, 64, 128)
+set xrange [6:300]
+set xtics (8, 16, 32, 64, 128, 256)
 set grid
 set key top left opaque
 set style data linespoints
@@ -27,7 +27,7 @@ plot datafile using 1:4 title 'Shoal µs/pkt' lw 2 pt 7 lc rgb '#1f77b4', \
 set xlabel 'subscribers (N)'
 set ylabel 'subscriber loss %'
 set yrange [0:1.5<*]
-set arrow from 6,1 to 170,1 nohead dt 2 lc rgb '#555555'
+set arrow from 6,1 to 300,1 nohead dt 2 lc rgb '#555555'
 set label '1 % loss' at 7,1 offset 0,0.6 tc rgb '#555555'
 plot datafile using 1:7 title 'Janus loss %' lw 3 pt 5 ps 1.4 lc rgb '#d62728', \
      '' using 1:6 title 'Shoal loss %' lw 2 pt 7 ps 0.9 lc rgb '#1f77b4'

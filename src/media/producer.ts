@@ -11,6 +11,7 @@ import type { Codec, HeaderExtension } from './sdp.js';
 /** '' is the single layer of a non-simulcast track. */
 export type Layer = Variant | '';
 
+/** WebRTC senders ignore keyframe requests closer than 300 ms to the last one they served (kMinKeyframeSendIntervalMs). */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 
 /** Keyframe-request pacing of one layer SSRC. */
