@@ -11,6 +11,12 @@ import { RetransmitBuffer } from './retransmit-buffer.js';
 import { mediaStats } from './media-stats.js';
 import { rewriteRtpInto, type RtpHeader } from './rtp.js';
 
+/**
+ * Sent frames kept per consumer for NACKs: 5 s of a 100 packets/s stream, 1.3 s at 400 packets/s; a
+ * receiver NACKs within a few round trips, so older frames would only hold memory.
+ */
+const RETRANSMIT_PACKETS = 512;
+
 /** Where forward() writes each rewritten packet (one thread; `send` consumes it before returning). */
 const scratch = Buffer.allocUnsafe(65536);
 
@@ -25,6 +31,8 @@ export interface ConsumerParams {
    */
   send: (packet: Buffer, length: number) => Buffer | undefined;
   resend: (kept: Buffer) => void;
+  /** The subscriber negotiated NACK for this codec: keep sent frames to answer it (else keep none). */
+  nack: boolean;
   /** Publisher extension id → this subscriber's id; ids not listed are dropped. */
   extensionMap?: Map<number, number>;
   /** Called when the forwarded simulcast layer changes. */
@@ -43,7 +51,7 @@ export class Consumer {
   private started = false;
   /** Set by start(): until the subscriber's transport can receive, nothing is forwarded (a keyframe sent into the void would be lost). */
   private ready = false;
-  private readonly rtx = new RetransmitBuffer();
+  private readonly rtx: RetransmitBuffer | undefined;
   private closed = false;
   private packetsSent = 0;
   private octetsSent = 0;
@@ -53,6 +61,7 @@ export class Consumer {
     private readonly p: ConsumerParams,
   ) {
     this.targetLayer = p.targetLayer;
+    this.rtx = p.nack ? new RetransmitBuffer(RETRANSMIT_PACKETS) : undefined;
     producer.consumers.add(this);
   }
 
@@ -102,7 +111,7 @@ export class Consumer {
     this.lastOutWall = Date.now();
     mediaStats.rtpForwarded++;
     const kept = this.p.send(scratch, length);
-    if (kept !== undefined) this.rtx.put(seq, kept);
+    if (kept !== undefined) this.rtx?.put(seq, kept);
   }
 
   /** Re-bases sequence numbers and timestamps so the new stream continues the old one. */
@@ -117,7 +126,7 @@ export class Consumer {
   /** The subscriber asked for these (rewritten) sequence numbers again. */
   retransmit(seqs: number[]): void {
     for (const seq of seqs) {
-      const packet = this.rtx.get(seq);
+      const packet = this.rtx?.get(seq);
       if (!packet) continue;
       mediaStats.rtpRetransmitted++;
       this.p.resend(packet);
@@ -151,6 +160,6 @@ export class Consumer {
     if (this.closed) return;
     this.closed = true;
     this.producer.consumers.delete(this);
-    this.rtx.clear();
+    this.rtx?.clear();
   }
 }

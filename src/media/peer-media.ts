@@ -313,6 +313,7 @@ export class PeerMedia {
         targetLayer: 'm',
         send: (packet, length) => this.transport.sendRtp(packet, length),
         resend: (frame) => this.transport.resendRtp(frame),
+        nack: codec.rtcpFb.includes('nack'),
         onLayerSwitched: (layer) =>
           this.host.send({ type: 'encodingSwitched', endpointId: slot!.endpointId, trackId: slot!.trackId, encoding: layer, reason: 'other' }),
       });

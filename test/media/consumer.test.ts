@@ -39,6 +39,7 @@ function setup(rids: ('l' | 'm' | 'h')[] = []) {
       return copy;
     },
     resend: (kept) => sent.push(kept),
+    nack: true,
     onLayerSwitched: (l) => switched.push(l),
   });
   consumer.start();
@@ -134,6 +135,7 @@ describe('Consumer', () => {
         return undefined;
       },
       resend: () => {},
+      nack: false,
       onLayerSwitched: () => {},
     });
     const feed = (pkt: Buffer) => producer.onRtp(pkt, parseRtpHeader(pkt)!, '');
@@ -145,6 +147,8 @@ describe('Consumer', () => {
     assert.equal(sent.length, 0, 'a delta frame cannot start the stream');
     feed(vp8(3, 6000, 1, true));
     assert.equal(sent.length, 1);
+    consumer.retransmit([parseRtpHeader(sent[0]!)!.sequenceNumber]);
+    assert.equal(sent.length, 1, 'without negotiated NACK nothing is kept to resend');
     consumer.close();
   });
 
