@@ -12,7 +12,7 @@ import { fixed, percentile, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
 import { ShoalProcess, sleep } from '../lib/shoal-process.js';
 
-const usage = 'join-storm [--peers 20] [--timeout 30] [--no-audio] [--chromium S] [--smoke]';
+const usage = 'join-storm [--peers 20] [--timeout 30] [--no-audio] [--chromium S] [--profile DIR] [--smoke]';
 
 interface Timing {
   connected?: number;
@@ -25,7 +25,7 @@ export const joinStorm: Scenario = {
   name: 'join-storm',
   summary: 'K peers join one room at once (someone publishes); join → first remote packet p50/p99',
   usage,
-  flags: { peers: 'number', timeout: 'number', audio: 'bool', chromium: 'number', smoke: 'bool' },
+  flags: { peers: 'number', timeout: 'number', audio: 'bool', chromium: 'number', profile: 'string', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       peers: (f.peers as number | undefined) ?? 20,
@@ -38,7 +38,7 @@ export const joinStorm: Scenario = {
     const shoal = new ShoalProcess();
     const all: C5Peer[] = [];
     try {
-      await shoal.start();
+      await shoal.start({ profileDir: f.profile as string | undefined });
       const room = await shoal.createRoom();
       const publisher = new C5Peer({ wsUrl: shoal.wsUrl, token: await shoal.addPeer(room), name: 'publisher' });
       all.push(publisher);

@@ -236,9 +236,10 @@ describe('Chromium against the integrated TURN server', () => {
           { timeout: 10_000 },
         );
         await ice.until(() => ice.dtlsRecords > 0, 'a DTLS record from the browser');
+        // Chromium may start DTLS on a writable pair before its nominating check arrives (seen once in CI).
+        await ice.until(() => ice.useCandidate >= 1, 'Chromium to nominate (USE-CANDIDATE) the pair with the ICE-lite peer');
         assert.ok(ice.bindingRequests >= 1);
         assert.equal(ice.badIntegrity, 0);
-        assert.ok(ice.useCandidate >= 1, 'Chromium nominates (USE-CANDIDATE) with an ICE-lite peer');
         assert.deepEqual([...ice.usernames], [`${ice.ufrag}:${g.ufrag}`]);
         assert.equal(ice.froms.size, 1, 'one allocation, one stable ClientRef');
         const [ref] = [...ice.froms];
