@@ -18,9 +18,10 @@
 // The last line printed is `RESULT <json>`.
 import { fileURLToPath } from 'node:url';
 import { ensureInNetns } from './netns.js';
-import nodeDataChannel from 'node-datachannel';
+import { table } from '../lib/report.js';
 import { createRoom, destroyRoom, JanusPublisher, JanusSession, JanusSubscriber } from './janus-client.js';
-import { clockTicksPerSecond, cpuTicks, JanusServer, janusVersion, threadCount } from './janus-server.js';
+import { janusVersion, type JanusServer } from './janus-server.js';
+import { measureJanusWindow, withJanus, type JanusWindow } from './janus-window.js';
 
 const BASELINE_US_PER_PACKET = 50;
 
@@ -60,19 +61,9 @@ function parseArgs(argv: string[]): Options {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Row {
+interface Row extends JanusWindow {
   subscribers: number;
-  windowSeconds: number;
-  publisherSentPerSec: number;
-  forwardedPerSec: number;
-  subscriberSeqAdvancePerSec: number;
-  serverCpuPercent: number;
-  usPerForwardedPacket: number;
-  lossPercent: number;
   ratioVsBaseline: number;
-  clientCpuPercent: number;
-  janusThreads: number;
-  perSubscriberReceived: number[];
   setupSeconds: number;
 }
 
@@ -98,35 +89,7 @@ async function measure(janus: JanusServer, n: number, o: Options, ticksPerSecond
     const setupSeconds = (performance.now() - setupStart) / 1000;
     await sleep(o.warmupSeconds * 1000);
 
-    const snap = () => ({
-      t: performance.now(),
-      ticks: cpuTicks(janus.pid),
-      client: process.cpuUsage(),
-      sent: publisher.sender!.sent.rtp,
-      subs: subscribers.map((s) => s.received.map((c) => ({ packets: c.packets, highest: c.highestSeq ?? 0 }))),
-    });
-    const a = snap();
-    await sleep(o.seconds * 1000);
-    const b = snap();
-    const threads = threadCount(janus.pid);
-
-    const wall = (b.t - a.t) / 1000;
-    const cpuSeconds = (b.ticks - a.ticks) / ticksPerSecond;
-    let expected = 0;
-    let got = 0;
-    const perSubscriberReceived: number[] = [];
-    subscribers.forEach((_, i) => {
-      let mine = 0;
-      b.subs[i]!.forEach((c, j) => {
-        const before = a.subs[i]![j] ?? { packets: 0, highest: c.highest };
-        expected += c.highest - before.highest;
-        got += c.packets - before.packets;
-        mine += c.packets - before.packets;
-      });
-      perSubscriberReceived.push(mine);
-    });
-    const clientCpu = (b.client.user - a.client.user + b.client.system - a.client.system) / 1e6;
-    const us = got > 0 ? (cpuSeconds * 1e6) / got : NaN;
+    const w = await measureJanusWindow(janus, [publisher], subscribers, o.seconds, ticksPerSecond);
     const errors = [
       ...session.errors.map((e) => `session: ${e}`),
       ...publisher.errors.map((e) => `publisher: ${e}`),
@@ -134,21 +97,7 @@ async function measure(janus: JanusServer, n: number, o: Options, ticksPerSecond
       ...subscribers.flatMap((s) => s.errors.map((e) => `${s.name}: ${e}`)),
     ];
     if (errors.length > 0) process.stderr.write(`client errors during N=${n}:\n  ${errors.join('\n  ')}\n`);
-    return {
-      subscribers: n,
-      windowSeconds: wall,
-      publisherSentPerSec: (b.sent - a.sent) / wall,
-      forwardedPerSec: got / wall,
-      subscriberSeqAdvancePerSec: expected / wall,
-      serverCpuPercent: (cpuSeconds / wall) * 100,
-      usPerForwardedPacket: us,
-      lossPercent: expected > 0 ? (Math.max(0, expected - got) / expected) * 100 : NaN,
-      ratioVsBaseline: us / BASELINE_US_PER_PACKET,
-      clientCpuPercent: (clientCpu / wall) * 100,
-      janusThreads: threads,
-      perSubscriberReceived,
-      setupSeconds,
-    };
+    return { subscribers: n, ...w, ratioVsBaseline: w.usPerForwardedPacket / BASELINE_US_PER_PACKET, setupSeconds };
   } finally {
     await publisher.close();
     await Promise.all(subscribers.map((s) => s.close()));
@@ -159,7 +108,7 @@ async function measure(janus: JanusServer, n: number, o: Options, ticksPerSecond
   }
 }
 
-function table(rows: Row[]): string {
+function rowsTable(rows: Row[]): string {
   const header = ['N', 'fwd pkts/s', 'server CPU %', 'CPU µs/fwd pkt', 'sub loss %', 'vs 50 µs', 'pub pkts/s', 'sub seq pkts/s', 'client CPU %', 'janus threads'];
   const cells = rows.map((r) => [
     String(r.subscribers),
@@ -173,24 +122,13 @@ function table(rows: Row[]): string {
     r.clientCpuPercent.toFixed(1),
     String(r.janusThreads),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => `| ${c.map((x, i) => x.padStart(widths[i]!)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
+  return table(header, cells);
 }
 
 async function main(): Promise<void> {
   await ensureInNetns(fileURLToPath(import.meta.url));
   const o = parseArgs(process.argv.slice(2));
-  const ticksPerSecond = clockTicksPerSecond();
-  const janus = new JanusServer();
-  let failed = false;
-  try {
-    await janus.start({ eventLoops: o.eventLoops });
-    await sleep(500);
-    const idleA = cpuTicks(janus.pid);
-    await sleep(1000);
-    const idlePercent = ((cpuTicks(janus.pid) - idleA) / ticksPerSecond) * 100;
-
+  await withJanus('fanout-janus', o.eventLoops, async (janus, ticksPerSecond, idlePercent) => {
     const rows: Row[] = [];
     for (const n of o.subscribers) {
       const row = await measure(janus, n, o, ticksPerSecond);
@@ -203,22 +141,9 @@ async function main(): Promise<void> {
         `ICE host ${janus.iceAddress}; event_loops ${o.eventLoops ?? 'per-handle'}; server idle ${idlePercent.toFixed(1)} % CPU; ` +
         `${process.platform}/${process.arch}, node ${process.version})`,
     );
-    console.log(table(rows));
-    const errLog = janus.log
-      .split('\n')
-      .filter((l) => /\[ERR\]|\[FATAL\]/.test(l))
-      .join('\n');
-    if (errLog !== '') console.log(`janus log (errors):\n${errLog}`);
+    console.log(rowsTable(rows));
     console.log(`RESULT ${JSON.stringify({ server: `janus ${version}`, baselineUsPerPacket: BASELINE_US_PER_PACKET, idleCpuPercent: idlePercent, eventLoops: o.eventLoops ?? null, rows })}`);
-  } catch (err) {
-    failed = true;
-    process.stderr.write(`fanout-janus failed: ${(err as Error).stack ?? String(err)}\n`);
-    if (janus.log.trim() !== '') process.stderr.write(`janus output:\n${janus.log}\n`);
-  } finally {
-    await janus.stop();
-    nodeDataChannel.cleanup();
-  }
-  process.exit(failed ? 1 : 0);
+  });
 }
 
 void main();

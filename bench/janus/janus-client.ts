@@ -327,10 +327,12 @@ export class JanusSubscriber extends JanusPeer {
   readonly received: ReceiveCounter[] = [];
   readonly remoteTracks: Track[] = [];
 
-  async subscribe(room: number, feed: number, timeoutMs = 15_000): Promise<void> {
+  /** Subscribes to one feed, or (multistream) to several on one peer connection. */
+  async subscribe(room: number, feed: number | number[], timeoutMs = 15_000): Promise<void> {
     const h = (this.handle = await this.session.attach());
     this.attachTrickle(h);
-    const attached = await h.message({ request: 'join', ptype: 'subscriber', room, streams: [{ feed }] }, undefined, timeoutMs);
+    const streams = (Array.isArray(feed) ? feed : [feed]).map((f) => ({ feed: f }));
+    const attached = await h.message({ request: 'join', ptype: 'subscriber', room, streams }, undefined, timeoutMs);
     if (attached.data?.videoroom !== 'attached') throw new Error(`${this.name}: join → ${JSON.stringify(attached.data)}`);
     if (attached.jsep?.type !== 'offer') throw new Error(`${this.name}: no offer from Janus`);
 
@@ -354,7 +356,7 @@ export class JanusSubscriber extends JanusPeer {
   }
 }
 
-/** A VideoRoom for one VP8 publisher, created through `admin` (any attached videoroom handle). */
+/** A VideoRoom for `publishers` VP8 publishers, created through `admin` (any attached videoroom handle). */
 export async function createRoom(admin: JanusHandle, room: number, publishers = 1): Promise<number> {
   const d = await admin.request({
     request: 'create',

@@ -3,6 +3,9 @@
 // Janus 1.1.2's VideoRoom (bench/janus/fanout-janus.ts as a child process, which runs Janus in its own network
 // namespace; its `RESULT {json}` line is parsed). The two servers alternate per N (Shoal first at the first N,
 // Janus first at the next, ...), so slow drift on a shared machine does not always favour the same one.
+// Then, for each --meetings size R×M, the meeting load (R rooms × M peers, everyone publishing VP8 and
+// receiving the rest of its room) through Shoal (bench/scenarios/meeting.ts) and Janus (bench/janus/meeting-janus.ts),
+// alternating the same way; a second table gives their ratio.
 //
 // Before each N the scenario waits (up to --quiet-wait seconds in all, default 600) until no test run
 // (`node … --test`) and no Chromium is running on the machine, and records whether it had to measure under
@@ -15,9 +18,11 @@ import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, UnavailableError, type Scenario } from '../lib/scenario.js';
 import { REPO, sleep } from '../lib/shoal-process.js';
 import { JANUS_BIN, janusVersion } from '../janus/janus-server.js';
+import type { JanusMeetingRow } from '../janus/meeting-janus.js';
 import { fanout, type FanoutRow } from './fanout.js';
+import { meeting } from './meeting.js';
 
-const usage = 'compare [--subscribers 8,32,64] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600]';
+const usage = 'compare [--subscribers 8,32,64] [--meetings 2x4,4x5,6x6] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600]';
 
 /** The row fields of bench/janus/fanout-janus.ts's RESULT json that are used here. */
 export interface JanusRow {
@@ -79,18 +84,18 @@ function janusRequirements(): string | undefined {
   return undefined;
 }
 
-async function runJanus(n: number, seconds: number, warmup: number, progress: Progress): Promise<{ row: JanusRow; title: string; log: string }> {
-  const args = ['--import', 'tsx', 'bench/janus/fanout-janus.ts', '--subscribers', String(n), '--seconds', String(seconds), '--warmup', String(warmup)];
-  progress.update(`compare N=${n}: Janus (node ${args.slice(2).join(' ')})`, true);
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+/** Runs a Janus harness (bench/janus/*.ts) as a child and parses its `RESULT {json}` line. */
+async function runJanusHarness(script: string, args: string[], label: string, timeoutMs: number, progress: Progress): Promise<{ result: { rows: unknown[] }; title: string; log: string }> {
+  const argv = ['--import', 'tsx', script, ...args];
+  progress.update(`${label}: Janus (node ${argv.slice(2).join(' ')})`, true);
+  const child = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
-    for (const line of d.split('\n')) if (line.trim() !== '') progress.update(`compare N=${n}: janus: ${line.trim()}`, true);
+    for (const line of d.split('\n')) if (line.trim() !== '') progress.update(`${label}: janus: ${line.trim()}`, true);
   });
-  const timeoutMs = (seconds + warmup + 180) * 1000;
   const code = await new Promise<number | string>((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
@@ -102,13 +107,19 @@ async function runJanus(n: number, seconds: number, warmup: number, progress: Pr
     });
   });
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (code !== 0 || line === undefined) throw new Error(`Janus fan-out N=${n} failed (exit ${code})\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-  const result = JSON.parse(line.slice('RESULT '.length)) as { rows: JanusRow[] };
-  const row = result.rows[0];
-  if (row === undefined || row.subscribers !== n) throw new Error(`Janus fan-out N=${n}: unexpected RESULT ${line}`);
+  if (code !== 0 || line === undefined) throw new Error(`${label}: Janus harness failed (exit ${code})\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+  const result = JSON.parse(line.slice('RESULT '.length)) as { rows: unknown[] };
   const title = stdout.split('\n')[0] ?? '';
   const log = stdout.split('\n').filter((l) => /\[ERR\]|\[FATAL\]/.test(l)).join('\n');
-  return { row, title, log };
+  return { result, title, log };
+}
+
+async function runJanus(n: number, seconds: number, warmup: number, progress: Progress): Promise<{ row: JanusRow; title: string; log: string }> {
+  const args = ['--subscribers', String(n), '--seconds', String(seconds), '--warmup', String(warmup)];
+  const r = await runJanusHarness('bench/janus/fanout-janus.ts', args, `compare N=${n}`, (seconds + warmup + 180) * 1000, progress);
+  const row = r.result.rows[0] as JanusRow | undefined;
+  if (row === undefined || row.subscribers !== n) throw new Error(`Janus fan-out N=${n}: unexpected RESULT ${JSON.stringify(r.result)}`);
+  return { row, title: r.title, log: r.log };
 }
 
 async function runShoal(n: number, o: { seconds: number; warmup: number; joinConcurrency: number }, progress: Progress): Promise<{ row: FanoutRow; notes: string[] }> {
@@ -116,6 +127,91 @@ async function runShoal(n: number, o: { seconds: number; warmup: number; joinCon
   const out = await fanout.run({ subscribers: [n], seconds: o.seconds, warmup: o.warmup, audio: false, 'join-concurrency': o.joinConcurrency }, progress);
   const row = (out.result.rows as FanoutRow[])[0]!;
   return { row, notes: out.notes.filter((l) => !l.startsWith('P2 goal')) };
+}
+
+/** One meeting size through both servers. */
+export interface CompareMeetingRow {
+  rooms: number;
+  peersPerRoom: number;
+  subscriberStreams: number;
+  order: 'shoal-first' | 'janus-first';
+  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; rssMiB: number };
+  janus: JanusMeetingRow;
+  ratio: number;
+  busy: string[];
+}
+
+/** "2x4,4x5" → [[2, 4], [4, 5]] (rooms × peers). */
+export function parseMeetings(spec: string): [number, number][] {
+  if (spec.trim() === '') return [];
+  return spec.split(',').map((part) => {
+    const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/.exec(part);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 2) throw new Error(`--meetings takes ROOMSxPEERS pairs (peers ≥ 2), e.g. 2x4,4x5; got "${part}"`);
+    return [Number(m[1]), Number(m[2])];
+  });
+}
+
+async function compareMeeting(
+  rooms: number,
+  peers: number,
+  order: CompareMeetingRow['order'],
+  o: { seconds: number; warmup: number },
+  progress: Progress,
+): Promise<{ row: CompareMeetingRow; log: string }> {
+  const label = `compare meeting ${rooms}×${peers}`;
+  const busy: string[] = [];
+  let shoal: CompareMeetingRow['shoal'] | undefined;
+  let janus: JanusMeetingRow | undefined;
+  let log = '';
+  for (const server of order === 'shoal-first' ? (['shoal', 'janus'] as const) : (['janus', 'shoal'] as const)) {
+    busy.push(...otherLoad());
+    if (server === 'shoal') {
+      progress.update(`${label}: Shoal`, true);
+      const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false }, progress);
+      const w = (out.result.rows as { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; reception: { lossPercent: number }; otherCpuPercent: number; rssMiB: number }[])[0]!;
+      shoal = { forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, rssMiB: w.rssMiB };
+    } else {
+      const args = ['--rooms', String(rooms), '--peers', String(peers), '--seconds', String(o.seconds), '--warmup', String(o.warmup)];
+      const r = await runJanusHarness('bench/janus/meeting-janus.ts', args, label, (o.seconds + o.warmup + 240) * 1000, progress);
+      janus = r.result.rows[0] as JanusMeetingRow;
+      log = r.log;
+    }
+    busy.push(...otherLoad());
+  }
+  const row: CompareMeetingRow = {
+    rooms,
+    peersPerRoom: peers,
+    subscriberStreams: rooms * peers * (peers - 1),
+    order,
+    shoal: shoal!,
+    janus: janus!,
+    ratio: shoal!.usPerForwardedPacket / janus!.usPerForwardedPacket,
+    busy: [...new Set(busy)],
+  };
+  progress.done(`${label}: Shoal ${fixed(row.shoal.usPerForwardedPacket)} µs/pkt, Janus ${fixed(row.janus.usPerForwardedPacket)} µs/pkt, ratio ${fixed(row.ratio, 2)}`);
+  return { row, log };
+}
+
+function meetingTable(rows: CompareMeetingRow[]): string {
+  const header = ['rooms × peers', 'sub streams', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'order', 'other load'];
+  return table(
+    header,
+    rows.map((r) => [
+      `${r.rooms} × ${r.peersPerRoom}`,
+      String(r.subscriberStreams),
+      fixed(r.shoal.serverCpuPercent),
+      fixed(r.janus.serverCpuPercent),
+      fixed(r.shoal.usPerForwardedPacket),
+      fixed(r.janus.usPerForwardedPacket),
+      `${fixed(r.ratio, 2)}×`,
+      fixed(r.shoal.lossPercent, 2),
+      fixed(r.janus.lossPercent, 2),
+      fixed(r.shoal.forwardedPerSec, 0),
+      fixed(r.janus.forwardedPerSec, 0),
+      r.order === 'shoal-first' ? 'S,J' : 'J,S',
+      r.busy.length > 0 ? 'yes' : 'no',
+    ]),
+  );
 }
 
 /** Largest tested N whose loss was below 1 %, provided every smaller tested N was below 1 % too. */
@@ -132,7 +228,7 @@ export const compare: Scenario = {
   name: 'compare',
   summary: 'the fan-out load (VP8 only) through Shoal and through Janus 1.1.2 VideoRoom, alternating per N; Shoal/Janus CPU per packet',
   usage,
-  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number' },
+  flags: { subscribers: 'list', meetings: 'string', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number' },
   async run(f: Flags, progress: Progress) {
     const missing = janusRequirements();
     if (missing !== undefined) throw new UnavailableError(`compare: ${missing}`);
@@ -142,6 +238,7 @@ export const compare: Scenario = {
       warmup: (f.warmup as number | undefined) ?? 2,
       joinConcurrency: (f['join-concurrency'] as number | undefined) ?? 16,
       quietWaitMs: ((f['quiet-wait'] as number | undefined) ?? 600) * 1000,
+      meetings: parseMeetings((f.meetings as string | undefined) ?? '2x4,4x5,6x6'),
     };
     const version = janusVersion();
     let quietBudget = o.quietWaitMs;
@@ -196,6 +293,15 @@ export const compare: Scenario = {
           `Janus ${fixed(row.janus.usPerForwardedPacket)} µs/pkt (loss ${fixed(row.janus.lossPercent, 2)} %), ratio ${fixed(row.ratio, 2)}`,
       );
     }
+    const meetings: CompareMeetingRow[] = [];
+    for (const [i, [rooms, peers]] of o.meetings.entries()) {
+      const q = await waitForQuiet(quietBudget, progress, `compare meeting ${rooms}×${peers}`);
+      quietBudget = Math.max(0, quietBudget - q.waitedMs);
+      waitedMs += q.waitedMs;
+      const r = await compareMeeting(rooms, peers, i % 2 === 0 ? 'shoal-first' : 'janus-first', o, progress);
+      meetings.push(r.row);
+      if (r.log !== '') notes.push(`janus log (errors) at meeting ${rooms}×${peers}:\n${r.log}`);
+    }
     const header = ['N', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'order', 'other load', 'machine CPU % besides Shoal'];
     const cells = rows.map((r) => {
       const b = r.busy;
@@ -224,9 +330,19 @@ export const compare: Scenario = {
       title:
         `Shoal vs Janus ${version} fan-out (1 publisher: VP8 25 fps × 4 × 1200 B, no audio → N subscribers; ${o.seconds} s windows; ` +
         `CPU % is of one core; Shoal via its integrated TURN relay, Janus on a host candidate in a network namespace; ${machine()})`,
-      table: table(header, cells),
+      table:
+        table(header, cells) +
+        (meetings.length > 0
+          ? `\n\nMeetings (R rooms × M peers, each publishing the same VP8 and receiving the others of its room; Shoal's \`meeting --no-audio\`, Janus's bench/janus/meeting-janus.ts):\n\n${meetingTable(meetings)}`
+          : ''),
       notes: [
         `max N at < 1 % loss among the tested N: Shoal ${maxShoal ?? 'none'}, Janus ${maxJanus ?? 'none'}`,
+        ...(meetings.length > 0
+          ? [
+              `meetings: max subscriber streams at < 1 % loss among the tested sizes: Shoal ${maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.shoal.lossPercent }))) ?? 'none'}, ` +
+                `Janus ${maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.janus.lossPercent }))) ?? 'none'}`,
+            ]
+          : []),
         ...(largest
           ? [`P1 goal (CPU per forwarded packet ≤ 0.8 × Janus and ≤ 10 µs) at N=${largest.subscribers}: Shoal/Janus ${fixed(largest.ratio, 2)}×, Shoal ${fixed(largest.shoal.usPerForwardedPacket)} µs/pkt`]
           : []),
@@ -239,7 +355,7 @@ export const compare: Scenario = {
         ...(janusTitle !== '' ? [`janus harness: ${janusTitle}`] : []),
         ...new Set(notes),
       ],
-      result: { scenario: 'compare', janusVersion: version, seconds: o.seconds, warmup: o.warmup, maxSubscribersUnderOnePercentLoss: { shoal: maxShoal ?? null, janus: maxJanus ?? null }, waitedForQuietSeconds: waitedMs / 1000, rows },
+      result: { scenario: 'compare', janusVersion: version, seconds: o.seconds, warmup: o.warmup, maxSubscribersUnderOnePercentLoss: { shoal: maxShoal ?? null, janus: maxJanus ?? null }, waitedForQuietSeconds: waitedMs / 1000, rows, meetings },
     };
   },
 };
