@@ -192,6 +192,24 @@ async function compareMeeting(
   return { row, log };
 }
 
+type Side = { serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; forwardedPerSec: number };
+
+/** The side-by-side cells shared by both tables: CPU %, µs/pkt, ratio, loss %, forwarded packets/s, order. */
+function pairCells(shoal: Side, janus: Side, ratio: number, order: CompareRow['order']): string[] {
+  return [
+    fixed(shoal.serverCpuPercent),
+    fixed(janus.serverCpuPercent),
+    fixed(shoal.usPerForwardedPacket),
+    fixed(janus.usPerForwardedPacket),
+    `${fixed(ratio, 2)}×`,
+    fixed(shoal.lossPercent, 2),
+    fixed(janus.lossPercent, 2),
+    fixed(shoal.forwardedPerSec, 0),
+    fixed(janus.forwardedPerSec, 0),
+    order === 'shoal-first' ? 'S,J' : 'J,S',
+  ];
+}
+
 function meetingTable(rows: CompareMeetingRow[]): string {
   const header = ['rooms × peers', 'sub streams', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'order', 'other load'];
   return table(
@@ -199,16 +217,7 @@ function meetingTable(rows: CompareMeetingRow[]): string {
     rows.map((r) => [
       `${r.rooms} × ${r.peersPerRoom}`,
       String(r.subscriberStreams),
-      fixed(r.shoal.serverCpuPercent),
-      fixed(r.janus.serverCpuPercent),
-      fixed(r.shoal.usPerForwardedPacket),
-      fixed(r.janus.usPerForwardedPacket),
-      `${fixed(r.ratio, 2)}×`,
-      fixed(r.shoal.lossPercent, 2),
-      fixed(r.janus.lossPercent, 2),
-      fixed(r.shoal.forwardedPerSec, 0),
-      fixed(r.janus.forwardedPerSec, 0),
-      r.order === 'shoal-first' ? 'S,J' : 'J,S',
+      ...pairCells(r.shoal, r.janus, r.ratio, r.order),
       r.busy.length > 0 ? 'yes' : 'no',
     ]),
   );
@@ -308,16 +317,7 @@ export const compare: Scenario = {
       const loaded = [b.shoalStart, b.shoalEnd, b.janusStart, b.janusEnd].some((x) => x.length > 0);
       return [
         String(r.subscribers),
-        fixed(r.shoal.serverCpuPercent),
-        fixed(r.janus.serverCpuPercent),
-        fixed(r.shoal.usPerForwardedPacket),
-        fixed(r.janus.usPerForwardedPacket),
-        `${fixed(r.ratio, 2)}×`,
-        fixed(r.shoal.lossPercent, 2),
-        fixed(r.janus.lossPercent, 2),
-        fixed(r.shoal.forwardedPerSec, 0),
-        fixed(r.janus.forwardedPerSec, 0),
-        r.order === 'shoal-first' ? 'S,J' : 'J,S',
+        ...pairCells(r.shoal, r.janus, r.ratio, r.order),
         loaded ? 'yes' : 'no',
         fixed(r.shoal.otherCpuPercent),
       ];
