@@ -10,13 +10,13 @@ import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
 import { ShoalProcess, sleep } from '../lib/shoal-process.js';
 
-const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--smoke]';
+const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--profile DIR] [--smoke]';
 
 export const meeting: Scenario = {
   name: 'meeting',
   summary: 'R rooms × M peers, all publishing video and receiving the others; server CPU, loss',
   usage,
-  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', smoke: 'bool' },
+  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', profile: 'string', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       rooms: (f.rooms as number | undefined) ?? 4,
@@ -32,7 +32,7 @@ export const meeting: Scenario = {
     const peers: C5Peer[] = [];
     const rooms: string[] = [];
     try {
-      await shoal.start();
+      await shoal.start({ profileDir: f.profile as string | undefined });
       const setupStart = performance.now();
       let ready = 0;
       await Promise.all(
