@@ -295,13 +295,10 @@ export class TurnServer {
     const udp = this.udp;
     if (!udp || this.state !== 'running') return;
     this.stats.packetsOut++;
-    udp.send(frame, port, address, this.onUdpSent);
+    // No callback: with one, Node queues a next-tick call per datagram even when the send completed at once.
+    // A failed send is a lost datagram either way (media tolerates loss); it is not reported.
+    udp.send(frame, port, address);
   }
-
-  /** One callback for every UDP send (no closure per packet). */
-  private readonly onUdpSent = (err: Error | null): void => {
-    if (err) this.log.debug({ err: err.message }, 'TURN UDP send failed');
-  };
 
   private onTcpConnection(sock: net.Socket): void {
     if (this.state !== 'running' || !sock.remoteAddress || sock.remotePort === undefined) {
