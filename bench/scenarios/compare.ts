@@ -39,7 +39,7 @@ export interface JanusRow {
 export interface CompareRow {
   subscribers: number;
   order: 'shoal-first' | 'janus-first';
-  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; rssMiB: number; setupSeconds: number; joinRetries: number };
+  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number; setupSeconds: number; joinRetries: number };
   janus: JanusRow;
   /** Shoal µs/pkt ÷ Janus µs/pkt. */
   ratio: number;
@@ -135,7 +135,7 @@ export interface CompareMeetingRow {
   peersPerRoom: number;
   subscriberStreams: number;
   order: 'shoal-first' | 'janus-first';
-  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; rssMiB: number };
+  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number };
   janus: JanusMeetingRow;
   ratio: number;
   busy: string[];
@@ -168,8 +168,8 @@ async function compareMeeting(
     if (server === 'shoal') {
       progress.update(`${label}: Shoal`, true);
       const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false }, progress);
-      const w = (out.result.rows as { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; reception: { lossPercent: number }; otherCpuPercent: number; rssMiB: number }[])[0]!;
-      shoal = { forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, rssMiB: w.rssMiB };
+      const w = (out.result.rows as { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; reception: { lossPercent: number }; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number }[])[0]!;
+      shoal = { forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, clientCpuPercent: w.clientCpuPercent, rssMiB: w.rssMiB };
     } else {
       const args = ['--rooms', String(rooms), '--peers', String(peers), '--seconds', String(o.seconds), '--warmup', String(o.warmup)];
       const r = await runJanusHarness('bench/janus/meeting-janus.ts', args, label, (o.seconds + o.warmup + 240) * 1000, progress);
@@ -192,7 +192,7 @@ async function compareMeeting(
   return { row, log };
 }
 
-type Side = { serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; forwardedPerSec: number };
+type Side = { serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; forwardedPerSec: number; clientCpuPercent: number };
 
 /** The side-by-side cells shared by both tables: CPU %, µs/pkt, ratio, loss %, forwarded packets/s, order. */
 function pairCells(shoal: Side, janus: Side, ratio: number, order: CompareRow['order']): string[] {
@@ -206,12 +206,14 @@ function pairCells(shoal: Side, janus: Side, ratio: number, order: CompareRow['o
     fixed(janus.lossPercent, 2),
     fixed(shoal.forwardedPerSec, 0),
     fixed(janus.forwardedPerSec, 0),
+    fixed(shoal.clientCpuPercent, 0),
+    fixed(janus.clientCpuPercent, 0),
     order === 'shoal-first' ? 'S,J' : 'J,S',
   ];
 }
 
 function meetingTable(rows: CompareMeetingRow[]): string {
-  const header = ['rooms × peers', 'sub streams', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'order', 'other load'];
+  const header = ['rooms × peers', 'sub streams', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'Shoal gen CPU %', 'Janus gen CPU %', 'order', 'other load'];
   return table(
     header,
     rows.map((r) => [
@@ -288,6 +290,7 @@ export const compare: Scenario = {
           usPerForwardedPacket: shoal!.usPerForwardedPacket,
           lossPercent: shoal!.reception.lossPercent,
           otherCpuPercent: shoal!.otherCpuPercent,
+          clientCpuPercent: shoal!.clientCpuPercent,
           rssMiB: shoal!.rssMiB,
           setupSeconds: shoal!.setupSeconds,
           joinRetries: shoal!.joinRetries,
@@ -311,7 +314,7 @@ export const compare: Scenario = {
       meetings.push(r.row);
       if (r.log !== '') notes.push(`janus log (errors) at meeting ${rooms}×${peers}:\n${r.log}`);
     }
-    const header = ['N', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'order', 'other load', 'machine CPU % besides Shoal'];
+    const header = ['N', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'Shoal gen CPU %', 'Janus gen CPU %', 'order', 'other load', 'machine CPU % besides Shoal'];
     const cells = rows.map((r) => {
       const b = r.busy;
       const loaded = [b.shoalStart, b.shoalEnd, b.janusStart, b.janusEnd].some((x) => x.length > 0);
@@ -350,7 +353,8 @@ export const compare: Scenario = {
           (loadedRows.length === 0
             ? 'no test run or Chromium was running at the start or end of any measurement'
             : `other load (test run or Chromium) present around the measurements at N=${loadedRows.map((r) => r.subscribers).join(',')}`),
-        '"other load": a test run or Chromium was seen when a measurement started or ended. "machine CPU % besides Shoal": ' +
+        '"gen CPU %": the load generator\'s own CPU (one JS thread counting every packet; near 100 % it falls behind and losses may be its own). ' +
+          '"other load": a test run or Chromium was seen when a measurement started or ended. "machine CPU % besides Shoal": ' +
           'busy CPU of everything but the Shoal server and the load generator during the Shoal window (% of one core; not measured for Janus).',
         ...(janusTitle !== '' ? [`janus harness: ${janusTitle}`] : []),
         ...new Set(notes),
