@@ -1,7 +1,8 @@
 // An inbound track: what one publisher sends on one m-line (one or three simulcast layers). Knows
 // its layers' SSRCs, fans each packet out to its consumers and paces keyframe requests to the
 // publisher (per layer: at most one PLI per interval; a request inside the interval is deferred to its
-// end, not dropped, and a keyframe arriving meanwhile makes it unnecessary). It never sends to subscribers itself (consumers do) and owns no transport.
+// end, not dropped, and a keyframe arriving meanwhile makes it unnecessary). It never sends to
+// subscribers itself (consumers do) and owns no transport.
 import type { TrackKind, Variant } from '../room/track.js';
 import type { Consumer } from './consumer.js';
 import { mediaStats } from './media-stats.js';
