@@ -237,7 +237,7 @@ export function maxUnderOnePercent(rows: { n: number; loss: number }[]): number 
 
 export const compare: Scenario = {
   name: 'compare',
-  summary: 'the fan-out load (VP8 only) through Shoal and through Janus 1.1.2 VideoRoom, alternating per N; Shoal/Janus CPU per packet',
+  summary: 'the fan-out and meeting loads (VP8 only) through Shoal and through Janus 1.1.2 VideoRoom, alternating; Shoal/Janus CPU per packet and max streams at < 1 % loss',
   usage,
   flags: { subscribers: 'list', meetings: 'string', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number' },
   async run(f: Flags, progress: Progress) {
