@@ -80,6 +80,8 @@ interface InboundLine {
 }
 
 const NEGOTIATION_SETTLE_TIMEOUT_MS = 5000;
+/** How long after DTLS a round waits for the client's first media packet before it ends anyway. */
+const CLIENT_CONNECTED_GRACE_MS = 500;
 /** How long an offerData may stay unanswered before the next round can start. */
 const OFFER_TIMEOUT_MS = 10_000;
 const RTCP_INTERVAL_MS = 1000;
@@ -97,6 +99,10 @@ export class PeerMedia {
   private rounds = 0;
   private remoteUfrag: string | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
+  /** tracksAdded/tracksRemoved held until the next round starts (sent right before its offerData). */
+  private readonly announcements: ServerEndpointEvent[] = [];
+  /** After DTLS: waiting for the client's first SRTP/SRTCP packet (or CLIENT_CONNECTED_GRACE_MS) to end the round. */
+  private clientConnectedTimer: NodeJS.Timeout | undefined;
   private readonly rtcpTimer: NodeJS.Timeout;
   private readonly rtcpSsrc = randomBytes(4).readUInt32BE(0) >>> 0;
   private readonly cname = randomUUID();
@@ -110,11 +116,21 @@ export class PeerMedia {
   ) {
     this.log = ctx.log.child({ peerId: host.peerId });
     this.transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log);
-    this.transport.on('rtp', (b) => this.onRtp(b));
-    this.transport.on('rtcp', (b) => this.onRtcp(b));
+    this.transport.on('rtp', (b) => {
+      if (this.clientConnectedTimer !== undefined) this.clientConnected();
+      this.onRtp(b);
+    });
+    this.transport.on('rtcp', (b) => {
+      if (this.clientConnectedTimer !== undefined) this.clientConnected();
+      this.onRtcp(b);
+    });
     this.transport.on('connected', () => {
       for (const slot of this.outbound) slot.consumer?.start();
-      this.settle();
+      // Our side of DTLS is done one flight before the client's. ts-client 0.5.0 resolves addTrack only on
+      // its PeerConnection's "connected" event, and not if another round (tracksAdded) has begun by then, so
+      // the next round waits until the client shows it is connected: its first SRTP/SRTCP packet, or a grace.
+      this.clientConnectedTimer = setTimeout(() => this.clientConnected(), CLIENT_CONNECTED_GRACE_MS);
+      this.clientConnectedTimer.unref();
     });
     this.transport.on('iceRestarted', () => this.settle());
     this.rtcpTimer = setInterval(() => this.onRtcpTimer(), RTCP_INTERVAL_MS);
@@ -128,7 +144,7 @@ export class PeerMedia {
     const fresh = tracks.filter((t) => !this.outbound.some((s) => s.trackId === t.info.id && !s.removed));
     if (fresh.length === 0) return;
     for (const t of fresh) this.outbound.push({ trackId: t.info.id, endpointId, kind: t.info.type, producer: t.producer, removed: false });
-    this.host.send({ type: 'tracksAdded', endpointId, tracks: fresh.map((t) => t.info) });
+    this.announcements.push({ type: 'tracksAdded', endpointId, tracks: fresh.map((t) => t.info) });
     this.requestNegotiation();
   }
 
@@ -146,7 +162,7 @@ export class PeerMedia {
       removed.push(slot.trackId);
     }
     if (removed.length === 0) return;
-    this.host.send({ type: 'tracksRemoved', endpointId, trackIds: removed });
+    this.announcements.push({ type: 'tracksRemoved', endpointId, trackIds: removed });
     this.requestNegotiation();
   }
 
@@ -164,6 +180,9 @@ export class PeerMedia {
     }
     this.negotiating = true;
     this.pending = false;
+    // Announcements go out only when a round starts: one arriving while the client is still connecting
+    // would make ts-client 0.5.0 wait for a "connected" event that has already passed.
+    for (const event of this.announcements.splice(0)) this.host.send(event);
     const count = (kind: TrackKind) => this.outbound.filter((s) => s.kind === kind).length;
     this.host.send({
       type: 'offerData',
@@ -331,6 +350,12 @@ export class PeerMedia {
     };
   }
 
+  private clientConnected(): void {
+    clearTimeout(this.clientConnectedTimer);
+    this.clientConnectedTimer = undefined;
+    this.settle();
+  }
+
   /** Negotiation round finished: start the next one if something changed meanwhile. */
   private settle(): void {
     if (!this.negotiating || this.rounds === 0) return;
@@ -459,6 +484,7 @@ export class PeerMedia {
   }
 
   close(): void {
+    clearTimeout(this.clientConnectedTimer);
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.settleTimer);
