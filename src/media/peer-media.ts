@@ -101,6 +101,8 @@ export class PeerMedia {
   private settleTimer: NodeJS.Timeout | undefined;
   /** tracksAdded/tracksRemoved held until the next round starts (sent right before its offerData). */
   private readonly announcements: ServerEndpointEvent[] = [];
+  /** Tracks the client has been told about (tracksAdded sent, no tracksRemoved since). */
+  private readonly announced = new Set<string>();
   /** After DTLS: waiting for the client's first SRTP/SRTCP packet (or CLIENT_CONNECTED_GRACE_MS) to end the round. */
   private clientConnectedTimer: NodeJS.Timeout | undefined;
   private readonly rtcpTimer: NodeJS.Timeout;
@@ -166,6 +168,11 @@ export class PeerMedia {
     this.requestNegotiation();
   }
 
+  /** Has the client been told about this remote track yet? (Events about a track must not precede it.) */
+  knowsTrack(trackId: string): boolean {
+    return this.announced.has(trackId);
+  }
+
   setTargetLayer(trackId: string, layer: Variant): void {
     for (const slot of this.outbound) if (slot.trackId === trackId && !slot.removed) slot.consumer?.setTargetLayer(layer);
   }
@@ -182,7 +189,11 @@ export class PeerMedia {
     this.pending = false;
     // Announcements go out only when a round starts: one arriving while the client is still connecting
     // would make ts-client 0.5.0 wait for a "connected" event that has already passed.
-    for (const event of this.announcements.splice(0)) this.host.send(event);
+    for (const event of this.announcements.splice(0)) {
+      if (event.type === 'tracksAdded') for (const t of event.tracks) this.announced.add(t.id);
+      if (event.type === 'tracksRemoved') for (const id of event.trackIds) this.announced.delete(id);
+      this.host.send(event);
+    }
     const count = (kind: TrackKind) => this.outbound.filter((s) => s.kind === kind).length;
     this.host.send({
       type: 'offerData',

@@ -240,7 +240,7 @@ export class Room {
     track.metadata = next;
     this.notify({ type: 'trackMetadataUpdated', roomId: this.id, peerId: peer.id, track });
     for (const other of this.readyPeers()) {
-      if (this.receives(other, peer, track)) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
+      if (this.receives(other, peer, track) && (other.media?.knowsTrack(trackId) ?? true)) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
     }
   }
 
@@ -337,7 +337,7 @@ export class Room {
     const track = peer.tracks.get(trackId);
     if (!track) return;
     for (const other of this.readyPeers()) {
-      if (this.receives(other, peer, track)) this.sendTo(other, { type: 'vadNotification', trackId, status });
+      if (this.receives(other, peer, track) && (other.media?.knowsTrack(trackId) ?? true)) this.sendTo(other, { type: 'vadNotification', trackId, status });
     }
   }
 
