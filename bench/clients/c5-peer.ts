@@ -18,6 +18,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Audio, PeerConnection, Video, type IceServer, type Track } from 'node-datachannel';
 import { WebSocket } from 'ws';
 import { PeerMessageSchema } from '../../src/gen/fishjam/peer_notifications_pb.js';
+import { socketOpened } from '../../test/helpers/raw-peer.js';
 import { countRtp, isKeyframeRequest, lostOf, newReceiveCounter, OpusSource, OPUS_PT, paced, Vp8Source, VP8_PT, type ReceiveCounter, type Vp8Options } from '../lib/synthetic-rtp.js';
 
 
@@ -160,18 +161,7 @@ export class C5Peer extends EventEmitter {
 
   /** Opens the socket, authenticates and sends `connect`; resolves with this endpoint's id. */
   async join(timeoutMs = 10_000): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      if (this.ws.readyState === WebSocket.OPEN) return resolve();
-      const timer = setTimeout(() => reject(new Error(`${this.name}: socket did not open`)), timeoutMs);
-      this.ws.once('open', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.ws.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    await socketOpened(this.ws, timeoutMs, `${this.name}: socket`);
     this.send({ content: { case: 'authRequest', value: { token: this.opts.token } } });
     await this.waitUntil(() => (this.authenticated ? true : undefined), 'authenticated', timeoutMs);
     this.sendEvent({ type: 'connect', data: { metadata: this.opts.metadata ?? null } });

@@ -12,11 +12,11 @@
 //   - log level 2 (errors) by default so logging does not cost CPU; colours off.
 // CPU is read from /proc/<pid>/stat (utime+stime, all threads).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { awaitChildReady } from '../lib/child-server.js';
+import { freeTcpPort } from '../lib/shoal-process.js';
 
 export const JANUS_BIN = process.env.JANUS_BIN ?? '/usr/bin/janus';
 export const JANUS_LIB = process.env.JANUS_LIB ?? '/usr/lib/x86_64-linux-gnu/janus';
@@ -39,41 +39,6 @@ export interface JanusServerOptions {
 export function localIPv4(): string {
   if (process.env.JANUS_ICE_ADDRESS) return process.env.JANUS_ICE_ADDRESS;
   throw new Error('JANUS_ICE_ADDRESS is not set: run the Janus bench through ensureInNetns() (bench/janus/netns.ts)');
-}
-
-
-export async function freeTcpPort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-export function clockTicksPerSecond(): number {
-  try {
-    const v = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(v) && v > 0 ? v : 100;
-  } catch {
-    return 100;
-  }
-}
-
-/** utime + stime of a process (all its threads), in clock ticks. */
-export function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]);
-}
-
-/** Number of threads of a process (field 20 of /proc/<pid>/stat). */
-export function threadCount(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[17]);
 }
 
 /** `janus --help` prints the version first: "Janus version: 1102 (1.1.2)". */

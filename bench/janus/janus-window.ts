@@ -4,7 +4,8 @@
 // Shared by the fan-out and meeting harnesses. What it must not do: set up peers or rooms.
 import type { JanusPublisher, JanusSubscriber } from './janus-client.js';
 import nodeDataChannel from 'node-datachannel';
-import { clockTicksPerSecond, cpuTicks, JanusServer, threadCount } from './janus-server.js';
+import { clockTicksPerSecond, cpuTicks, threadCount } from '../lib/proc.js';
+import { JanusServer } from './janus-server.js';
 
 export interface JanusWindow {
   windowSeconds: number;

@@ -23,6 +23,12 @@ export function cpuTicks(pid: number): number {
   return Number(rest[11]) + Number(rest[12]);
 }
 
+/** Number of threads of a process (field 20 of /proc/<pid>/stat). */
+export function threadCount(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[17]);
+}
+
 /** Resident set (VmRSS) and its peak (VmHWM) in bytes. */
 export function memory(pid: number): { rss: number; peakRss: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -62,18 +62,7 @@ export class RawPeer {
   };
 
   opened(timeoutMs = 5000): Promise<void> {
-    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('socket did not open')), timeoutMs);
-      this.ws.once('open', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.ws.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    return socketOpened(this.ws, timeoutMs);
   }
 
   send(msg: Parameters<typeof create<typeof PeerMessageSchema>>[1]): void {
@@ -134,4 +123,20 @@ export class NotificationLog {
   types(roomId?: string): string[] {
     return this.items.filter((n) => roomId === undefined || n.roomId === roomId).map((n) => n.type);
   }
+}
+
+/** Resolves once `ws` is open (at once if it is); rejects on its error or after `timeoutMs` ("<label> did not open"). */
+export function socketOpened(ws: WebSocket, timeoutMs: number, label = 'socket'): Promise<void> {
+  if (ws.readyState === WebSocket.OPEN) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not open`)), timeoutMs);
+    ws.once('open', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
