@@ -4,8 +4,9 @@
 // VP8 (RFC 7741) and H264 (RFC 6184), the audio-level element (RFC 6464) and 16-bit sequence arithmetic.
 // What it must not do: allocate per packet beyond what its API returns (parseRtpHeader with `out` and
 // the keyframe/seq helpers allocate nothing; getHeaderExtension allocates one view, parseAudioLevel one
-// small object, rewriteRtp one buffer, rewriteRtpInto none), modify an input buffer, throw on malformed input (parsers return undefined/false instead),
-// keep any state between calls (module scratch is reset per call), or know about peers, tracks, sockets or SRTP.
+// small object, rewriteRtpInto none: the caller gives the output buffer), modify an input buffer, throw on
+// malformed input (parsers return undefined/false instead), keep any state between calls (module scratch
+// is reset per call), or know about peers, tracks, sockets or SRTP.
 
 export interface RtpHeader {
   marker: boolean;
@@ -260,21 +261,11 @@ function writeRewrite(src: Buffer, h: RtpHeader, p: RewriteParams, out: Buffer):
 }
 
 /**
- * Returns a NEW buffer: the packet with rewritten header fields and extensions (re-encoded as one-byte
- * 0xBEDE form when all kept ids ≤ 14 and lengths ≤ 16, else two-byte), payload and padding bytes copied.
- * Must not modify `src`. The marker bit, padding bit and CSRC list are kept. Elements of an extension
- * block in a profile other than 0xBEDE/0x100x cannot be read and are dropped; an empty result drops the
- * block (X = 0).
- */
-export function rewriteRtp(src: Buffer, h: RtpHeader, p: RewriteParams): Buffer {
-  const out = Buffer.allocUnsafe(planRewrite(src, h, p.extensionMap));
-  writeRewrite(src, h, p, out);
-  return out;
-}
-
-/**
- * rewriteRtp into `out` (from offset 0) instead of a new buffer; returns the rewritten length, or −1
- * (nothing written) if `out` is too short.
+ * Writes the packet with rewritten header fields and extensions (re-encoded as one-byte 0xBEDE form when
+ * all kept ids ≤ 14 and lengths ≤ 16, else two-byte), payload and padding bytes copied, into `out` from
+ * offset 0; returns the rewritten length, or −1 (nothing written) if `out` is too short. Must not modify
+ * `src`. The marker bit, padding bit and CSRC list are kept. Elements of an extension block in a profile
+ * other than 0xBEDE/0x100x cannot be read and are dropped; an empty result drops the block (X = 0).
  */
 export function rewriteRtpInto(src: Buffer, h: RtpHeader, p: RewriteParams, out: Buffer): number {
   const n = planRewrite(src, h, p.extensionMap);

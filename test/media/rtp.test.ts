@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   getHeaderExtension, isH264Keyframe, isNewerSeq, isRtcp, isRtpOrRtcp, isVp8Keyframe, parseAudioLevel,
-  parseRtpHeader, rewriteRtp, seqDelta, type RtpHeader,
+  parseRtpHeader, rewriteRtpInto, seqDelta, type RtpHeader,
 } from '../../src/media/rtp.js';
 
 interface PacketSpec {
@@ -231,14 +231,24 @@ describe('parseRtpHeader', () => {
   });
 });
 
-describe('rewriteRtp', () => {
+describe('rewriteRtpInto', () => {
   const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff));
   const params = { ssrc: 0xcafebabe, payloadType: 100, sequenceNumber: 65535, timestamp: 0xffffffff };
 
-  function check(src: Buffer, p: Parameters<typeof rewriteRtp>[2]): { out: Buffer; h: RtpHeader } {
+  /** rewriteRtpInto a fresh buffer; the rewritten packet. */
+  function rewrite(src: Buffer, h: RtpHeader, p: Parameters<typeof rewriteRtpInto>[2]): Buffer {
+    const room = Buffer.alloc(src.length + 256);
+    return room.subarray(0, rewriteRtpInto(src, h, p, room));
+  }
+
+  function check(src: Buffer, p: Parameters<typeof rewriteRtpInto>[2]): { out: Buffer; h: RtpHeader } {
     const copy = Buffer.from(src);
     const hs = parseRtpHeader(src)!;
-    const out = rewriteRtp(src, hs, p);
+    const room = Buffer.alloc(src.length + 256, 0xee);
+    const n = rewriteRtpInto(src, hs, p, room);
+    assert.ok(n > 0, 'written');
+    assert.equal(rewriteRtpInto(src, hs, p, Buffer.alloc(n - 1)), -1, 'an output one byte short is refused');
+    const out = room.subarray(0, n);
     assert.deepEqual(src, copy, 'source must not be modified');
     const h = parseRtpHeader(out)!;
     assert.ok(h, 'rewritten packet parses');
@@ -328,7 +338,7 @@ describe('rewriteRtp', () => {
 
   test('values are masked to their field widths', () => {
     const src = rtp({ payload });
-    const out = rewriteRtp(src, parseRtpHeader(src)!, { ssrc: -1, payloadType: 0xff, sequenceNumber: 0x1ffff, timestamp: 2 ** 32 + 5 });
+    const out = rewrite(src, parseRtpHeader(src)!, { ssrc: -1, payloadType: 0xff, sequenceNumber: 0x1ffff, timestamp: 2 ** 32 + 5 });
     const h = parseRtpHeader(out)!;
     assert.equal(h.ssrc, 0xffffffff);
     assert.equal(h.payloadType, 0x7f);
@@ -340,7 +350,7 @@ describe('rewriteRtp', () => {
   test('output does not share memory with the source', () => {
     const src = rtp({ ext: ONE_BYTE_EXT, payload });
     const hs = parseRtpHeader(src)!;
-    const out = rewriteRtp(src, hs, { ...params, extensionMap: new Map([[1, 1]]) });
+    const out = rewrite(src, hs, { ...params, extensionMap: new Map([[1, 1]]) });
     out.fill(0);
     assert.equal(parseRtpHeader(src)!.sequenceNumber, 1);
     assert.deepEqual(payloadOf(src, hs), payload);
