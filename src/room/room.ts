@@ -240,7 +240,7 @@ export class Room {
     track.metadata = next;
     this.notify({ type: 'trackMetadataUpdated', roomId: this.id, peerId: peer.id, track });
     for (const other of this.readyPeers()) {
-      if (this.receives(other, peer, track) && (other.media?.knowsTrack(trackId) ?? true)) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
+      if (this.knowsOf(other, peer, track)) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
     }
   }
 
@@ -284,6 +284,11 @@ export class Room {
     if (subscriber === publisher || !subscriber.options.permissions.canSubscribe) return false;
     if (subscriber.options.subscribeMode === 'auto') return true;
     return subscriber.subscriptions.peers.has(publisher.id) || subscriber.subscriptions.tracks.has(track.id);
+  }
+
+  /** Has `subscriber` been told about `track` (so events about it may follow)? Its tracksAdded waits for a negotiation round. */
+  private knowsOf(subscriber: Peer, publisher: Peer, track: TrackInfo): boolean {
+    return this.receives(subscriber, publisher, track) && (subscriber.media?.knowsTrack(track.id) ?? true);
   }
 
   private visibleTracks(subscriber: Peer, publisher: Peer): TrackInfo[] {
@@ -337,7 +342,7 @@ export class Room {
     const track = peer.tracks.get(trackId);
     if (!track) return;
     for (const other of this.readyPeers()) {
-      if (this.receives(other, peer, track) && (other.media?.knowsTrack(trackId) ?? true)) this.sendTo(other, { type: 'vadNotification', trackId, status });
+      if (this.knowsOf(other, peer, track)) this.sendTo(other, { type: 'vadNotification', trackId, status });
     }
   }
 
