@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/app.js';
 import { PeerTokenService } from './auth/peer-token.js';
-import type { Config } from './config/config.js';
+import type { Config, LogLevel } from './config/config.js';
 import type { Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { NotificationHub } from './notify/notification-hub.js';
@@ -19,9 +19,9 @@ import { SocketRouter } from './signaling/socket-router.js';
 import { VERSION } from './version.js';
 import { hkdfSync } from 'node:crypto';
 import { dtlsCertificate } from './media/dtls-certificate.js';
-import type { MediaContext } from './media/peer-media.js';
-import type { TurnServerInfo } from './room/endpoint-events.js';
-import { TurnServer } from './turn/turn-server.js';
+import { LocalMediaPlane } from './media/local-media-plane.js';
+import type { MediaPlane } from './media/media-plane.js';
+import { WorkerMediaPlane } from './media/worker-media-plane.js';
 
 function hkdfSecret(secret: string, info: string): string {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32)).toString('base64');
@@ -34,7 +34,8 @@ export interface Shoal {
   bus: NotificationBus;
   webhooks: WebhookSender;
   metrics: Metrics;
-  turn: TurnServer;
+  /** The SFU: in this thread (FJ_MEDIA_WORKERS=0) or spread over media worker threads. */
+  media: MediaPlane;
   /** Resolves to the bound HTTP port. */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -42,28 +43,27 @@ export interface Shoal {
 
 export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const bus = new NotificationBus((err) => log.error({ err }, 'notification listener failed'));
-  const turn = new TurnServer({
+  const turn = {
     listenIp: config.turnListenIp,
     udpPort: config.turnUdpPort,
     tcpPort: config.turnTcpPort,
     advertisedIp: config.turnIp,
     realm: config.turnRealm,
     secret: hkdfSecret(config.secretKeyBase[0], 'shoal turn credentials'),
-    log: log.child({ module: 'turn' }),
-  });
-  let turnPorts: { udpPort: number; tcpPort?: number } | undefined;
-  const media: MediaContext = {
-    turn,
-    certificate: await dtlsCertificate(),
-    log: log.child({ module: 'media' }),
-    turnServers(peerId) {
-      if (!turnPorts) return [];
-      const { username, password } = turn.credentials(peerId, config.peerTokenTtlSeconds);
-      const servers: TurnServerInfo[] = [{ serverAddr: config.turnIp, serverPort: turnPorts.udpPort, transport: 'udp', username, password }];
-      if (turnPorts.tcpPort !== undefined) servers.push({ serverAddr: config.turnIp, serverPort: turnPorts.tcpPort, transport: 'tcp', username, password });
-      return servers;
-    },
   };
+  const certificate = await dtlsCertificate();
+  const media: MediaPlane =
+    config.mediaWorkers > 0
+      ? new WorkerMediaPlane({
+          workers: config.mediaWorkers,
+          turn,
+          certificate,
+          credentialTtlSeconds: config.peerTokenTtlSeconds,
+          log: log.child({ module: 'media' }),
+          logLevel: log.level as LogLevel | 'silent',
+          structuredLogging: config.structuredLogging,
+        })
+      : new LocalMediaPlane({ turn, certificate, credentialTtlSeconds: config.peerTokenTtlSeconds, log });
   const rooms = new RoomRegistry(bus, (err, context) => log.error({ err, context }, 'room error'), media);
   const tokens = new PeerTokenService(config.secretKeyBase, config.nodeId, config.peerTokenTtlSeconds);
   const hub = new NotificationHub(bus, log);
@@ -75,7 +75,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     log: log.child({ module: 'webhook' }),
   });
   const webhookNotifier = new WebhookNotifier(bus, webhooks);
-  const metrics = createMetrics(rooms, webhooks);
+  const metrics = createMetrics(rooms, webhooks, media);
   const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION });
 
   const sockets = new SocketRouter({
@@ -97,11 +97,11 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     bus,
     webhooks,
     metrics,
-    turn,
+    media,
     async listen() {
       // HTTP first: with FJ_WEBRTC_TURN_*_PORT=0 the TURN sockets take any free port, never FJ_PORT.
       await app.listen({ host: config.ip, port: config.port });
-      turnPorts = await turn.start();
+      await media.start();
       return (app.server.address() as AddressInfo).port;
     },
     async close() {
@@ -112,7 +112,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       hub.close();
       webhooks.stop();
       metrics.close();
-      await turn.stop();
+      await media.stop();
     },
   };
 }

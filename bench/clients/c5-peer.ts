@@ -107,6 +107,11 @@ export class C5Peer extends EventEmitter {
     });
   }
 
+  /** How Shoal closed the socket, once it has. */
+  get socketClosed(): { code: number; reason: string } | undefined {
+    return this.wsClosed;
+  }
+
   // ---- waiting ----
 
   /** Resolves when `check` returns a value other than undefined; re-checked on every state change and every 50 ms (media counters do not signal). */

@@ -3,6 +3,7 @@
 // and never reads files.
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -31,6 +32,11 @@ export interface Config {
   /** One TCP port for all peers (0 = any free port; undefined = TCP off). */
   turnTcpPort: number | undefined;
   turnRealm: string;
+  /**
+   * Media worker threads (0 = media in the main thread). Each worker hosts whole rooms and owns its own
+   * TURN ports: worker i listens on turnUdpPort + i (and turnTcpPort + i), or on free ports when those are 0.
+   */
+  mediaWorkers: number;
   logLevel: LogLevel;
   structuredLogging: boolean;
   gitCommit: string;
@@ -158,6 +164,15 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel = 'info';
   }
 
+  const mediaWorkers = parseMediaWorkers(r.raw('MEDIA_WORKERS'));
+  const turnRange = r.raw('WEBRTC_TURN_PORT_RANGE');
+  if (turnRange !== undefined && r.raw('WEBRTC_TURN_PORT') === undefined && mediaWorkers > 1) {
+    const [from, to] = turnRange.split('-').map(Number) as [number, number];
+    if (to - from + 1 < mediaWorkers) {
+      throw new ConfigError('FJ_WEBRTC_TURN_PORT_RANGE', `${mediaWorkers} media workers need ${mediaWorkers} ports, the range "${turnRange}" has ${to - from + 1}`);
+    }
+  }
+
   const sslKey = r.raw('SSL_KEY_PATH');
   const sslCert = r.raw('SSL_CERT_PATH');
   if ((sslKey === undefined) !== (sslCert === undefined)) {
@@ -185,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     turnUdpPort: r.int('WEBRTC_TURN_PORT', firstPortOfRange(r.raw('WEBRTC_TURN_PORT_RANGE')), 0, 65535),
     turnTcpPort: r.raw('WEBRTC_TURN_TCP_PORT') === 'off' ? undefined : r.int('WEBRTC_TURN_TCP_PORT', 50000, 0, 65535),
     turnRealm: r.string('WEBRTC_TURN_REALM', 'turn.shoal.localhost'),
+    mediaWorkers,
     logLevel,
     structuredLogging: r.bool('STRUCTURED_LOGGING', false),
     gitCommit: r.string('GIT_COMMIT', 'dev'),
@@ -209,6 +225,14 @@ function firstPortOfRange(range: string | undefined): number {
     throw new ConfigError('FJ_WEBRTC_TURN_PORT_RANGE', `expected "from-to" with 1 <= from <= to <= 65535, got "${range}"`);
   }
   return Number(m[1]);
+}
+
+/** FJ_MEDIA_WORKERS: a count (0 = none), or `auto` for one per CPU the process may use. */
+function parseMediaWorkers(v: string | undefined): number {
+  if (v === undefined || v === '') return 0;
+  if (v.toLowerCase() === 'auto') return availableParallelism();
+  if (!/^\d+$/.test(v) || Number(v) > 64) throw new ConfigError('FJ_MEDIA_WORKERS', `expected auto or an integer 0..64, got "${v}"`);
+  return Number(v);
 }
 
 function parseCheckOrigin(v: string | undefined): CheckOrigin {

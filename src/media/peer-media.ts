@@ -1,10 +1,11 @@
 // One peer's media session (ts-client 0.5.0 negotiation): serialises negotiations
 // (offerData → sdpOffer → sdpAnswer + candidate), maps the client's m-lines to published tracks
-// (producers) and to the tracks it receives (consumers), restarts ICE on every round after the first,
-// and routes RTP/RTCP between its transport and producers/consumers. The Room decides who subscribes
-// to what; this class only carries it out and reports what the client publishes through its host.
+// (producers, registered in its room's producer map) and to the tracks it receives (consumers, found in
+// that map by track id), restarts ICE on every round after the first, and routes RTP/RTCP between its
+// transport and producers/consumers. The Room decides who subscribes to what; this class only carries
+// it out and reports what the client publishes through its host. It runs in whichever thread hosts the
+// room's media (see media-plane.ts) and never sees the Room itself.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { PeerPermissions } from '../auth/peer-token.js';
 import type { Logger } from '../log/logger.js';
 import type { ServerEndpointEvent, TurnServerInfo } from '../room/endpoint-events.js';
 import type { TrackInfo, TrackKind, Variant } from '../room/track.js';
@@ -31,6 +32,7 @@ import {
   type OfferedMedia,
   type ParsedOffer,
 } from './sdp.js';
+import type { MediaSession, MediaSessionHost, MediaSessionOptions } from './media-plane.js';
 import { WebRtcTransport } from './webrtc-transport.js';
 
 /** Shared media services of one Shoal instance. */
@@ -41,22 +43,12 @@ export interface MediaContext {
   log: Logger;
 }
 
-export interface PublishedTrack {
-  info: TrackInfo;
-  producer: Producer;
-}
-
-/** What a PeerMedia needs from its room. */
-export interface PeerMediaHost {
-  readonly peerId: string;
-  readonly roomCodec: 'vp8' | 'h264' | null;
-  readonly permissions: PeerPermissions;
-  readonly enableSimulcast: boolean;
-  send(event: ServerEndpointEvent): void;
-  published(tracks: PublishedTrack[]): void;
-  unpublished(trackIds: string[]): void;
-  trackMetadataChanged(trackId: string, metadata: unknown): void;
-  voiceActivity(trackId: string, status: 'speech' | 'silence'): void;
+/** What the sessions of one room share in the thread that hosts it. */
+export interface RoomMedia {
+  /** Every published track's producer, by track id. */
+  readonly producers: Map<string, Producer>;
+  /** Called once when a session of the room closes. */
+  leave(): void;
 }
 
 /** A track this peer receives, from announcement to removal. Slots are never reused. */
@@ -87,7 +79,7 @@ const OFFER_TIMEOUT_MS = 10_000;
 const RTCP_INTERVAL_MS = 1000;
 const REMB_BITRATE = 5_000_000;
 
-export class PeerMedia {
+export class PeerMedia implements MediaSession {
   readonly transport: WebRtcTransport;
   private readonly log: Logger;
   private readonly inbound = new Map<string, InboundLine>(); // by mid
@@ -113,10 +105,12 @@ export class PeerMedia {
   private closed = false;
 
   constructor(
-    private readonly host: PeerMediaHost,
+    private readonly options: MediaSessionOptions,
+    private readonly host: MediaSessionHost,
     private readonly ctx: MediaContext,
+    private readonly room: RoomMedia,
   ) {
-    this.log = ctx.log.child({ peerId: host.peerId });
+    this.log = ctx.log.child({ peerId: options.peerId });
     this.transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log);
     this.transport.on('rtp', (b) => {
       if (this.clientConnectedTimer !== undefined) this.clientConnected();
@@ -142,16 +136,23 @@ export class PeerMedia {
   // ---- subscriptions (called by the room) ----
 
   /** Announces tracks of `endpointId` to the client and schedules the negotiation that delivers them. */
-  subscribe(endpointId: string, tracks: PublishedTrack[]): void {
-    const fresh = tracks.filter((t) => !this.outbound.some((s) => s.trackId === t.info.id && !s.removed));
+  subscribe(endpointId: string, tracks: TrackInfo[]): void {
+    if (this.closed) return;
+    const fresh: TrackInfo[] = [];
+    for (const info of tracks) {
+      const producer = this.room.producers.get(info.id);
+      if (!producer || this.outbound.some((s) => s.trackId === info.id && !s.removed)) continue;
+      this.outbound.push({ trackId: info.id, endpointId, kind: info.type, producer, removed: false });
+      fresh.push(info);
+    }
     if (fresh.length === 0) return;
-    for (const t of fresh) this.outbound.push({ trackId: t.info.id, endpointId, kind: t.info.type, producer: t.producer, removed: false });
-    this.announcements.push({ type: 'tracksAdded', endpointId, tracks: fresh.map((t) => t.info) });
+    this.announcements.push({ type: 'tracksAdded', endpointId, tracks: fresh });
     this.requestNegotiation();
   }
 
   /** Stops sending these tracks; tells the client (which then needs a negotiation round). */
   unsubscribe(endpointId: string, trackIds: string[]): void {
+    if (this.closed) return;
     const removed: string[] = [];
     for (const slot of this.outbound) {
       if (slot.removed || !trackIds.includes(slot.trackId)) continue;
@@ -198,7 +199,7 @@ export class PeerMedia {
     this.host.send({
       type: 'offerData',
       tracksTypes: { audio: count('audio'), video: count('video') },
-      turnServers: this.ctx.turnServers(this.host.peerId),
+      turnServers: this.ctx.turnServers(this.options.peerId),
     });
     // A client that never answers must not block every later round.
     clearTimeout(this.settleTimer);
@@ -227,7 +228,7 @@ export class PeerMedia {
 
     const answerMedia: AnswerMedia[] = [];
     const answerMids: Record<string, string> = {};
-    const newTracks: PublishedTrack[] = [];
+    const newTracks: TrackInfo[] = [];
     const removedTracks: string[] = [];
     let refusedPublish = false;
 
@@ -244,21 +245,21 @@ export class PeerMedia {
           answerMedia.push(inactive(m));
           continue;
         }
-        if (!this.host.permissions.canPublish) {
+        if (!this.options.permissions.canPublish) {
           refusedPublish = true;
           answerMedia.push(inactive(m));
           continue;
         }
-        const codec = existing?.producer.codec ?? chooseCodec(m, this.host.roomCodec);
+        const codec = existing?.producer.codec ?? chooseCodec(m, this.options.roomCodec);
         if (!codec) {
           this.host.send({ type: 'error', message: `No supported ${m.kind} codec offered for track ${trackId}` });
           answerMedia.push(inactive(m));
           continue;
         }
-        const rids = (this.host.enableSimulcast ? m.rids : []).filter((r): r is Variant => r === 'l' || r === 'm' || r === 'h');
+        const rids = (this.options.enableSimulcast ? m.rids : []).filter((r): r is Variant => r === 'l' || r === 'm' || r === 'h');
         if (!existing) {
-          const line = this.addInbound(m, trackId, codec, rids);
-          newTracks.push({ info: trackInfo(trackId, m.kind, trackIdToMetadata[trackId], rids), producer: line.producer });
+          this.addInbound(m, trackId, codec, rids);
+          newTracks.push(trackInfo(trackId, m.kind, trackIdToMetadata[trackId], rids));
         } else if (trackId in trackIdToMetadata) {
           this.host.trackMetadataChanged(trackId, trackIdToMetadata[trackId] ?? null);
         }
@@ -297,7 +298,7 @@ export class PeerMedia {
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       // Undo this round's new inbound tracks: nothing was announced yet.
-      for (const t of newTracks) for (const [mid, line] of this.inbound) if (line.trackId === t.info.id) this.dropInbound(mid);
+      for (const t of newTracks) for (const [mid, line] of this.inbound) if (line.trackId === t.id) this.dropInbound(mid);
       this.log.warn({ err: err.message }, 'cannot answer SDP offer');
       this.host.send({ type: 'error', message: `Invalid SDP offer: ${err.message}` });
       this.finishRound();
@@ -381,12 +382,13 @@ export class PeerMedia {
 
   private addInbound(m: OfferedMedia, trackId: string, codec: Producer['codec'], rids: Variant[]): InboundLine {
     const ext = (uri: string) => m.extensions.find((e) => e.uri === uri)?.id;
-    const producer = new Producer(trackId, this.host.peerId, m.kind as TrackKind, codec, rids, {
+    const producer = new Producer(trackId, this.options.peerId, m.kind as TrackKind, codec, rids, {
       sendPli: (mediaSsrc) => this.transport.sendRtcp(buildPli(this.rtcpSsrc, mediaSsrc)),
       audioLevelExtId: m.kind === 'audio' ? ext(EXT_AUDIO_LEVEL) : undefined,
       onVoiceActivity: (status) => this.host.voiceActivity(trackId, status),
     });
     producer.extensions = supportedExtensions(m);
+    this.room.producers.set(trackId, producer);
     const line: InboundLine = { mid: m.mid, trackId, producer, midExtId: ext(EXT_MID), ridExtId: ext(EXT_RID), rridExtId: ext(EXT_REPAIRED_RID) };
     this.inbound.set(m.mid, line);
     if (rids.length === 0) {
@@ -405,8 +407,13 @@ export class PeerMedia {
     const line = this.inbound.get(mid)!;
     this.inbound.delete(mid);
     for (const [ssrc, route] of this.ssrcRoutes) if (route.line === line) this.ssrcRoutes.delete(ssrc);
-    line.producer.close();
+    this.unregister(line);
     return line.trackId;
+  }
+
+  private unregister(line: InboundLine): void {
+    if (this.room.producers.get(line.trackId) === line.producer) this.room.producers.delete(line.trackId);
+    line.producer.close();
   }
 
   // ---- media routing ----
@@ -501,9 +508,10 @@ export class PeerMedia {
     clearTimeout(this.settleTimer);
     clearInterval(this.rtcpTimer);
     for (const slot of this.outbound) slot.consumer?.close();
-    for (const line of this.inbound.values()) line.producer.close();
+    for (const line of this.inbound.values()) this.unregister(line);
     this.inbound.clear();
     this.transport.close();
+    this.room.leave();
   }
 }
 

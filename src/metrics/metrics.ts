@@ -3,14 +3,15 @@
 import { Gauge, Registry } from 'prom-client';
 import type { RoomRegistry } from '../room/room-registry.js';
 import type { WebhookSender } from '../notify/webhook-sender.js';
-import { mediaStats } from '../media/media-stats.js';
+import type { MediaPlane } from '../media/media-plane.js';
+import type { MediaStats } from '../media/media-stats.js';
 
 export interface Metrics {
   registry: Registry;
   close(): void;
 }
 
-export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender): Metrics {
+export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, media: MediaPlane): Metrics {
   const registry = new Registry();
   new Gauge({
     name: 'fishjam_rooms',
@@ -43,9 +44,21 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender): Met
   counterGauge('shoal_webhooks_delivered_total', 'Webhook requests delivered', () => webhooks.stats.delivered);
   counterGauge('shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', () => webhooks.stats.failedAttempts);
   counterGauge('shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', () => webhooks.stats.dropped);
-  counterGauge('shoal_rtp_received_total', 'RTP packets received from publishers', () => mediaStats.rtpReceived);
-  counterGauge('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', () => mediaStats.rtpForwarded);
-  counterGauge('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', () => mediaStats.rtpRetransmitted);
-  counterGauge('shoal_keyframe_requests_total', 'Keyframe requests sent to publishers', () => mediaStats.keyframeRequests);
+  // Media counters live in the threads that forward; one scrape asks the plane once for all four.
+  let scrape: Promise<MediaStats> | undefined;
+  const mediaGauge = (name: string, help: string, read: (s: MediaStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        scrape ??= media.stats().finally(() => setImmediate(() => (scrape = undefined)));
+        this.set(read(await scrape));
+      },
+    });
+  mediaGauge('shoal_rtp_received_total', 'RTP packets received from publishers', (s) => s.rtpReceived);
+  mediaGauge('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
+  mediaGauge('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);
+  mediaGauge('shoal_keyframe_requests_total', 'Keyframe requests sent to publishers', (s) => s.keyframeRequests);
   return { registry, close: () => registry.clear() };
 }

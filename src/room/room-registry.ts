@@ -1,7 +1,7 @@
 // All rooms of this instance, by id. Creates, finds and stops rooms; owns nothing inside a room.
 import { randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../errors.js';
-import type { MediaContext } from '../media/peer-media.js';
+import type { MediaPlane } from '../media/media-plane.js';
 import type { NotificationBus } from './notifications.js';
 import { Room, type RoomConfig } from './room.js';
 
@@ -13,7 +13,7 @@ export class RoomRegistry {
   constructor(
     private readonly bus: NotificationBus,
     private readonly onError: (err: unknown, context: string) => void,
-    private readonly media?: MediaContext,
+    private readonly media?: MediaPlane,
   ) {}
 
   /** `config.roomId` may be empty: a UUID is generated. */

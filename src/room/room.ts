@@ -7,8 +7,7 @@ import type { ClientEndpointEvent, EndpointLink, ServerEndpointEvent } from './e
 import type { Notification, NotificationBus, PeerType } from './notifications.js';
 import { Peer, type PeerOptions } from './peer.js';
 import type { TrackInfo, Variant } from './track.js';
-import { PeerMedia, type MediaContext, type PublishedTrack } from '../media/peer-media.js';
-import type { Producer } from '../media/producer.js';
+import type { MediaPlane } from '../media/media-plane.js';
 
 export type VideoCodec = 'h264' | 'vp8';
 export const ROOM_TYPES = ['full_feature', 'audio_only', 'broadcaster', 'livestream', 'conference', 'audio_only_livestream'] as const;
@@ -35,15 +34,13 @@ export interface RoomHooks {
   /** Called when the peerless-purge timer decides the room must go. */
   onPurge(room: Room): void;
   onError(err: unknown, context: string): void;
-  /** The SFU services; absent when the media plane is off (signaling only). */
-  media?: MediaContext;
+  /** The SFU; absent when the media plane is off (signaling only). */
+  media?: MediaPlane;
 }
 
 export class Room {
   readonly peers = new Map<string, Peer>();
   readonly createdAt = Date.now();
-  /** Every published track's producer, by track id. */
-  private readonly producers = new Map<string, Producer>();
   private peerlessTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -211,7 +208,7 @@ export class Room {
       type: 'connected',
       endpointId: peer.id,
       endpoints: [peer.view(), ...others.map((p) => ({ ...p.view(), tracks: this.visibleTracks(peer, p) }))],
-      iceServers: peer.type === 'webrtc' ? this.hooks.media?.turnServers(peer.id) : undefined,
+      iceServers: peer.type === 'webrtc' ? this.hooks.media?.turnServers(this.id, peer.id) : undefined,
     });
     if (!wasReady) this.startMedia(peer);
     for (const other of others) this.deliverTracks(peer, other, [...other.tracks.values()]);
@@ -260,22 +257,25 @@ export class Room {
   // ---- media plane ----
 
   private startMedia(peer: Peer): void {
-    const ctx = this.hooks.media;
-    if (!ctx || peer.type !== 'webrtc' || peer.media) return;
+    const plane = this.hooks.media;
+    if (!plane || peer.type !== 'webrtc' || peer.media) return;
     const room = this;
-    peer.media = new PeerMedia(
+    peer.media = plane.open(
       {
+        roomId: this.id,
         peerId: peer.id,
         roomCodec: this.config.videoCodec,
         permissions: peer.options.permissions,
         enableSimulcast: peer.options.enableSimulcast,
+      },
+      {
         send: (event) => room.sendTo(peer, event),
         published: (tracks) => room.publish(peer, tracks),
         unpublished: (ids) => room.unpublish(peer, ids),
         trackMetadataChanged: (trackId, metadata) => room.onTrackMetadata(peer, trackId, metadata),
         voiceActivity: (trackId, status) => room.onVoiceActivity(peer, trackId, status),
+        failed: (reason) => room.onMediaFailed(peer, reason),
       },
-      ctx,
     );
   }
 
@@ -300,25 +300,19 @@ export class Room {
     const allowed = tracks.filter((t) => this.receives(subscriber, publisher, t));
     if (allowed.length === 0 || !subscriber.ready) return;
     if (subscriber.media) {
-      const published: PublishedTrack[] = [];
-      for (const info of allowed) {
-        const producer = this.producers.get(info.id);
-        if (producer) published.push({ info, producer });
-      }
-      subscriber.media.subscribe(publisher.id, published);
+      subscriber.media.subscribe(publisher.id, allowed);
     } else {
       this.sendTo(subscriber, { type: 'tracksAdded', endpointId: publisher.id, tracks: allowed });
     }
   }
 
-  private publish(peer: Peer, tracks: PublishedTrack[]): void {
-    for (const { info, producer } of tracks) {
+  private publish(peer: Peer, tracks: TrackInfo[]): void {
+    for (const info of tracks) {
       peer.tracks.set(info.id, info);
-      this.producers.set(info.id, producer);
       this.notify({ type: 'trackAdded', roomId: this.id, peerId: peer.id, track: info });
     }
     for (const other of this.readyPeers()) {
-      if (other !== peer) this.deliverTracks(other, peer, tracks.map((t) => t.info));
+      if (other !== peer) this.deliverTracks(other, peer, tracks);
     }
   }
 
@@ -328,7 +322,6 @@ export class Room {
     for (const id of removed) {
       const track = peer.tracks.get(id)!;
       peer.tracks.delete(id);
-      this.producers.delete(id);
       this.notify({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
     }
     for (const other of this.readyPeers()) {
@@ -336,6 +329,13 @@ export class Room {
       if (other.media) other.media.unsubscribe(peer.id, removed);
       else if (peer.ready) this.sendTo(other, { type: 'tracksRemoved', endpointId: peer.id, trackIds: removed });
     }
+  }
+
+  /** The peer's media session died under it (its media worker exited): hang up so the client rejoins. */
+  private onMediaFailed(peer: Peer, reason: string): void {
+    const link = peer.link;
+    if (!link) return;
+    this.safeClose(link, 1011, `Media failed: ${reason}`.slice(0, 120));
   }
 
   private onVoiceActivity(peer: Peer, trackId: string, status: 'speech' | 'silence'): void {

@@ -5,38 +5,9 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
-import { joinC5, publishC5, total, waitForStats } from '../helpers/media-page.js';
+import { joinC25, joinC5, publishC25, publishC5, total, waitForStats } from '../helpers/media-page.js';
 
 const WAIT_MS = 15_000;
-
-async function joinC25(page: Page, wsUrl: string, token: string, name: string): Promise<void> {
-  await page.evaluate(
-    ({ wsUrl, token, name }) => {
-      const client = new window.FishjamC25.FishjamClient({ reconnect: false });
-      (window as any).client = client;
-      client.on('joined', () => window.pushEvent('joined'));
-      client.on('trackReady', (ctx: any) => window.pushEvent('trackReady', { trackId: ctx.trackId, kind: ctx.track?.kind }));
-      client.on('joinError', (e: any) => window.pushEvent('joinError', { e: String(e?.message ?? e) }));
-      client
-        .connect({ url: wsUrl, token, peerMetadata: { name } })
-        .then(() => window.pushEvent('connectResolved'))
-        .catch(() => window.pushEvent('connectRejected'));
-    },
-    { wsUrl, token, name },
-  );
-  await waitForPageEvent(page, 'connectResolved', WAIT_MS);
-}
-
-async function publishC25(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    navigator.mediaDevices
-      .getUserMedia({ audio: true, video: { width: 640, height: 480 } })
-      .then((stream) => Promise.all(stream.getTracks().map((t) => (window as any).client.addTrack(t, { kind: t.kind }))))
-      .then(() => window.pushEvent('published'))
-      .catch((e) => window.pushEvent('publishFailed', { e: String(e) }));
-  });
-  await waitForPageEvent(page, 'published', WAIT_MS);
-}
 
 describe('browser media: ts-client 0.25.1 through the SFU', () => {
   let browser: Browser;
@@ -76,10 +47,10 @@ describe('browser media: ts-client 0.25.1 through the SFU', () => {
   test('two 0.25.1 peers publish camera and mic and decode each other', async () => {
     const roomId = (await api(s, 'POST', '/room', {})).json.data.room.id;
     const [a, b] = await Promise.all([page('c25'), page('c25')]);
-    await joinC25(a, s.wsUrl, await token(roomId), 'A');
-    await joinC25(b, s.wsUrl, await token(roomId), 'B');
+    await joinC25(a, s.wsUrl, await token(roomId), 'A', WAIT_MS);
+    await joinC25(b, s.wsUrl, await token(roomId), 'B', WAIT_MS);
     try {
-      await Promise.all([publishC25(a), publishC25(b)]);
+      await Promise.all([publishC25(a, WAIT_MS), publishC25(b, WAIT_MS)]);
       for (const p of [a, b]) {
         await waitForPageEvent(p, (e) => e.name === 'trackReady' && (e.data as any).kind === 'video', WAIT_MS);
         await waitForPageEvent(p, (e) => e.name === 'trackReady' && (e.data as any).kind === 'audio', WAIT_MS);
@@ -95,8 +66,8 @@ describe('browser media: ts-client 0.25.1 through the SFU', () => {
     const roomId = (await api(s, 'POST', '/room', {})).json.data.room.id;
     const [old, cloud] = await Promise.all([page('c5'), page('c25')]);
     await joinC5(old, { host: s.host, token: await token(roomId), name: 'old' });
-    await joinC25(cloud, s.wsUrl, await token(roomId), 'cloud');
-    await Promise.all([publishC5(old, { video: true, audio: true }), publishC25(cloud)]);
+    await joinC25(cloud, s.wsUrl, await token(roomId), 'cloud', WAIT_MS);
+    await Promise.all([publishC5(old, { video: true, audio: true }), publishC25(cloud, WAIT_MS)]);
     await decoding(old);
     await decoding(cloud);
   });

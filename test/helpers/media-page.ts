@@ -1,6 +1,6 @@
-// Drives the unmodified @fishjam-dev/ts-client 0.5.0 in a headless Chromium page for media tests:
-// join with a token, publish fake camera/mic, and read what the page receives (trackReady events and
-// inbound-rtp statistics). Every wait is bounded.
+// Drives the unmodified @fishjam-dev/ts-client 0.5.0 (and @fishjam-cloud/ts-client 0.25.1) in a headless
+// Chromium page for media tests: join with a token, publish fake camera/mic, and read what the page
+// receives (trackReady events and inbound-rtp statistics). Every wait is bounded.
 //
 // Functions passed to page.evaluate must not bind named functions (tsx would inject `__name`).
 import type { Page } from './browser.js';
@@ -80,6 +80,37 @@ export async function publishC5(
   const data = ev.data as { ids?: string[]; error?: string };
   if (data.error) throw new Error(`publish failed in page: ${data.error}`);
   return data.ids!;
+}
+
+/** ts-client 0.25.1: creates `window.client` and connects; resolves when connect() resolved. */
+export async function joinC25(page: Page, wsUrl: string, token: string, name: string, timeoutMs = 10_000): Promise<void> {
+  await page.evaluate(
+    ({ wsUrl, token, name }) => {
+      const client = new window.FishjamC25.FishjamClient({ reconnect: false });
+      (window as any).client = client;
+      client.on('joined', () => window.pushEvent('joined'));
+      client.on('trackReady', (ctx: any) => window.pushEvent('trackReady', { trackId: ctx.trackId, kind: ctx.track?.kind }));
+      client.on('joinError', (e: any) => window.pushEvent('joinError', { e: String(e?.message ?? e) }));
+      client
+        .connect({ url: wsUrl, token, peerMetadata: { name } })
+        .then(() => window.pushEvent('connectResolved'))
+        .catch(() => window.pushEvent('connectRejected'));
+    },
+    { wsUrl, token, name },
+  );
+  await waitForPageEvent(page, 'connectResolved', timeoutMs);
+}
+
+/** ts-client 0.25.1: publishes the fake camera (640×480) and microphone. */
+export async function publishC25(page: Page, timeoutMs = 10_000): Promise<void> {
+  await page.evaluate(() => {
+    navigator.mediaDevices
+      .getUserMedia({ audio: true, video: { width: 640, height: 480 } })
+      .then((stream) => Promise.all(stream.getTracks().map((t) => (window as any).client.addTrack(t, { kind: t.kind }))))
+      .then(() => window.pushEvent('published'))
+      .catch((e) => window.pushEvent('publishFailed', { e: String(e) }));
+  });
+  await waitForPageEvent(page, 'published', timeoutMs);
 }
 
 export interface InboundStat {

@@ -1,0 +1,103 @@
+// The media plane in the calling thread: one integrated TURN server (one UDP port, optional TCP port)
+// for every peer, one DTLS certificate, and per room the map of published tracks' producers that its
+// sessions share. Used directly when FJ_MEDIA_WORKERS is 0, and inside each media worker otherwise.
+// It knows nothing about rooms beyond their ids.
+import type { Logger } from '../log/logger.js';
+import type { TurnServerInfo } from '../room/endpoint-events.js';
+import { TurnServer, type TurnServerOptions } from '../turn/turn-server.js';
+import type { DtlsCertificate } from './dtls-certificate.js';
+import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions } from './media-plane.js';
+import { mediaStats, type MediaStats } from './media-stats.js';
+import { PeerMedia, type MediaContext, type RoomMedia } from './peer-media.js';
+
+export interface LocalMediaPlaneOptions {
+  turn: Omit<TurnServerOptions, 'log'>;
+  certificate: DtlsCertificate;
+  /** Lifetime of the TURN credentials handed to peers. */
+  credentialTtlSeconds: number;
+  log: Logger;
+}
+
+interface RoomEntry extends RoomMedia {
+  sessions: number;
+}
+
+export class LocalMediaPlane implements MediaPlane {
+  readonly turn: TurnServer;
+  private ports: { udpPort: number; tcpPort?: number } | undefined;
+  private readonly rooms = new Map<string, RoomEntry>();
+  private readonly ctx: MediaContext;
+
+  constructor(private readonly options: LocalMediaPlaneOptions) {
+    this.turn = new TurnServer({ ...options.turn, log: options.log.child({ module: 'turn' }) });
+    this.ctx = {
+      turn: this.turn,
+      certificate: options.certificate,
+      log: options.log.child({ module: 'media' }),
+      turnServers: (peerId) => this.turnServersFor(peerId),
+    };
+  }
+
+  /** The bound TURN ports (after start). */
+  get boundPorts(): { udpPort: number; tcpPort?: number } | undefined {
+    return this.ports;
+  }
+
+  async start(): Promise<void> {
+    this.ports = await this.turn.start();
+  }
+
+  open(options: MediaSessionOptions, host: MediaSessionHost): MediaSession {
+    const { roomId } = options;
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      const entry: RoomEntry = {
+        producers: new Map(),
+        sessions: 0,
+        leave: () => {
+          if (--entry.sessions === 0 && this.rooms.get(roomId) === entry) this.rooms.delete(roomId);
+        },
+      };
+      room = entry;
+      this.rooms.set(roomId, entry);
+    }
+    room.sessions++;
+    return new PeerMedia(options, host, this.ctx, room);
+  }
+
+  turnServers(_roomId: string, peerId: string): TurnServerInfo[] {
+    return this.turnServersFor(peerId);
+  }
+
+  async stats(): Promise<MediaStats> {
+    return { ...mediaStats };
+  }
+
+  async stop(): Promise<void> {
+    await this.turn.stop();
+  }
+
+  /** Rooms with at least one open session (for tests). */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  private turnServersFor(peerId: string): TurnServerInfo[] {
+    if (!this.ports) return [];
+    return turnServerEntries(this.turn, this.options.turn.advertisedIp, this.ports, peerId, this.options.credentialTtlSeconds);
+  }
+}
+
+/** The `integratedTurnServers` entries for one peer: UDP, and TCP when it is on. */
+export function turnServerEntries(
+  turn: Pick<TurnServer, 'credentials'>,
+  advertisedIp: string,
+  ports: { udpPort: number; tcpPort?: number },
+  peerId: string,
+  ttlSeconds: number,
+): TurnServerInfo[] {
+  const { username, password } = turn.credentials(peerId, ttlSeconds);
+  const servers: TurnServerInfo[] = [{ serverAddr: advertisedIp, serverPort: ports.udpPort, transport: 'udp', username, password }];
+  if (ports.tcpPort !== undefined) servers.push({ serverAddr: advertisedIp, serverPort: ports.tcpPort, transport: 'tcp', username, password });
+  return servers;
+}

@@ -1,0 +1,74 @@
+// Media worker threads (FJ_MEDIA_WORKERS=2) with the unmodified clients in headless Chromium: a room of two
+// @fishjam-dev/ts-client 0.5.0 peers and a room of two @fishjam-cloud/ts-client 0.25.1 peers, pinned to
+// different workers (each with its own TURN port), decode each other's video and receive audio at once.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, type Browser, type Page } from '../helpers/browser.js';
+import { api, startShoal, type TestShoal } from '../helpers/server.js';
+import { joinC25, joinC5, publishC25, publishC5, total, waitForStats } from '../helpers/media-page.js';
+import { WorkerMediaPlane } from '../../src/media/worker-media-plane.js';
+
+const WAIT_MS = 20_000;
+
+describe('browser media through media workers (FJ_MEDIA_WORKERS=2)', () => {
+  let browser: Browser;
+  let s: TestShoal;
+  const pages: Page[] = [];
+
+  before(async () => {
+    [browser, s] = await Promise.all([launchBrowser(), startShoal({ FJ_MEDIA_WORKERS: '2' })]);
+  });
+  after(async () => {
+    for (const p of pages) await closeClientPage(p);
+    await browser?.close();
+    await closeStaticServer();
+    await s?.stop();
+  });
+
+  async function roomWithTokens(): Promise<{ roomId: string; tokens: string[] }> {
+    const roomId: string = (await api(s, 'POST', '/room', {})).json.data.room.id;
+    const tokens: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await api(s, 'POST', `/room/${roomId}/peer`, { type: 'webrtc' });
+      assert.equal(r.status, 201, r.text);
+      tokens.push(r.json.data.token);
+    }
+    return { roomId, tokens };
+  }
+
+  async function page(kind: 'c5' | 'c25'): Promise<Page> {
+    const p = await openClientPage(browser, kind);
+    pages.push(p);
+    return p;
+  }
+
+  async function decoding(p: Page): Promise<void> {
+    const first = await waitForStats(p, (st) => total(st, 'video', 'framesDecoded') > 0 && total(st, 'audio', 'packetsReceived') > 0, 'first frames', WAIT_MS);
+    await waitForStats(p, (st) => total(st, 'video', 'framesDecoded') > total(first, 'video', 'framesDecoded') + 10, 'frames increasing', WAIT_MS);
+  }
+
+  test('a 0.5.0 room and a 0.25.1 room on different workers both decode video and receive audio', { timeout: 120_000 }, async () => {
+    const plane = s.shoal.media;
+    assert.ok(plane instanceof WorkerMediaPlane);
+    const old = await roomWithTokens();
+    const cloud = await roomWithTokens();
+    const [o1, o2, c1, c2] = await Promise.all([page('c5'), page('c5'), page('c25'), page('c25')]);
+    try {
+      await Promise.all([joinC5(o1, { host: s.host, token: old.tokens[0]!, name: 'o1' }, WAIT_MS), joinC5(o2, { host: s.host, token: old.tokens[1]!, name: 'o2' }, WAIT_MS)]);
+      await Promise.all([joinC25(c1, s.wsUrl, cloud.tokens[0]!, 'c1', WAIT_MS), joinC25(c2, s.wsUrl, cloud.tokens[1]!, 'c2', WAIT_MS)]);
+      const pins = plane.roomPins();
+      assert.notEqual(pins.get(old.roomId), undefined);
+      assert.notEqual(pins.get(old.roomId), pins.get(cloud.roomId), 'the two rooms share a worker');
+      await Promise.all([
+        publishC5(o1, { video: true, audio: true }),
+        publishC5(o2, { video: true, audio: true }),
+        publishC25(c1, WAIT_MS),
+        publishC25(c2, WAIT_MS),
+      ]);
+      for (const p of [o1, o2, c1, c2]) await decoding(p);
+    } catch (err) {
+      (err as Error).message += pages.map((p, i) => `\npage ${i}:\n${formatPageLogs(p)}`).join('');
+      throw err;
+    }
+  });
+});
