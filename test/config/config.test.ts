@@ -46,6 +46,19 @@ describe('configuration from FJ_* variables', () => {
     assert.equal(configError({ FJ_CHECK_ORIGIN: 'not a url' }).variable, 'FJ_CHECK_ORIGIN');
   });
 
+  test('media workers: off by default, a count or auto; a TURN port range must hold one port per worker', () => {
+    assert.equal(loadConfig({}).mediaWorkers, 0);
+    assert.equal(loadConfig({ FJ_MEDIA_WORKERS: '3' }).mediaWorkers, 3);
+    assert.ok(loadConfig({ FJ_MEDIA_WORKERS: 'auto' }).mediaWorkers >= 1);
+    assert.equal(configError({ FJ_MEDIA_WORKERS: 'many' }).message, 'FJ_MEDIA_WORKERS: expected auto or an integer 0..64, got "many"');
+    assert.equal(configError({ FJ_MEDIA_WORKERS: '65' }).variable, 'FJ_MEDIA_WORKERS');
+    assert.equal(loadConfig({ FJ_MEDIA_WORKERS: '2', FJ_WEBRTC_TURN_PORT_RANGE: '50000-50001' }).turnUdpPort, 50000);
+    assert.equal(
+      configError({ FJ_MEDIA_WORKERS: '3', FJ_WEBRTC_TURN_PORT_RANGE: '50000-50001' }).message,
+      'FJ_WEBRTC_TURN_PORT_RANGE: 3 media workers need 3 ports, the range "50000-50001" has 2',
+    );
+  });
+
   test('FJ_ wins over the deprecated JF_ fallback, which still works alone', () => {
     assert.equal(loadConfig({ JF_PORT: '6000' }).port, 6000);
     const c = loadConfig({ JF_PORT: '6000', FJ_PORT: '7000' });

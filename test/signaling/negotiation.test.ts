@@ -2,6 +2,7 @@
 // browser needed): offerData with integrated TURN servers, the SDP answer and candidate, tracks
 // published to the others (tracksAdded → offerData), track metadata, idempotent encoding toggles,
 // ICE restart on the next round, and invalid SDP answered with an error without disturbing others.
+// Every test runs twice: with the SFU in the main thread and in a media worker (FJ_MEDIA_WORKERS=1).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,14 +15,6 @@ const WAIT = 5000;
 let s: TestShoal;
 let log: NotificationLog;
 
-before(async () => {
-  s = await startShoal();
-  log = new NotificationLog(s.shoal.bus);
-});
-after(async () => {
-  log.stop();
-  await s.stop();
-});
 
 async function setup(): Promise<{ roomId: string; a: RawPeer; b: RawPeer; aId: string; bId: string }> {
   const r = await api(s, 'POST', '/room', {});
@@ -51,7 +44,19 @@ async function nextCustom(peer: RawPeer, type: string, count: number): Promise<a
   return customEvents(peer, type)[count - 1];
 }
 
-describe('ts-client 0.5.0 negotiation (raw media events)', () => {
+for (const [where, env] of [
+  ['main thread', {}],
+  ['media worker', { FJ_MEDIA_WORKERS: '1' }],
+] as const) describe(`ts-client 0.5.0 negotiation (raw media events), SFU in a ${where}`, () => {
+  before(async () => {
+    s = await startShoal(env);
+    log = new NotificationLog(s.shoal.bus);
+  });
+  after(async () => {
+    log.stop();
+    await s.stop();
+  });
+
   test('publish: offerData, answer, candidate; others get tracksAdded then offerData; notifications', async () => {
     const { roomId, a, b, aId } = await setup();
     a.sendEvent('custom', { type: 'renegotiateTracks' });
