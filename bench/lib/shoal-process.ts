@@ -35,9 +35,16 @@ export async function freeUdpPort(): Promise<number> {
   });
 }
 
+/** "2 media workers; " for table titles (empty without workers). */
+export function workersNote(workers: unknown): string {
+  return typeof workers === 'number' && workers > 0 ? `${workers} media worker${workers === 1 ? '' : 's'}; ` : '';
+}
+
 export interface ShoalStartOptions {
   /** Directory for a V8 CPU profile of the server (--cpu-prof), written when it stops. */
   profileDir?: string;
+  /** Media worker threads (FJ_MEDIA_WORKERS); with any, each worker takes a free TURN port of its own. */
+  workers?: number;
   /** Extra environment for the server (overrides the defaults). */
   env?: Record<string, string>;
 }
@@ -82,6 +89,7 @@ export class ShoalProcess {
         FJ_WEBRTC_TURN_PORT: String(this.turnPort),
         FJ_WEBRTC_TURN_TCP_PORT: 'off',
         FJ_LOG_LEVEL: 'error',
+        ...(o.workers ? { FJ_MEDIA_WORKERS: String(o.workers), FJ_WEBRTC_TURN_PORT: '0' } : {}),
         ...o.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,7 +100,10 @@ export class ShoalProcess {
       child,
       (t) => (this.output += t),
       () => this.output,
-      async () => (await fetch(`${this.httpUrl}/health`, { headers: { authorization: `Bearer ${this.apiToken}` } })).ok,
+      // Ready once the metrics endpoint answers too: it starts after the media plane (workers take a moment).
+      async () =>
+        (await fetch(`${this.httpUrl}/health`, { headers: { authorization: `Bearer ${this.apiToken}` } })).ok &&
+        (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).ok,
       30_000,
     );
     await this.scrape();

@@ -22,7 +22,7 @@ import type { JanusMeetingRow } from '../janus/meeting-janus.js';
 import { fanout, type FanoutRow } from './fanout.js';
 import { meeting } from './meeting.js';
 
-const usage = 'compare [--subscribers 8,32,64] [--meetings 2x4,4x5,6x6] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600]';
+const usage = 'compare [--subscribers 8,32,64] [--meetings 2x4,4x5,6x6] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600] [--workers N]';
 
 /** The row fields of bench/janus/fanout-janus.ts's RESULT json that are used here. */
 export interface JanusRow {
@@ -122,9 +122,9 @@ async function runJanus(n: number, seconds: number, warmup: number, progress: Pr
   return { row, title: r.title, log: r.log };
 }
 
-async function runShoal(n: number, o: { seconds: number; warmup: number; joinConcurrency: number }, progress: Progress): Promise<{ row: FanoutRow; notes: string[] }> {
+async function runShoal(n: number, o: { seconds: number; warmup: number; joinConcurrency: number; workers?: number }, progress: Progress): Promise<{ row: FanoutRow; notes: string[] }> {
   progress.update(`compare N=${n}: Shoal`, true);
-  const out = await fanout.run({ subscribers: [n], seconds: o.seconds, warmup: o.warmup, audio: false, 'join-concurrency': o.joinConcurrency }, progress);
+  const out = await fanout.run({ subscribers: [n], seconds: o.seconds, warmup: o.warmup, audio: false, 'join-concurrency': o.joinConcurrency, workers: o.workers }, progress);
   const row = (out.result.rows as FanoutRow[])[0]!;
   return { row, notes: out.notes.filter((l) => !l.startsWith('P2 goal')) };
 }
@@ -155,7 +155,7 @@ async function compareMeeting(
   rooms: number,
   peers: number,
   order: CompareMeetingRow['order'],
-  o: { seconds: number; warmup: number },
+  o: { seconds: number; warmup: number; workers?: number },
   progress: Progress,
 ): Promise<{ row: CompareMeetingRow; log: string }> {
   const label = `compare meeting ${rooms}×${peers}`;
@@ -167,7 +167,7 @@ async function compareMeeting(
     busy.push(...otherLoad());
     if (server === 'shoal') {
       progress.update(`${label}: Shoal`, true);
-      const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false }, progress);
+      const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false, workers: o.workers }, progress);
       const w = (out.result.rows as { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; reception: { lossPercent: number }; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number }[])[0]!;
       shoal = { forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, clientCpuPercent: w.clientCpuPercent, rssMiB: w.rssMiB };
     } else {
@@ -239,7 +239,7 @@ export const compare: Scenario = {
   name: 'compare',
   summary: 'the fan-out and meeting loads (VP8 only) through Shoal and through Janus 1.1.2 VideoRoom, alternating; Shoal/Janus CPU per packet and max streams at < 1 % loss',
   usage,
-  flags: { subscribers: 'list', meetings: 'string', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number' },
+  flags: { subscribers: 'list', meetings: 'string', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number', workers: 'number' },
   async run(f: Flags, progress: Progress) {
     const missing = janusRequirements();
     if (missing !== undefined) throw new UnavailableError(`compare: ${missing}`);
@@ -250,6 +250,7 @@ export const compare: Scenario = {
       joinConcurrency: (f['join-concurrency'] as number | undefined) ?? 16,
       quietWaitMs: ((f['quiet-wait'] as number | undefined) ?? 600) * 1000,
       meetings: parseMeetings((f.meetings as string | undefined) ?? '2x4,4x5,6x6'),
+      workers: f.workers as number | undefined,
     };
     const version = janusVersion();
     let quietBudget = o.quietWaitMs;

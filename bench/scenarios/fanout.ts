@@ -10,13 +10,13 @@ import { C5Peer } from '../clients/c5-peer.js';
 import { measureWindow, peerErrors, type WindowResult } from '../lib/media.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
-import { ShoalProcess, sleep } from '../lib/shoal-process.js';
+import { ShoalProcess, sleep, workersNote } from '../lib/shoal-process.js';
 import { cpuTicks, clockTicksPerSecond } from '../lib/proc.js';
 import type { Flags } from '../lib/args.js';
 
 export const BASELINE_US_PER_PACKET = 50;
 
-const usage = 'fanout [--subscribers 32,64,128] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--no-audio] [--profile DIR] [--smoke]';
+const usage = 'fanout [--subscribers 32,64,128] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--no-audio] [--workers N] [--profile DIR] [--smoke]';
 
 export interface FanoutRow extends WindowResult {
   subscribers: number;
@@ -107,7 +107,7 @@ export const fanout: Scenario = {
   name: 'fanout',
   summary: '1 publisher (VP8 ~1 Mbit/s + opus) → N subscribers; server CPU, µs per forwarded packet, loss',
   usage,
-  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', audio: 'bool', 'join-concurrency': 'number', profile: 'string', smoke: 'bool' },
+  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', audio: 'bool', 'join-concurrency': 'number', profile: 'string', workers: 'number', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       subscribers: (f.subscribers as number[] | undefined) ?? [32, 64, 128],
@@ -124,7 +124,7 @@ export const fanout: Scenario = {
     for (const n of o.subscribers) {
       const shoal = new ShoalProcess();
       try {
-        await shoal.start({ profileDir: f.profile as string | undefined });
+        await shoal.start({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined });
         if (rows.length === 0) {
           // Idle cost of the server (timers, sockets), for reference.
           await sleep(500);
@@ -163,7 +163,7 @@ export const fanout: Scenario = {
     ]);
     return {
       title:
-        `fan-out (1 publisher: VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus 50 pkts/s of 100 B' : ''} → N subscribers; ${o.seconds} s windows; ` +
+        `fan-out (1 publisher: VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus 50 pkts/s of 100 B' : ''} → N subscribers; ${o.seconds} s windows; ${workersNote(f.workers)}` +
         `server idle ${fixed(idlePercent)} % CPU; CPU % is of one core; ${machine()})`,
       table: table(header, cells),
       notes: [
@@ -175,7 +175,7 @@ export const fanout: Scenario = {
         ...rows.filter((r) => r.joinFailures.length > 0).map((r) => `join failures at N=${r.subscribers} (retried):\n  ${r.joinFailures.join('\n  ')}`),
         ...(logs.length > 0 ? [`server log (errors):\n${logs.join('\n')}`] : []),
       ],
-      result: { scenario: 'fanout', baselineUsPerPacket: BASELINE_US_PER_PACKET, idleCpuPercent: idlePercent, audio: o.audio, rows },
+      result: { scenario: 'fanout', workers: (f.workers as number | undefined) ?? 0, baselineUsPerPacket: BASELINE_US_PER_PACKET, idleCpuPercent: idlePercent, audio: o.audio, rows },
     };
   },
 };

@@ -8,15 +8,15 @@ import type { Flags } from '../lib/args.js';
 import { measureWindow, peerErrors } from '../lib/media.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
-import { ShoalProcess, sleep } from '../lib/shoal-process.js';
+import { ShoalProcess, sleep, workersNote } from '../lib/shoal-process.js';
 
-const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--profile DIR] [--smoke]';
+const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--workers N] [--profile DIR] [--smoke]';
 
 export const meeting: Scenario = {
   name: 'meeting',
   summary: 'R rooms × M peers, all publishing video and receiving the others; server CPU, loss',
   usage,
-  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', profile: 'string', smoke: 'bool' },
+  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', profile: 'string', workers: 'number', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       rooms: (f.rooms as number | undefined) ?? 4,
@@ -32,7 +32,7 @@ export const meeting: Scenario = {
     const peers: C5Peer[] = [];
     const rooms: string[] = [];
     try {
-      await shoal.start({ profileDir: f.profile as string | undefined });
+      await shoal.start({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined });
       const setupStart = performance.now();
       let ready = 0;
       await Promise.all(
@@ -86,13 +86,13 @@ export const meeting: Scenario = {
         ],
       ];
       return {
-        title: `meeting (${o.rooms} rooms × ${o.peers} peers, each sending VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus' : ''} and receiving the others; ${o.seconds} s window; CPU % is of one core; ${machine()})`,
+        title: `meeting (${o.rooms} rooms × ${o.peers} peers, each sending VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus' : ''} and receiving the others; ${o.seconds} s window; ${workersNote(f.workers)}CPU % is of one core; ${machine()})`,
         table: table(header, cells),
         notes: [
           ...(errors.length > 0 ? [`client errors:\n  ${errors.join('\n  ')}`] : []),
           ...(shoal.log.trim() !== '' ? [`server log (errors):\n${shoal.log.trim()}`] : []),
         ],
-        result: { scenario: 'meeting', audio: o.audio, rows: [row] },
+        result: { scenario: 'meeting', audio: o.audio, workers: (f.workers as number | undefined) ?? 0, rows: [row] },
       };
     } catch (err) {
       if (shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
