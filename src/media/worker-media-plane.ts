@@ -68,6 +68,11 @@ class MediaWorker {
     return this.ports !== undefined;
   }
 
+  /** Has a thread (ready or starting; messages posted while it starts wait for it). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
   start(): Promise<void> {
     const worker = new Worker(BOOT, { workerData: this.data, name: `shoal-media-${this.index}` });
     this.worker = worker;
@@ -220,6 +225,11 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
       }
     });
     worker.sessions.set(id, session);
+    if (!worker.running) {
+      // Every worker is between a crash and its restart: this peer cannot get media now; it rejoins later.
+      setImmediate(() => session.fail(`media worker ${worker.index} is restarting`));
+      return session;
+    }
     worker.post({ type: 'open', session: id, options });
     return session;
   }
