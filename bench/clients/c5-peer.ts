@@ -440,6 +440,14 @@ export class C5Peer extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.stopSending();
+    // Tracks first: a track left open with a message callback keeps libdatachannel (and the process) alive.
+    for (const track of [...this.local.map((t) => t.track), ...this.recvMedia.map((r) => r.track)]) {
+      try {
+        track?.close();
+      } catch {
+        // already closed
+      }
+    }
     try {
       this.pc?.close();
     } catch {

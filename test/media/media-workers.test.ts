@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import nodeDataChannel from 'node-datachannel';
 import { C5Peer } from '../../bench/clients/c5-peer.js';
 import { WorkerMediaPlane } from '../../src/media/worker-media-plane.js';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
@@ -31,6 +32,8 @@ describe('media workers: rooms pinned to worker threads', () => {
   after(async () => {
     for (const p of peers) p.close();
     await s?.stop();
+    // libdatachannel's threads keep the process alive until it is cleaned up.
+    nodeDataChannel.cleanup();
   });
 
   async function join(roomId: string, name: string): Promise<C5Peer> {
