@@ -103,7 +103,12 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
     await Promise.all([publishC5(a.page, { video: true, audio: true }), publishC5(b.page, { video: true, audio: true })]);
     await receivingFrom(a.page, 1, 1);
     const c = await joined(roomId, 'C');
-    await receivingFrom(c.page, 2, 2);
+    try {
+      await receivingFrom(c.page, 2, 2);
+    } catch (err) {
+      (err as Error).message += `\nC logs:\n${formatPageLogs(c.page)}`;
+      throw err;
+    }
     const ready = await c.page.evaluate(() => window.events.filter((e) => e.name === 'trackReady').map((e) => (e.data as any).peerId));
     assert.deepEqual(new Set(ready), new Set([a.id, b.id]));
     assert.equal(ready.length, 4);
