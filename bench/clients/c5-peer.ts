@@ -436,22 +436,29 @@ export class C5Peer extends EventEmitter {
     return { packets, lost, bytes };
   }
 
-  close(): void {
+  /**
+   * Closes the peer connection and the socket. With `closeTracks`, its tracks too: a track left open keeps
+   * libdatachannel's callbacks (and so the process) alive even after `cleanup()`, which matters where the
+   * process must end on its own (tests). The bench leaves them (it ends with process.exit): closing tracks
+   * and then running further scenarios crashed node-datachannel 0.33 in a later garbage collection.
+   */
+  close(closeTracks = false): void {
     if (this.closed) return;
     this.closed = true;
     this.stopSending();
-    // Tracks first: a track left open with a message callback keeps libdatachannel (and the process) alive.
-    for (const track of [...this.local.map((t) => t.track), ...this.recvMedia.map((r) => r.track)]) {
-      try {
-        track?.close();
-      } catch {
-        // already closed
-      }
-    }
     try {
       this.pc?.close();
     } catch {
       // already closed
+    }
+    if (closeTracks) {
+      for (const track of [...this.local.map((t) => t.track), ...this.recvMedia.map((r) => r.track)]) {
+        try {
+          track?.close();
+        } catch {
+          // already closed
+        }
+      }
     }
     this.ws.close();
   }

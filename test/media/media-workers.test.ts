@@ -30,7 +30,7 @@ describe('media workers: rooms pinned to worker threads', () => {
     plane = s.shoal.media;
   });
   after(async () => {
-    for (const p of peers) p.close();
+    for (const p of peers) p.close(true);
     await s?.stop();
     // libdatachannel's threads keep the process alive until it is cleaned up.
     nodeDataChannel.cleanup();
