@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { TurnServerInfo } from '../room/endpoint-events.js';
 import { TurnServer, type TurnServerOptions } from '../turn/turn-server.js';
 import type { DtlsCertificate } from './dtls-certificate.js';
-import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions } from './media-plane.js';
+import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions, MediaThreadLoad } from './media-plane.js';
 import { mediaStats, type MediaStats } from './media-stats.js';
 import { PeerMedia, type MediaContext, type RoomMedia } from './peer-media.js';
 
@@ -77,9 +77,10 @@ export class LocalMediaPlane implements MediaPlane {
     await this.turn.stop();
   }
 
-  /** Rooms with at least one open session (for tests). */
-  get roomCount(): number {
-    return this.rooms.size;
+  load(): { threads: MediaThreadLoad[]; workerRestarts: number } {
+    let sessions = 0;
+    for (const room of this.rooms.values()) sessions += room.sessions;
+    return { threads: [{ thread: 'main', rooms: this.rooms.size, sessions }], workerRestarts: 0 };
   }
 
   private turnServersFor(peerId: string): TurnServerInfo[] {

@@ -40,6 +40,12 @@ export interface MediaSession {
   close(): void;
 }
 
+export interface MediaThreadLoad {
+  thread: string;
+  rooms: number;
+  sessions: number;
+}
+
 export interface MediaPlane {
   /** Binds the plane's sockets (TURN); rejects if a port is taken. */
   start(): Promise<void>;
@@ -48,5 +54,7 @@ export interface MediaPlane {
   turnServers(roomId: string, peerId: string): TurnServerInfo[];
   /** Packet counters summed over every thread that forwards media. */
   stats(): Promise<MediaStats>;
+  /** Rooms and sessions per media thread (`main`, or `worker-<i>`), and how often workers restarted. */
+  load(): { threads: MediaThreadLoad[]; workerRestarts: number };
   stop(): Promise<void>;
 }

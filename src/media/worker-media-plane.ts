@@ -13,7 +13,7 @@ import type { TurnServerOptions } from '../turn/turn-server.js';
 import { issueTurnCredentials } from '../turn/turn-credentials.js';
 import type { DtlsCertificate } from './dtls-certificate.js';
 import { turnServerEntries } from './local-media-plane.js';
-import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions } from './media-plane.js';
+import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions, MediaThreadLoad } from './media-plane.js';
 import { addMediaStats, emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker-protocol.js';
 import { RemoteMediaSession } from './remote-media-session.js';
@@ -183,6 +183,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
   private nextSession = 0;
   private nextRequest = 0;
   private stopping = false;
+  private restarts = 0;
 
   constructor(private readonly options: WorkerMediaPlaneOptions) {
     super();
@@ -252,6 +253,13 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
     await Promise.all(this.workers.map((w) => w.stop()));
   }
 
+  load(): { threads: MediaThreadLoad[]; workerRestarts: number } {
+    return {
+      threads: this.workers.map((w) => ({ thread: `worker-${w.index}`, rooms: w.rooms.size, sessions: w.sessions.size })),
+      workerRestarts: this.restarts,
+    };
+  }
+
   /** Ends a worker as if it had crashed (operators' and tests' lever; it restarts like after a crash). */
   async terminateWorker(index: number): Promise<void> {
     await this.workers[index]?.worker?.terminate();
@@ -287,6 +295,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
       if (this.stopping) return;
       worker.start().then(
         () => {
+          this.restarts++;
           this.options.log.info({ worker: worker.index, ports: worker.ports }, 'media worker restarted');
           this.emit('workerRestarted', worker.index);
         },

@@ -56,6 +56,22 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, medi
         this.set(read(await scrape));
       },
     });
+  for (const [key, help] of [
+    ['rooms', 'Rooms with media on each media thread (main, or worker-<i> with FJ_MEDIA_WORKERS)'],
+    ['sessions', 'Peer media sessions on each media thread'],
+  ] as const) {
+    new Gauge({
+      name: `shoal_media_thread_${key}`,
+      help,
+      labelNames: ['thread'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of media.load().threads) this.set({ thread: t.thread }, t[key]);
+      },
+    });
+  }
+  counterGauge('shoal_media_worker_restarts_total', 'Media workers started again after they died', () => media.load().workerRestarts);
   mediaGauge('shoal_rtp_received_total', 'RTP packets received from publishers', (s) => s.rtpReceived);
   mediaGauge('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
   mediaGauge('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);

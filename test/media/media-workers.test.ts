@@ -75,7 +75,7 @@ describe('media workers: rooms pinned to worker threads', () => {
 
   async function metric(name: string): Promise<number> {
     const text = await s.shoal.metrics.registry.metrics();
-    const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
+    const m = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(text);
     assert.ok(m, `${name} in /metrics`);
     return Number(m[1]);
   }
@@ -97,6 +97,11 @@ describe('media workers: rooms pinned to worker threads', () => {
     const received = a.subscriber.totalReceived('video').packets + b.subscriber.totalReceived('video').packets;
     assert.ok((await metric('shoal_rtp_forwarded_total')) >= received);
     assert.ok((await metric('shoal_rtp_received_total')) >= received);
+    for (const w of [0, 1]) {
+      assert.equal(await metric(`shoal_media_thread_rooms{thread="worker-${w}"}`), 1);
+      assert.equal(await metric(`shoal_media_thread_sessions{thread="worker-${w}"}`), 2);
+    }
+    assert.equal(await metric('shoal_media_worker_restarts_total'), 0);
   });
 
   test('a worker that dies hangs up on its rooms only; the other room keeps forwarding; the worker comes back', { timeout: 90_000 }, async () => {
@@ -122,5 +127,7 @@ describe('media workers: rooms pinned to worker threads', () => {
     const c = await pair('c');
     assert.equal(plane.roomPins().get(c.roomId), deadIndex);
     await receivesMore(b.subscriber, 25);
+    assert.equal(await metric('shoal_media_worker_restarts_total'), 1);
+    assert.equal(await metric(`shoal_media_thread_sessions{thread="worker-${deadIndex}"}`), 2);
   });
 });
