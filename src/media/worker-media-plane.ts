@@ -227,8 +227,8 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
     });
     worker.sessions.set(id, session);
     if (!worker.running) {
-      // Every worker is between a crash and its restart: this peer cannot get media now; it rejoins later.
-      setImmediate(() => session.fail(`media worker ${worker.index} is restarting`));
+      // No worker is running (between a crash and its restart, or stopped): no media now; the client rejoins later.
+      setImmediate(() => session.fail(`media worker ${worker.index} is not running`));
       return session;
     }
     worker.post({ type: 'open', session: id, options });
