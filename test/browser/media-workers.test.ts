@@ -1,9 +1,11 @@
 // Media worker threads (FJ_MEDIA_WORKERS=2) with the unmodified clients in headless Chromium: a room of two
 // @fishjam-dev/ts-client 0.5.0 peers and a room of two @fishjam-cloud/ts-client 0.25.1 peers, pinned to
-// different workers (each with its own TURN port), decode each other's video and receive audio at once.
+// different workers (each with its own TURN port), decode each other's video and receive audio at once; and
+// when a room's worker dies, its ts-client 0.5.0 peers (reconnect on) rejoin and their media flows again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, type Browser, type Page } from '../helpers/browser.js';
+import { once } from 'node:events';
+import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
 import { joinC25, joinC5, publishC25, publishC5, total, waitForStats } from '../helpers/media-page.js';
 import { WorkerMediaPlane } from '../../src/media/worker-media-plane.js';
@@ -71,4 +73,44 @@ describe('browser media through media workers (FJ_MEDIA_WORKERS=2)', () => {
       throw err;
     }
   });
+
+  test('a worker dies under a ts-client 0.5.0 room: both peers are hung up (1011), rejoin on their own, and decode again', { timeout: 120_000 }, async () => {
+    const plane = s.shoal.media;
+    assert.ok(plane instanceof WorkerMediaPlane);
+    const { roomId, tokens } = await roomWithTokens();
+    const [a, b] = await Promise.all([page('c5'), page('c5')]);
+    try {
+      await joinC5(a, { host: s.host, token: tokens[0]!, name: 'a', reconnect: true }, WAIT_MS);
+      await joinC5(b, { host: s.host, token: tokens[1]!, name: 'b', reconnect: true }, WAIT_MS);
+      await Promise.all([publishC5(a, { video: true, audio: true }), publishC5(b, { video: true, audio: true })]);
+      await decoding(b);
+      const restarted = once(plane, 'workerRestarted', { signal: AbortSignal.timeout(WAIT_MS) });
+      await plane.terminateWorker(plane.roomPins().get(roomId)!);
+      for (const p of [a, b]) {
+        const closed = await waitForPageEvent(p, 'socketClose', WAIT_MS);
+        assert.equal((closed.data as { code: number }).code, 1011);
+      }
+      await restarted;
+      // The client reconnects by itself and publishes its tracks again; B decodes A's new video.
+      for (const p of [a, b]) await waitForPageEvent(p, (e) => e.name === 'joined' && e.t > 0, WAIT_MS, { since: await eventCount(p, 'socketClose') });
+      const before = await waitForStats(b, () => true, 'stats', WAIT_MS);
+      await waitForStats(b, (st) => total(st, 'video', 'framesDecoded') > total(before, 'video', 'framesDecoded') + 20, 'frames after the rejoin', 30_000);
+      const room = await api(s, 'GET', `/room/${roomId}`);
+      assert.deepEqual(room.json.data.peers.map((p: { status: string }) => p.status), ['connected', 'connected']);
+    } catch (err) {
+      (err as Error).message += `\na:\n${formatPageLogs(a)}\nb:\n${formatPageLogs(b)}`;
+      throw err;
+    }
+  });
+
+  /** Index just past the last event of this name in the page (so later waits see only what follows it). */
+  async function eventCount(p: Page, name: string): Promise<number> {
+    return p.evaluate((n) => {
+      let last = -1;
+      window.events.forEach((e, i) => {
+        if (e.name === n) last = i;
+      });
+      return last + 1;
+    }, name);
+  }
 });
