@@ -4,6 +4,7 @@
 // It knows nothing about rooms beyond their ids.
 import type { Logger } from '../log/logger.js';
 import type { TurnServerInfo } from '../room/endpoint-events.js';
+import { issueTurnCredentials } from '../turn/turn-credentials.js';
 import { TurnServer, type TurnServerOptions } from '../turn/turn-server.js';
 import type { DtlsCertificate } from './dtls-certificate.js';
 import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions, MediaThreadLoad } from './media-plane.js';
@@ -23,7 +24,7 @@ interface RoomEntry extends RoomMedia {
 }
 
 export class LocalMediaPlane implements MediaPlane {
-  readonly turn: TurnServer;
+  private readonly turn: TurnServer;
   private ports: { udpPort: number; tcpPort?: number } | undefined;
   private readonly rooms = new Map<string, RoomEntry>();
   private readonly ctx: MediaContext;
@@ -85,19 +86,20 @@ export class LocalMediaPlane implements MediaPlane {
 
   private turnServersFor(peerId: string): TurnServerInfo[] {
     if (!this.ports) return [];
-    return turnServerEntries(this.turn, this.options.turn.advertisedIp, this.ports, peerId, this.options.credentialTtlSeconds);
+    const { secret, advertisedIp } = this.options.turn;
+    return turnServerEntries(secret, advertisedIp, this.ports, peerId, this.options.credentialTtlSeconds);
   }
 }
 
 /** The `integratedTurnServers` entries for one peer: UDP, and TCP when it is on. */
 export function turnServerEntries(
-  turn: Pick<TurnServer, 'credentials'>,
+  secret: string,
   advertisedIp: string,
   ports: { udpPort: number; tcpPort?: number },
   peerId: string,
   ttlSeconds: number,
 ): TurnServerInfo[] {
-  const { username, password } = turn.credentials(peerId, ttlSeconds);
+  const { username, password } = issueTurnCredentials(secret, peerId, ttlSeconds);
   const servers: TurnServerInfo[] = [{ serverAddr: advertisedIp, serverPort: ports.udpPort, transport: 'udp', username, password }];
   if (ports.tcpPort !== undefined) servers.push({ serverAddr: advertisedIp, serverPort: ports.tcpPort, transport: 'tcp', username, password });
   return servers;
