@@ -10,7 +10,6 @@ import type { LogLevel } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { TurnServerInfo } from '../room/endpoint-events.js';
 import type { TurnServerOptions } from '../turn/turn-server.js';
-import { issueTurnCredentials } from '../turn/turn-credentials.js';
 import type { DtlsCertificate } from './dtls-certificate.js';
 import { turnServerEntries } from './local-media-plane.js';
 import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions, MediaThreadLoad } from './media-plane.js';
@@ -48,12 +47,11 @@ class StartError extends Error {
   }
 }
 
-/** One worker thread and what is pinned to it. */
+/** One worker thread and its open sessions (its rooms are the plane's pins that name it). */
 class MediaWorker {
   worker: Worker | undefined;
   ports: { udpPort: number; tcpPort?: number } | undefined;
   readonly sessions = new Map<number, RemoteMediaSession>();
-  readonly rooms = new Set<string>();
   private readonly statsWaiters = new Map<number, (s: MediaStats) => void>();
   private stopWaiter: (() => void) | undefined;
 
@@ -220,10 +218,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
     const id = ++this.nextSession;
     const session = new RemoteMediaSession(id, (msg) => worker.post(msg), host, () => {
       worker.sessions.delete(id);
-      if (--pin.sessions === 0 && this.pins.get(options.roomId) === pin) {
-        this.pins.delete(options.roomId);
-        worker.rooms.delete(options.roomId);
-      }
+      if (--pin.sessions === 0 && this.pins.get(options.roomId) === pin) this.pins.delete(options.roomId);
     });
     worker.sessions.set(id, session);
     if (!worker.running) {
@@ -238,9 +233,8 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
   turnServers(roomId: string, peerId: string): TurnServerInfo[] {
     const ports = this.pin(roomId).worker.ports;
     if (!ports) return [];
-    const turn = this.options.turn;
-    const credentials = (p: string, ttl: number) => issueTurnCredentials(turn.secret, p, ttl);
-    return turnServerEntries({ credentials }, turn.advertisedIp, ports, peerId, this.options.credentialTtlSeconds);
+    const { secret, advertisedIp } = this.options.turn;
+    return turnServerEntries(secret, advertisedIp, ports, peerId, this.options.credentialTtlSeconds);
   }
 
   async stats(): Promise<MediaStats> {
@@ -255,7 +249,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
 
   load(): { threads: MediaThreadLoad[]; workerRestarts: number } {
     return {
-      threads: this.workers.map((w) => ({ thread: `worker-${w.index}`, rooms: w.rooms.size, sessions: w.sessions.size })),
+      threads: this.workers.map((w) => ({ thread: `worker-${w.index}`, rooms: this.roomsOn(w), sessions: w.sessions.size })),
       workerRestarts: this.restarts,
     };
   }
@@ -276,17 +270,23 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
     if (!pin) {
       const ready = this.workers.filter((w) => w.ready);
       const candidates = ready.length > 0 ? ready : this.workers;
+      // Load: open sessions plus one per pinned room (a room's later peers will land there too).
+      const load = (w: MediaWorker) => w.sessions.size + this.roomsOn(w);
       const worker = candidates.reduce((best, w) => (load(w) < load(best) ? w : best));
       pin = { worker, sessions: 0 };
       this.pins.set(roomId, pin);
-      worker.rooms.add(roomId);
     }
     return pin;
   }
 
+  private roomsOn(worker: MediaWorker): number {
+    let n = 0;
+    for (const pin of this.pins.values()) if (pin.worker === worker) n++;
+    return n;
+  }
+
   private onWorkerDied(worker: MediaWorker): void {
-    for (const room of worker.rooms) this.pins.delete(room);
-    worker.rooms.clear();
+    for (const [room, pin] of this.pins) if (pin.worker === worker) this.pins.delete(room);
     const sessions = [...worker.sessions.values()];
     worker.sessions.clear();
     for (const s of sessions) s.fail(`media worker ${worker.index} exited`);
@@ -300,16 +300,11 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
           this.emit('workerRestarted', worker.index);
         },
         (err: Error) => {
-        this.options.log.error({ err: err.message, worker: worker.index }, 'media worker restart failed; retrying');
+          this.options.log.error({ err: err.message, worker: worker.index }, 'media worker restart failed; retrying');
           setTimeout(restart, RESTART_DELAY_MS * 4).unref();
         },
       );
     };
     setTimeout(restart, RESTART_DELAY_MS).unref();
   }
-}
-
-/** Open sessions, plus one for each pinned room (a room's later peers will land there too). */
-function load(w: MediaWorker): number {
-  return w.sessions.size + w.rooms.size;
 }
