@@ -165,12 +165,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const mediaWorkers = parseMediaWorkers(r.raw('MEDIA_WORKERS'));
-  const turnRange = r.raw('WEBRTC_TURN_PORT_RANGE');
-  if (turnRange !== undefined && r.raw('WEBRTC_TURN_PORT') === undefined && mediaWorkers > 1) {
-    const [from, to] = turnRange.split('-').map(Number) as [number, number];
-    if (to - from + 1 < mediaWorkers) {
-      throw new ConfigError('FJ_WEBRTC_TURN_PORT_RANGE', `${mediaWorkers} media workers need ${mediaWorkers} ports, the range "${turnRange}" has ${to - from + 1}`);
-    }
+  const turnRangeRaw = r.raw('WEBRTC_TURN_PORT_RANGE');
+  const turnRange = parsePortRange(turnRangeRaw);
+  if (turnRange && r.raw('WEBRTC_TURN_PORT') === undefined && turnRange.ports < mediaWorkers) {
+    throw new ConfigError('FJ_WEBRTC_TURN_PORT_RANGE', `${mediaWorkers} media workers need ${mediaWorkers} ports, the range "${turnRangeRaw}" has ${turnRange.ports}`);
   }
 
   const sslKey = r.raw('SSL_KEY_PATH');
@@ -197,7 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
     webrtcUsed: r.bool('WEBRTC_USED', true),
     turnIp: r.ip('WEBRTC_TURN_IP', '127.0.0.1'),
     turnListenIp: r.ip('WEBRTC_TURN_LISTEN_IP', '127.0.0.1'),
-    turnUdpPort: r.int('WEBRTC_TURN_PORT', firstPortOfRange(r.raw('WEBRTC_TURN_PORT_RANGE')), 0, 65535),
+    turnUdpPort: r.int('WEBRTC_TURN_PORT', turnRange?.from ?? 50000, 0, 65535),
     turnTcpPort: r.raw('WEBRTC_TURN_TCP_PORT') === 'off' ? undefined : r.int('WEBRTC_TURN_TCP_PORT', 50000, 0, 65535),
     turnRealm: r.string('WEBRTC_TURN_REALM', 'turn.shoal.localhost'),
     mediaWorkers,
@@ -217,14 +215,14 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-/** Fishjam's FJ_WEBRTC_TURN_PORT_RANGE (`from-to`): Shoal needs only one port, the first. */
-function firstPortOfRange(range: string | undefined): number {
-  if (range === undefined) return 50000;
+/** Fishjam's FJ_WEBRTC_TURN_PORT_RANGE (`from-to`): Shoal uses its first port, and one more per extra media worker. */
+function parsePortRange(range: string | undefined): { from: number; ports: number } | undefined {
+  if (range === undefined) return undefined;
   const m = /^(\d+)-(\d+)$/.exec(range);
   if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535 || Number(m[1]) < 1) {
     throw new ConfigError('FJ_WEBRTC_TURN_PORT_RANGE', `expected "from-to" with 1 <= from <= to <= 65535, got "${range}"`);
   }
-  return Number(m[1]);
+  return { from: Number(m[1]), ports: Number(m[2]) - Number(m[1]) + 1 };
 }
 
 /** FJ_MEDIA_WORKERS: a count (0 = none), or `auto` for one per CPU the process may use. */
