@@ -35,9 +35,15 @@ export async function freeUdpPort(): Promise<number> {
   });
 }
 
+/** "2 media workers" (empty without workers). */
+export function workersLabel(workers: unknown): string {
+  return typeof workers === 'number' && workers > 0 ? `${workers} media worker${workers === 1 ? '' : 's'}` : '';
+}
+
 /** "2 media workers; " for table titles (empty without workers). */
 export function workersNote(workers: unknown): string {
-  return typeof workers === 'number' && workers > 0 ? `${workers} media worker${workers === 1 ? '' : 's'}; ` : '';
+  const label = workersLabel(workers);
+  return label ? `${label}; ` : '';
 }
 
 export interface ShoalStartOptions {

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import type { Flags } from '../lib/args.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, UnavailableError, type Scenario } from '../lib/scenario.js';
-import { REPO, sleep, workersNote } from '../lib/shoal-process.js';
+import { REPO, sleep, workersLabel } from '../lib/shoal-process.js';
 import { JANUS_BIN, janusVersion } from '../janus/janus-server.js';
 import type { JanusMeetingRow } from '../janus/meeting-janus.js';
 import { fanout, type FanoutRow } from './fanout.js';
@@ -333,7 +333,7 @@ export const compare: Scenario = {
     return {
       title:
         `Shoal vs Janus ${version} fan-out (1 publisher: VP8 25 fps × 4 × 1200 B, no audio → N subscribers; ${o.seconds} s windows; ` +
-        `CPU % is of one core; Shoal ${o.workers ? `with ${workersNote(o.workers).slice(0, -2)}, ` : 'in one thread, '}via its integrated TURN relay, Janus on a host candidate in a network namespace; ${machine()})`,
+        `CPU % is of one core; Shoal ${o.workers ? `with ${workersLabel(o.workers)}, ` : 'in one thread, '}via its integrated TURN relay, Janus on a host candidate in a network namespace; ${machine()})`,
       table:
         table(header, cells) +
         (meetings.length > 0
