@@ -2,7 +2,7 @@
 // 1200-byte video packet with a one-byte extension block (mid, abs-send-time, transport-cc, and one
 // element dropped), 1e6 iterations after a warm-up. Prints ns per iteration.
 // Run: node --import tsx bench/rtp-rewrite.bench.ts
-import { parseRtpHeader, rewriteRtpInto, type RtpHeader } from '../src/media/rtp.js';
+import { parseRtpHeader, rewriteRtpInto, type RtpHeader } from '../src/media/wire/rtp.js';
 
 const ITERATIONS = 1_000_000;
 const SIZE = 1200;

@@ -7,8 +7,8 @@
 // Run: node --import tsx bench/srtp.bench.ts [--iterations 20000]
 import { randomBytes } from 'node:crypto';
 import { RtpPacket, SrtpSession } from 'werift';
-import { SrtpContext, type SrtpKeys, type SrtpProfile } from '../src/media/srtp.js';
-import { buildRemb, buildSr, compound } from '../src/media/rtcp.js';
+import { SrtpContext, type SrtpKeys, type SrtpProfile } from '../src/media/transport/srtp.js';
+import { buildRemb, buildSr, compound } from '../src/media/wire/rtcp.js';
 
 const args = process.argv.slice(2);
 const ITERATIONS = args[0] === '--iterations' ? Number(args[1]) : 20_000;

@@ -18,10 +18,10 @@ import { ServerSocket } from './signaling/server-socket.js';
 import { SocketRouter } from './signaling/socket-router.js';
 import { VERSION } from './version.js';
 import { hkdfSync } from 'node:crypto';
-import { dtlsCertificate } from './media/dtls-certificate.js';
-import { LocalMediaPlane } from './media/local-media-plane.js';
-import type { MediaPlane } from './media/media-plane.js';
-import { WorkerMediaPlane } from './media/worker-media-plane.js';
+import { dtlsCertificate } from './media/transport/dtls-certificate.js';
+import { LocalMediaPlane } from './media/plane/local-media-plane.js';
+import type { MediaPlane } from './media/plane/media-plane.js';
+import { WorkerMediaPlane } from './media/plane/worker-media-plane.js';
 
 function hkdfSecret(secret: string, info: string): string {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32)).toString('base64');

@@ -3,8 +3,8 @@
 import { Gauge, Registry } from 'prom-client';
 import type { RoomRegistry } from '../room/room-registry.js';
 import type { WebhookSender } from '../notify/webhook-sender.js';
-import type { MediaPlane } from '../media/media-plane.js';
-import type { MediaStats } from '../media/media-stats.js';
+import type { MediaPlane } from '../media/plane/media-plane.js';
+import type { MediaStats } from '../media/sfu/media-stats.js';
 
 export interface Metrics {
   registry: Registry;

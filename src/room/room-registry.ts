@@ -1,7 +1,7 @@
 // All rooms of this instance, by id. Creates, finds and stops rooms; owns nothing inside a room.
 import { randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../errors.js';
-import type { MediaPlane } from '../media/media-plane.js';
+import type { MediaPlane } from '../media/plane/media-plane.js';
 import type { NotificationBus } from './notifications.js';
 import { Room, type RoomConfig } from './room.js';
 

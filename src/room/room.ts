@@ -7,7 +7,7 @@ import type { ClientEndpointEvent, EndpointLink, ServerEndpointEvent } from './e
 import type { Notification, NotificationBus, PeerType } from './notifications.js';
 import { Peer, type PeerOptions } from './peer.js';
 import type { TrackInfo, Variant } from './track.js';
-import type { MediaPlane } from '../media/media-plane.js';
+import type { MediaPlane } from '../media/plane/media-plane.js';
 
 export type VideoCodec = 'h264' | 'vp8';
 export const ROOM_TYPES = ['full_feature', 'audio_only', 'broadcaster', 'livestream', 'conference', 'audio_only_livestream'] as const;

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
 import { joinC25, joinC5, publishC25, publishC5, total, waitForStats } from '../helpers/media-page.js';
-import { WorkerMediaPlane } from '../../src/media/worker-media-plane.js';
+import { WorkerMediaPlane } from '../../src/media/plane/worker-media-plane.js';
 
 const WAIT_MS = 20_000;
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
 import { NotificationLog, RawPeer } from '../helpers/raw-peer.js';
 
-const OFFER = readFileSync(new URL('../media/fixtures/chromium-publish-receive.sdp', import.meta.url), 'utf8');
+const OFFER = readFileSync(new URL('../media/wire/fixtures/chromium-publish-receive.sdp', import.meta.url), 'utf8');
 const WAIT = 5000;
 
 let s: TestShoal;

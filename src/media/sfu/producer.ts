@@ -3,11 +3,11 @@
 // publisher (per layer: at most one PLI per interval; a request inside the interval is deferred to its
 // end, not dropped, and a keyframe arriving meanwhile makes it unnecessary). It never sends to
 // subscribers itself (consumers do) and owns no transport.
-import type { TrackKind, Variant } from '../room/track.js';
+import type { TrackKind, Variant } from '../../room/track.js';
 import type { Consumer } from './consumer.js';
 import { mediaStats } from './media-stats.js';
-import { getHeaderExtension, isH264Keyframe, isVp8Keyframe, parseAudioLevel, type RtpHeader } from './rtp.js';
-import type { Codec, HeaderExtension } from './sdp.js';
+import { getHeaderExtension, isH264Keyframe, isVp8Keyframe, parseAudioLevel, type RtpHeader } from '../wire/rtp.js';
+import type { Codec, HeaderExtension } from '../wire/sdp.js';
 
 /** '' is the single layer of a non-simulcast track. */
 export type Layer = Variant | '';

@@ -1,11 +1,11 @@
 // Messages between the main thread (WorkerMediaPlane) and a media worker (media-worker.ts). Everything
 // is structured-cloneable plain data; sessions are named by a number the main thread assigns. Messages
 // on one worker's port arrive in the order they were posted, which is all the ordering sessions need.
-import type { LogLevel } from '../config/config.js';
-import type { TurnServerOptions } from '../turn/turn-server.js';
-import type { DtlsCertificate } from './dtls-certificate.js';
+import type { LogLevel } from '../../config/config.js';
+import type { TurnServerOptions } from '../../turn/turn-server.js';
+import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from './media-plane.js';
-import type { MediaStats } from './media-stats.js';
+import type { MediaStats } from '../sfu/media-stats.js';
 
 export interface MediaWorkerData {
   /** The worker's module (a .ts file is loaded through tsx). */

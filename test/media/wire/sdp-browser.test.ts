@@ -27,7 +27,7 @@ import {
   waitForPageEvent,
   type Browser,
   type Page,
-} from '../helpers/browser.js';
+} from '../../helpers/browser.js';
 import {
   buildAnswer,
   chooseCodec,
@@ -38,7 +38,7 @@ import {
   type Codec,
   type OfferedMedia,
   type ParsedOffer,
-} from '../../src/media/sdp.js';
+} from '../../../src/media/wire/sdp.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const WRITE_FIXTURES = process.env.SHOAL_WRITE_SDP_FIXTURES === '1';

@@ -2,14 +2,14 @@
 // for every peer, one DTLS certificate, and per room the map of published tracks' producers that its
 // sessions share. Used directly when FJ_MEDIA_WORKERS is 0, and inside each media worker otherwise.
 // It knows nothing about rooms beyond their ids.
-import type { Logger } from '../log/logger.js';
-import type { TurnServerInfo } from '../room/endpoint-events.js';
-import { issueTurnCredentials } from '../turn/turn-credentials.js';
-import { TurnServer, type TurnServerOptions } from '../turn/turn-server.js';
-import type { DtlsCertificate } from './dtls-certificate.js';
+import type { Logger } from '../../log/logger.js';
+import type { TurnServerInfo } from '../../room/endpoint-events.js';
+import { issueTurnCredentials } from '../../turn/turn-credentials.js';
+import { TurnServer, type TurnServerOptions } from '../../turn/turn-server.js';
+import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions, MediaThreadLoad } from './media-plane.js';
-import { mediaStats, type MediaStats } from './media-stats.js';
-import { PeerMedia, type MediaContext, type RoomMedia } from './peer-media.js';
+import { mediaStats, type MediaStats } from '../sfu/media-stats.js';
+import { PeerMedia, type MediaContext, type RoomMedia } from '../session/peer-session.js';
 
 export interface LocalMediaPlaneOptions {
   turn: Omit<TurnServerOptions, 'log'>;

@@ -5,12 +5,12 @@
 import { EventEmitter } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { DtlsServer, keyLength, saltLength, type SrtpProfile } from 'werift';
-import type { Logger } from '../log/logger.js';
-import { REPLY_HEADROOM, type ClientRef, type TurnServer, type VirtualEndpoint, type VirtualReply } from '../turn/turn-server.js';
-import { classifyPacket, type TransportAddress } from '../turn/stun-message.js';
+import type { Logger } from '../../log/logger.js';
+import { REPLY_HEADROOM, type ClientRef, type TurnServer, type VirtualEndpoint, type VirtualReply } from '../../turn/turn-server.js';
+import { classifyPacket, type TransportAddress } from '../../turn/stun-message.js';
 import { fingerprintOf, type DtlsCertificate } from './dtls-certificate.js';
 import { IceLite } from './ice-lite.js';
-import { isRtcp } from './rtp.js';
+import { isRtcp } from '../wire/rtp.js';
 import { SrtpContext } from './srtp.js';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'closed';

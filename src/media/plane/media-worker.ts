@@ -2,10 +2,10 @@
 // and carries out what the main thread's WorkerMediaPlane asks, reporting each session's host callbacks
 // back. It holds no room state; a session exists here from `open` until `close`.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { createLogger } from '../log/logger.js';
+import { createLogger } from '../../log/logger.js';
 import { LocalMediaPlane } from './local-media-plane.js';
 import type { MediaSession, MediaSessionHost } from './media-plane.js';
-import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker-protocol.js';
+import type { FromWorker, MediaWorkerData, ToWorker } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('media-worker.ts must run in a worker thread');
 const port: MessagePort = parentPort;

@@ -6,15 +6,15 @@
 // it out and reports what the client publishes through its host. It runs in whichever thread hosts the
 // room's media (see media-plane.ts) and never sees the Room itself.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Logger } from '../log/logger.js';
-import type { ServerEndpointEvent, TurnServerInfo } from '../room/endpoint-events.js';
-import type { TrackInfo, TrackKind, Variant } from '../room/track.js';
-import type { TurnServer } from '../turn/turn-server.js';
-import { Consumer } from './consumer.js';
-import type { DtlsCertificate } from './dtls-certificate.js';
-import { Producer, type Layer } from './producer.js';
-import { buildPli, buildRemb, buildSdesCname, buildSr, compound, parseRtcp } from './rtcp.js';
-import { getHeaderExtension, parseRtpHeader, type RtpHeader } from './rtp.js';
+import type { Logger } from '../../log/logger.js';
+import type { ServerEndpointEvent, TurnServerInfo } from '../../room/endpoint-events.js';
+import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
+import type { TurnServer } from '../../turn/turn-server.js';
+import { Consumer } from '../sfu/consumer.js';
+import type { DtlsCertificate } from '../transport/dtls-certificate.js';
+import { Producer, type Layer } from '../sfu/producer.js';
+import { buildPli, buildRemb, buildSdesCname, buildSr, compound, parseRtcp } from '../wire/rtcp.js';
+import { getHeaderExtension, parseRtpHeader, type RtpHeader } from '../wire/rtp.js';
 import {
   EXT_AUDIO_LEVEL,
   EXT_MID,
@@ -31,9 +31,9 @@ import {
   type HeaderExtension,
   type OfferedMedia,
   type ParsedOffer,
-} from './sdp.js';
-import type { MediaSession, MediaSessionHost, MediaSessionOptions } from './media-plane.js';
-import { WebRtcTransport } from './webrtc-transport.js';
+} from '../wire/sdp.js';
+import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../plane/media-plane.js';
+import { WebRtcTransport } from '../transport/webrtc-transport.js';
 
 /** Shared media services of one Shoal instance. */
 export interface MediaContext {

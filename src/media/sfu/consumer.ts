@@ -5,11 +5,11 @@
 // buffer that `send` must consume at once (it encrypts a copy), and the retransmission buffer keeps the
 // frame `send` returns (the encrypted packet, resent as it was: a NACKed packet keeps its SRTP index).
 // It sends only through the functions it was given; it never touches rooms or signaling.
-import type { Variant } from '../room/track.js';
+import type { Variant } from '../../room/track.js';
 import type { Layer, Producer } from './producer.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
 import { mediaStats } from './media-stats.js';
-import { rewriteRtpInto, type RtpHeader } from './rtp.js';
+import { rewriteRtpInto, type RtpHeader } from '../wire/rtp.js';
 
 /**
  * Sent frames kept per consumer for NACKs: 5 s of a 100 packets/s stream, 1.3 s at 400 packets/s; a

@@ -8,8 +8,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { RtpHeader, SrtcpSession, SrtpSession } from 'werift';
-import { AesCm, deriveSessionKey, REPLAY_WINDOW, SrtpContext, SrtpError, type SrtpKeys, type SrtpProfile } from '../../src/media/srtp.js';
-import { buildNack, buildRemb, buildRr, buildSdesCname, buildSr, compound } from '../../src/media/rtcp.js';
+import { AesCm, deriveSessionKey, REPLAY_WINDOW, SrtpContext, SrtpError, type SrtpKeys, type SrtpProfile } from '../../../src/media/transport/srtp.js';
+import { buildNack, buildRemb, buildRr, buildSdesCname, buildSr, compound } from '../../../src/media/wire/rtcp.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {
   buildFir, buildNack, buildPli, buildRemb, buildRr, buildSdesCname, buildSr, compound, parseRtcp,
   type ReportBlock, type RtcpPacket,
-} from '../../src/media/rtcp.js';
+} from '../../../src/media/wire/rtcp.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

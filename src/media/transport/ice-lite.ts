@@ -14,7 +14,7 @@ import {
   getAttr,
   verifyIntegrity,
   type TransportAddress,
-} from '../turn/stun-message.js';
+} from '../../turn/stun-message.js';
 
 export interface IceCredentials {
   ufrag: string;

@@ -6,15 +6,15 @@
 // the worker is started again. What it must not do: hold room state, or touch packets in this thread.
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { LogLevel } from '../config/config.js';
-import type { Logger } from '../log/logger.js';
-import type { TurnServerInfo } from '../room/endpoint-events.js';
-import type { TurnServerOptions } from '../turn/turn-server.js';
-import type { DtlsCertificate } from './dtls-certificate.js';
+import type { LogLevel } from '../../config/config.js';
+import type { Logger } from '../../log/logger.js';
+import type { TurnServerInfo } from '../../room/endpoint-events.js';
+import type { TurnServerOptions } from '../../turn/turn-server.js';
+import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 import { turnServerEntries } from './local-media-plane.js';
 import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions, MediaThreadLoad } from './media-plane.js';
-import { addMediaStats, emptyMediaStats, type MediaStats } from './media-stats.js';
-import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker-protocol.js';
+import { addMediaStats, emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
+import type { FromWorker, MediaWorkerData, ToWorker } from './worker-protocol.js';
 import { RemoteMediaSession } from './remote-media-session.js';
 
 export interface WorkerMediaPlaneOptions {

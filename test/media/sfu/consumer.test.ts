@@ -2,10 +2,10 @@
 // keyframes with continuous numbering, NACK answered from the buffer, keyframe-request throttling.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Consumer } from '../../src/media/consumer.js';
-import { KEYFRAME_REQUEST_INTERVAL_MS, Producer, type Layer } from '../../src/media/producer.js';
-import { parseRtpHeader } from '../../src/media/rtp.js';
-import type { Codec } from '../../src/media/sdp.js';
+import { Consumer } from '../../../src/media/sfu/consumer.js';
+import { KEYFRAME_REQUEST_INTERVAL_MS, Producer, type Layer } from '../../../src/media/sfu/producer.js';
+import { parseRtpHeader } from '../../../src/media/wire/rtp.js';
+import type { Codec } from '../../../src/media/wire/sdp.js';
 
 const VP8: Codec = { payloadType: 96, name: 'VP8', clockRate: 90000, rtcpFb: [] };
 

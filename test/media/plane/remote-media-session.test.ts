@@ -4,13 +4,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { dtlsCertificate } from '../../src/media/dtls-certificate.js';
-import type { MediaSessionHost } from '../../src/media/media-plane.js';
-import type { ToWorker } from '../../src/media/media-worker-protocol.js';
-import { RemoteMediaSession } from '../../src/media/remote-media-session.js';
-import { WorkerMediaPlane } from '../../src/media/worker-media-plane.js';
-import { createLogger } from '../../src/log/logger.js';
-import type { TrackInfo } from '../../src/room/track.js';
+import { dtlsCertificate } from '../../../src/media/transport/dtls-certificate.js';
+import type { MediaSessionHost } from '../../../src/media/plane/media-plane.js';
+import type { ToWorker } from '../../../src/media/plane/worker-protocol.js';
+import { RemoteMediaSession } from '../../../src/media/plane/remote-media-session.js';
+import { WorkerMediaPlane } from '../../../src/media/plane/worker-media-plane.js';
+import { createLogger } from '../../../src/log/logger.js';
+import type { TrackInfo } from '../../../src/room/track.js';
 
 const track = (id: string): TrackInfo => ({ id, type: 'video', metadata: null, simulcast: { enabled: false, active: ['h'], disabled: [] } });
 

@@ -26,7 +26,7 @@ import {
   type Codec,
   type OfferedMedia,
   type ParsedOffer,
-} from '../../src/media/sdp.js';
+} from '../../../src/media/wire/sdp.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');

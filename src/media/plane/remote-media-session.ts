@@ -3,7 +3,7 @@
 // client has been told about (from the tracksAdded/tracksRemoved events passing through), so
 // knowsTrack() answers at once, as the in-thread session does. It never touches media.
 import type { MediaSession, MediaSessionHost } from './media-plane.js';
-import type { HostCall, SessionCall, ToWorker } from './media-worker-protocol.js';
+import type { HostCall, SessionCall, ToWorker } from './worker-protocol.js';
 
 export class RemoteMediaSession implements MediaSession {
   private closed = false;

@@ -2,10 +2,10 @@
 // to it only through plain, cloneable data (track infos, endpoint events), so a session may live in this
 // thread (LocalMediaPlane) or in a media worker thread (WorkerMediaPlane) without the room knowing which.
 // Nothing here touches packets, sockets or room state.
-import type { PeerPermissions } from '../auth/peer-token.js';
-import type { ServerEndpointEvent, TurnServerInfo } from '../room/endpoint-events.js';
-import type { TrackInfo, Variant } from '../room/track.js';
-import type { MediaStats } from './media-stats.js';
+import type { PeerPermissions } from '../../auth/peer-token.js';
+import type { ServerEndpointEvent, TurnServerInfo } from '../../room/endpoint-events.js';
+import type { TrackInfo, Variant } from '../../room/track.js';
+import type { MediaStats } from '../sfu/media-stats.js';
 
 /** What a session needs to know about its peer; fixed for the session's life. */
 export interface MediaSessionOptions {

@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import nodeDataChannel from 'node-datachannel';
-import { C5Peer } from '../../bench/clients/c5-peer.js';
-import { WorkerMediaPlane } from '../../src/media/worker-media-plane.js';
-import { api, startShoal, type TestShoal } from '../helpers/server.js';
+import { C5Peer } from '../../../bench/clients/c5-peer.js';
+import { WorkerMediaPlane } from '../../../src/media/plane/worker-media-plane.js';
+import { api, startShoal, type TestShoal } from '../../helpers/server.js';
 
 const WAIT_MS = 20_000;
 

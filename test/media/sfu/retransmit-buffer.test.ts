@@ -2,7 +2,7 @@
 // older than the last N, 16-bit wraparound, and never returning a stale packet from an earlier wrap.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RetransmitBuffer } from '../../src/media/retransmit-buffer.js';
+import { RetransmitBuffer } from '../../../src/media/sfu/retransmit-buffer.js';
 
 const pkt = (n: number) => Buffer.from(`packet ${n}`);
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   getHeaderExtension, isH264Keyframe, isNewerSeq, isRtcp, isRtpOrRtcp, isVp8Keyframe, parseAudioLevel,
   parseRtpHeader, rewriteRtpInto, seqDelta, type RtpHeader,
-} from '../../src/media/rtp.js';
+} from '../../../src/media/wire/rtp.js';
 
 interface PacketSpec {
   version?: number;
