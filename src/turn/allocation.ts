@@ -3,7 +3,7 @@
 // channel bindings (channel <-> peer transport address, 600 s; an expired binding keeps its channel and
 // peer reserved for another 300 s as RFC 5766 §11 requires).
 // What it must not do: do I/O, run timers (callers pass `now` and call sweep()), or check credentials.
-import type { TransportAddress } from './stun-message.js';
+import type { TransportAddress } from './stun-protocol.js';
 
 export const DEFAULT_LIFETIME_S = 600;
 export const MAX_LIFETIME_S = 3600;

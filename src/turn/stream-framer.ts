@@ -4,7 +4,7 @@
 // than one incomplete frame (the 16-bit length bounds it to 64 KiB), or try to resynchronise after
 // garbage: an unframeable first byte throws StreamFramingError and the caller must drop the connection.
 
-import { classifyPacket } from './stun-message.js';
+import { classifyPacket } from './channel-data.js';
 
 export class StreamFramingError extends Error {
   override readonly name = 'StreamFramingError';

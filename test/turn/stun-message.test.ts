@@ -3,34 +3,30 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import {
-  Attr,
-  MAGIC_COOKIE,
-  StunClass,
-  StunDecodeError,
-  StunMethod,
-  bytesToIp,
-  classifyPacket,
   crc32,
-  decodeChannelData,
-  decodeErrorCode,
   decodeMessageType,
   decodeStun,
-  decodeU32,
-  decodeUnknownAttributes,
-  decodeXorAddress,
-  encodeChannelData,
-  encodeErrorCode,
   encodeMessageType,
   encodeStun,
-  encodeU32,
-  encodeUnknownAttributes,
-  encodeXorAddress,
   getAttr,
   getAttrs,
-  ipToBytes,
   verifyFingerprint,
   verifyIntegrity,
 } from '../../src/turn/stun-message.js';
+import { Attr, MAGIC_COOKIE, StunClass, StunDecodeError, StunMethod } from '../../src/turn/stun-protocol.js';
+import {
+  bytesToIp,
+  decodeErrorCode,
+  decodeU32,
+  decodeUnknownAttributes,
+  decodeXorAddress,
+  encodeErrorCode,
+  encodeU32,
+  encodeUnknownAttributes,
+  encodeXorAddress,
+  ipToBytes,
+} from '../../src/turn/stun-attributes.js';
+import { classifyPacket, decodeChannelData, encodeChannelData } from '../../src/turn/channel-data.js';
 import { StreamFramer, StreamFramingError, frameLength } from '../../src/turn/stream-framer.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

@@ -11,18 +11,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { TurnServer, type ClientRef, type VirtualEndpoint } from '../../src/turn/turn-server.js';
-import {
-  Attr,
-  StunClass,
-  StunMethod,
-  decodeStun,
-  encodeStun,
-  encodeXorAddress,
-  getAttr,
-  verifyFingerprint,
-  verifyIntegrity,
-  type TransportAddress,
-} from '../../src/turn/stun-message.js';
+import { decodeStun, encodeStun, getAttr, verifyFingerprint, verifyIntegrity } from '../../src/turn/stun-message.js';
+import { Attr, StunClass, StunMethod, type TransportAddress } from '../../src/turn/stun-protocol.js';
+import { encodeXorAddress } from '../../src/turn/stun-attributes.js';
 import {
   closeClientPage,
   closeStaticServer,

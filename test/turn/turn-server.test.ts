@@ -3,22 +3,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { REPLY_HEADROOM, TurnServer, type ClientRef, type VirtualEndpoint, type VirtualReply } from '../../src/turn/turn-server.js';
+import { encodeStun, getAttr, verifyFingerprint, verifyIntegrity, type DecodedStun } from '../../src/turn/stun-message.js';
+import { Attr, StunClass, StunMethod } from '../../src/turn/stun-protocol.js';
 import {
-  Attr,
-  StunClass,
-  StunMethod,
   decodeU32,
   decodeUnknownAttributes,
   decodeXorAddress,
-  encodeChannelData,
   encodeRequestedTransport,
-  encodeStun,
   encodeXorAddress,
-  getAttr,
-  verifyFingerprint,
-  verifyIntegrity,
-  type DecodedStun,
-} from '../../src/turn/stun-message.js';
+} from '../../src/turn/stun-attributes.js';
+import { encodeChannelData } from '../../src/turn/channel-data.js';
 import { longTermKey } from '../../src/turn/turn-credentials.js';
 import { TestTurnClient, describeResponse, errorCode } from '../helpers/turn-client.js';
 
