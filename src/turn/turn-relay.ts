@@ -1,0 +1,190 @@
+// The TURN data path to in-process endpoints: the registry of virtual addresses (advertised IP + a
+// port from the shared pool, never bound), Send indications and ChannelData from allocations handed to
+// the endpoint registered at their peer address, and the endpoint's replies sent back to the client as
+// ChannelData (framed in place when the reply leaves REPLY_HEADROOM bytes in front, over UDP) or as Data
+// indications.
+// What it must not do: relay anything to the real network (peers that are not registered virtual
+// addresses are dropped), deliver without a live allocation and permission, let a throwing endpoint
+// escape, or send on a released address or a deleted allocation.
+import type { Logger } from '../log/logger.js';
+import type { AllocationEntry, AllocationTable } from './allocation-table.js';
+import { decodeChannelData, encodeChannelData } from './channel-data.js';
+import { unknownRequiredAttributes } from './known-attributes.js';
+import { decodeXorAddress, encodeXorAddress } from './stun-attributes.js';
+import { encodeStun, getAttr, type DecodedStun } from './stun-message.js';
+import { Attr, StunClass, StunMethod, type TransportAddress } from './stun-protocol.js';
+import type { PortPool } from './port-pool.js';
+import type { ClientConn } from './turn-sockets.js';
+import type { VirtualEndpoint, VirtualReply } from './virtual-endpoint.js';
+
+/** DATA must fit in one STUN message next to XOR-PEER-ADDRESS. */
+const MAX_REPLY_BYTES = 0xffff - 64;
+
+/** A registered virtual address; release() frees the port (idempotent). */
+export interface VirtualRegistration {
+  ip: string;
+  port: number;
+  release(): void;
+}
+
+export interface VirtualRelayOptions {
+  advertisedIp: string;
+  ports: PortPool;
+  allocations: AllocationTable;
+  /** Counts and logs a malformed packet from `conn`. */
+  malformed(conn: ClientConn, reason: string): void;
+  log: Logger;
+}
+
+export class VirtualRelay {
+  private readonly virtuals = new Map<number, VirtualEndpoint>();
+  private readonly advertisedIp: string;
+  private readonly ports: PortPool;
+  private readonly allocations: AllocationTable;
+  private readonly malformed: (conn: ClientConn, reason: string) => void;
+  private readonly log: Logger;
+  private tidCounter = 0;
+  private readonly tidPrefix = Buffer.from(Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0'), 'hex');
+
+  constructor(opts: VirtualRelayOptions) {
+    this.advertisedIp = opts.advertisedIp;
+    this.ports = opts.ports;
+    this.allocations = opts.allocations;
+    this.malformed = opts.malformed;
+    this.log = opts.log;
+  }
+
+  /** Reserves a virtual port on the advertised IP; packets sent to it through any allocation go to `endpoint`. */
+  register(endpoint: VirtualEndpoint): VirtualRegistration {
+    const port = this.ports.acquire();
+    if (port === undefined) throw new Error('no free TURN virtual ports');
+    this.virtuals.set(port, endpoint);
+    let released = false;
+    return {
+      ip: this.advertisedIp,
+      port,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (this.virtuals.get(port) === endpoint) this.virtuals.delete(port);
+        this.ports.release(port);
+      },
+    };
+  }
+
+  /** Forgets every virtual address (the server has stopped). */
+  clear(): void {
+    this.virtuals.clear();
+  }
+
+  /** A Send indication (other indications, e.g. Binding keepalives, are ignored). */
+  onIndication(conn: ClientConn, msg: DecodedStun): void {
+    if (msg.method !== StunMethod.Send) return; // e.g. Binding indications (keepalives): nothing to do
+    if (unknownRequiredAttributes(msg).length) {
+      this.malformed(conn, 'Send indication with unknown comprehension-required attribute');
+      return;
+    }
+    const peerAttr = getAttr(msg, Attr.XorPeerAddress);
+    const data = getAttr(msg, Attr.Data);
+    if (!peerAttr || !data) {
+      this.malformed(conn, 'Send indication without XOR-PEER-ADDRESS or DATA');
+      return;
+    }
+    let peer: TransportAddress;
+    try {
+      peer = decodeXorAddress(peerAttr, msg.transactionId);
+    } catch (err) {
+      this.malformed(conn, (err as Error).message);
+      return;
+    }
+    const now = Date.now();
+    const entry = this.allocations.live(conn.key, now);
+    if (!entry || !entry.alloc.hasPermission(peer.address, now)) {
+      this.log.trace({ client: conn.key }, 'TURN Send indication without allocation/permission dropped');
+      return;
+    }
+    this.deliver(entry, peer, data);
+  }
+
+  onChannelData(conn: ClientConn, buf: Buffer): void {
+    let cd: { channel: number; data: Buffer };
+    try {
+      cd = decodeChannelData(buf);
+    } catch (err) {
+      this.malformed(conn, (err as Error).message);
+      return;
+    }
+    const now = Date.now();
+    const entry = this.allocations.live(conn.key, now);
+    const peer = entry?.alloc.peerOfChannel(cd.channel, now);
+    if (!entry || !peer || !entry.alloc.hasPermission(peer.address, now)) {
+      this.log.trace({ client: conn.key, channel: cd.channel }, 'TURN ChannelData on unbound channel dropped');
+      return;
+    }
+    this.deliver(entry, peer, cd.data);
+  }
+
+  private deliver(entry: AllocationEntry, peer: TransportAddress, data: Buffer): void {
+    const endpoint = peer.address === this.advertisedIp ? this.virtuals.get(peer.port) : undefined;
+    if (!endpoint) {
+      this.log.trace({ allocationId: entry.alloc.id, peer: `${peer.address}:${peer.port}` }, 'TURN data to unknown peer dropped');
+      return;
+    }
+    const port = peer.port;
+    try {
+      const reply: VirtualReply = (out, headroom = 0) => this.sendReply(entry, { address: this.advertisedIp, port }, endpoint, out, headroom);
+      endpoint.receive(data, entry.ref, reply);
+    } catch (err) {
+      this.log.error({ err, allocationId: entry.alloc.id, port }, 'TURN virtual endpoint threw');
+    }
+  }
+
+  /** Sends `framed[headroom, end)` to `entry`'s client, appearing to come from the virtual address `from`. */
+  private sendReply(entry: AllocationEntry, from: TransportAddress, endpoint: VirtualEndpoint, framed: Buffer, headroom: number): void {
+    if (this.virtuals.get(from.port) !== endpoint) return; // released
+    if (!this.allocations.has(entry)) return; // allocation gone
+    const now = Date.now();
+    if (entry.alloc.isExpired(now)) return;
+    const length = framed.length - headroom;
+    if (length > MAX_REPLY_BYTES || length < 0) {
+      this.log.warn({ allocationId: entry.alloc.id, bytes: length }, 'TURN reply too large; dropped');
+      return;
+    }
+    const channel = entry.alloc.channelOfPeer(from, now);
+    if (channel !== undefined && headroom >= 4 && entry.conn.transport === 'udp') {
+      const at = headroom - 4;
+      framed[at] = channel >>> 8;
+      framed[at + 1] = channel & 0xff;
+      framed[at + 2] = length >>> 8;
+      framed[at + 3] = length & 0xff;
+      entry.conn.send(at === 0 ? framed : framed.subarray(at));
+      return;
+    }
+    const data = headroom === 0 ? framed : framed.subarray(headroom);
+    if (channel !== undefined) {
+      entry.conn.send(encodeChannelData(channel, data, entry.conn.transport === 'tcp'));
+      return;
+    }
+    const tid = this.nextTransactionId();
+    entry.conn.send(
+      encodeStun({
+        method: StunMethod.Data,
+        cls: StunClass.Indication,
+        transactionId: tid,
+        attributes: [
+          { type: Attr.XorPeerAddress, value: encodeXorAddress(from, tid) },
+          { type: Attr.Data, value: data },
+        ],
+      }),
+    );
+  }
+
+  private nextTransactionId(): Buffer {
+    const tid = Buffer.allocUnsafe(12);
+    this.tidPrefix.copy(tid, 0);
+    const n = ++this.tidCounter;
+    tid.writeUInt32BE(Math.floor(n / 0x100000000) >>> 0, 4);
+    tid.writeUInt32BE(n >>> 0, 8);
+    return tid;
+  }
+}
