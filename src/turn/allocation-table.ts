@@ -8,7 +8,13 @@ import type { PortPool } from './port-pool.js';
 import type { ClientConn } from './turn-sockets.js';
 import type { TurnStats } from './turn-stats.js';
 import { parseTurnUsername } from './turn-credentials.js';
-import type { ClientRef } from './virtual-endpoint.js';
+import type { ClientRef, VirtualEndpoint, VirtualReply } from './virtual-endpoint.js';
+
+/** The reply function handed to `endpoint` for an allocation's packets to one virtual port. */
+export interface EndpointReply {
+  endpoint: VirtualEndpoint;
+  reply: VirtualReply;
+}
 
 /** Everything the server keeps for one allocation. */
 export interface AllocationEntry {
@@ -17,6 +23,8 @@ export interface AllocationEntry {
   conn: ClientConn;
   /** What virtual endpoints are told about the sender; one frozen object for the allocation's life. */
   ref: ClientRef;
+  /** Reply functions by virtual port, made once and reused for every packet (kept by the relay). */
+  replies: Map<number, EndpointReply>;
 }
 
 export interface NewAllocation {
@@ -90,6 +98,7 @@ export class AllocationTable {
         transport: conn.transport,
         relayed: Object.freeze({ ...alloc.relayed }),
       }),
+      replies: new Map(),
     };
     this.byClient.set(conn.key, entry);
     this.byId.set(id, entry);

@@ -2,10 +2,10 @@
 // port from the shared pool, never bound), Send indications and ChannelData from allocations handed to
 // the endpoint registered at their peer address, and the endpoint's replies sent back to the client as
 // ChannelData (framed in place when the reply leaves REPLY_HEADROOM bytes in front, over UDP) or as Data
-// indications.
+// indications. The reply function for an (allocation, virtual port) is made once and reused.
 // What it must not do: relay anything to the real network (peers that are not registered virtual
-// addresses are dropped), deliver without a live allocation and permission, let a throwing endpoint
-// escape, or send on a released address or a deleted allocation.
+// addresses are dropped), deliver without a live allocation and permission, allocate a closure per
+// packet, let a throwing endpoint escape, or send on a released address or a deleted allocation.
 import type { Logger } from '../log/logger.js';
 import type { AllocationEntry, AllocationTable } from './allocation-table.js';
 import { decodeChannelData, encodeChannelData } from './channel-data.js';
@@ -68,6 +68,7 @@ export class VirtualRelay {
         released = true;
         if (this.virtuals.get(port) === endpoint) this.virtuals.delete(port);
         this.ports.release(port);
+        this.forgetReplies(port, endpoint);
       },
     };
   }
@@ -132,10 +133,26 @@ export class VirtualRelay {
     }
     const port = peer.port;
     try {
-      const reply: VirtualReply = (out, headroom = 0) => this.sendReply(entry, { address: this.advertisedIp, port }, endpoint, out, headroom);
-      endpoint.receive(data, entry.ref, reply);
+      endpoint.receive(data, entry.ref, this.replyFor(entry, port, endpoint));
     } catch (err) {
       this.log.error({ err, allocationId: entry.alloc.id, port }, 'TURN virtual endpoint threw');
+    }
+  }
+
+  /** The reply function for `entry`'s packets to `endpoint` on `port`: made on first use, then reused. */
+  private replyFor(entry: AllocationEntry, port: number, endpoint: VirtualEndpoint): VirtualReply {
+    const cached = entry.replies.get(port);
+    if (cached !== undefined && cached.endpoint === endpoint) return cached.reply;
+    const from: TransportAddress = { address: this.advertisedIp, port };
+    const reply: VirtualReply = (framed, headroom = 0) => this.sendReply(entry, from, endpoint, framed, headroom);
+    entry.replies.set(port, { endpoint, reply });
+    return reply;
+  }
+
+  /** Drops the cached reply functions of a released registration (those already handed out stay inert). */
+  private forgetReplies(port: number, endpoint: VirtualEndpoint): void {
+    for (const entry of this.allocations.entries()) {
+      if (entry.replies.get(port)?.endpoint === endpoint) entry.replies.delete(port);
     }
   }
 

@@ -14,7 +14,11 @@ export type VirtualReply = (data: Buffer, headroom?: number) => void;
 export const REPLY_HEADROOM = 4;
 
 export interface VirtualEndpoint {
-  /** A packet the client sent through its allocation to this virtual address; `reply` answers that client. */
+  /**
+   * A packet the client sent through its allocation to this virtual address; `reply` answers that client.
+   * `reply` is the same function for every packet of one allocation to this address, so an endpoint may
+   * keep it; it becomes inert once the allocation is gone or the address is released.
+   */
   receive(data: Buffer, from: ClientRef, reply: VirtualReply): void;
 }
 

@@ -522,6 +522,38 @@ describe('TurnServer: malformed input never crashes it', () => {
     await c.refresh(0);
   });
 
+  it('hands one allocation the same reply function for every packet to a virtual address, another allocation its own', async () => {
+    const endpoint = new RecordingEndpoint();
+    endpoint.respond = undefined;
+    const virt = server.registerVirtual(endpoint);
+    const peer = { address: virt.ip, port: virt.port };
+    const c = await allocated('udp', 'peer-reuse');
+    await c.createPermission(peer);
+    c.sendIndication(peer, Buffer.from('one'));
+    c.sendIndication(peer, Buffer.from('two'));
+    await endpoint.waitFor(2);
+    assert.equal((await c.channelBind(0x4003, peer)).cls, StunClass.SuccessResponse);
+    c.sendChannelData(0x4003, Buffer.from('three'));
+    await endpoint.waitFor(3);
+    assert.equal(endpoint.replies[1], endpoint.replies[0], 'same reply for a second Send indication');
+    assert.equal(endpoint.replies[2], endpoint.replies[0], 'same reply for ChannelData');
+
+    const other = await allocated('udp', 'peer-reuse-other');
+    await other.createPermission(peer);
+    other.sendIndication(peer, Buffer.from('four'));
+    await endpoint.waitFor(4);
+    assert.notEqual(endpoint.replies[3], endpoint.replies[0], 'another allocation gets its own reply');
+
+    // The reused functions still answer their own client.
+    endpoint.replies[0]!(Buffer.from('to-first'));
+    endpoint.replies[3]!(Buffer.from('to-other'));
+    assert.deepEqual((await c.nextData()).data, Buffer.from('to-first'));
+    assert.deepEqual((await other.nextData()).data, Buffer.from('to-other'));
+    virt.release();
+    await c.refresh(0);
+    await other.refresh(0);
+  });
+
   it('encodes a large reply as a Data indication intact', async () => {
     const endpoint = new RecordingEndpoint();
     const big = randomBytes(1200);
