@@ -1,19 +1,27 @@
 // SRTP/SRTCP (RFC 3711) for the two profiles Shoal negotiates in DTLS-SRTP: SRTP_AEAD_AES_128_GCM
-// (profile 7, RFC 7714) and SRTP_AES128_CM_HMAC_SHA1_80 (profile 1). Session keys are derived once
-// (RFC 3711 §4.3, AES-CM PRF, key derivation rate 0); the rollover counter is tracked per SSRC for
-// sending and receiving (receive side: RFC 3711 Appendix A index estimation), and received packets pass
-// a sliding replay window (duplicates and packets older than the window are rejected).
+// (profile 7, RFC 7714) and SRTP_AES128_CM_HMAC_SHA1_80 (profile 1). SrtpContext is one session: it
+// protects what we send and unprotects what we receive, tracking the rollover counter per SSRC for
+// sending and receiving (receive side: RFC 3711 Appendix A index estimation) and passing received packets
+// through a sliding replay window (srtp-replay.ts). Session keys are derived once (srtp-kdf.ts); the
+// per-packet IVs (srtp-iv.ts), the AES-CM keystream (srtp-aes-cm.ts) and HMAC-SHA1 (srtp-hmac.ts) live
+// in their own modules.
 //
 // Built for the forwarding hot path: per packet one output Buffer of the final size, cut from the shared
 // packet slab with room in front for the caller's framing (header copied, the ciphertext and tag written
 // into it), no Buffer.concat, no closures. AES-GCM needs one createCipheriv per packet (node:crypto has
 // no other way to set a GCM nonce), with a precomputed KeyObject and a reused nonce buffer. AES-CM never
-// creates a cipher per packet: one long-lived AES-ECB cipher per key turns a reused buffer of counter
-// blocks into keystream, which is XORed in 32-bit words; HMAC-SHA1 uses one Hmac per packet on a
-// precomputed KeyObject.
-// It knows nothing about DTLS, sockets or RTP semantics beyond the header layout.
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
+// creates a cipher per packet (see srtp-aes-cm.ts); HMAC-SHA1 uses one Hmac per packet on a precomputed
+// KeyObject.
+// What it must not do: know about DTLS, sockets or RTP semantics beyond the header layout, or allocate
+// per packet beyond the output buffer and what node:crypto needs.
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { packetSlab } from './packet-slab.js';
+import { writeCmIv, writeGcmRtcpIv, writeGcmRtpIv } from './srtp-iv.js';
+import { DirectionKeys } from './srtp-kdf.js';
+import { ReplayWindow } from './srtp-replay.js';
+import { SrtpError } from './srtp-error.js';
+
+export { SrtpError };
 
 export type SrtpProfile = 1 | 7;
 
@@ -24,83 +32,20 @@ export interface SrtpKeys {
   remoteMasterSalt: Buffer;
 }
 
-export class SrtpError extends Error {
-  override name = 'SrtpError';
-}
-
 /** SRTP_AES128_CM_HMAC_SHA1_80 */
 export const PROFILE_AES128_CM_HMAC_SHA1_80 = 1;
 /** SRTP_AEAD_AES_128_GCM */
 export const PROFILE_AEAD_AES_128_GCM = 7;
 
-// RFC 3711 §4.3.2 / RFC 7714 §11 key derivation labels.
-const LABEL_RTP_ENCRYPTION = 0;
-const LABEL_RTP_AUTH = 1;
-const LABEL_RTP_SALT = 2;
-const LABEL_RTCP_ENCRYPTION = 3;
-const LABEL_RTCP_AUTH = 4;
-const LABEL_RTCP_SALT = 5;
-
 const GCM_TAG = 16;
 const HMAC_TAG = 10;
 const SRTCP_INDEX_SIZE = 4;
 const MAX_SRTCP_INDEX = 0x7fffffff;
-/** Replay window size in packets (a power of two, multiple of 32). */
-export const REPLAY_WINDOW = 1024;
-
-/**
- * RFC 3711 §4.3.1/§4.3.3 key derivation with kdr 0: `length` bytes of the AES-CM keystream under the
- * master key, starting at IV = (label·2^48 XOR master salt)·2^16. A 12-byte (GCM) master salt is
- * zero-padded on the right to 112 bits, as libsrtp does.
- */
-export function deriveSessionKey(masterKey: Buffer, masterSalt: Buffer, label: number, length: number): Buffer {
-  if (masterKey.length !== 16) throw new SrtpError(`master key must be 16 bytes, got ${masterKey.length}`);
-  if (masterSalt.length !== 14 && masterSalt.length !== 12) throw new SrtpError(`master salt must be 12 or 14 bytes, got ${masterSalt.length}`);
-  const iv = Buffer.alloc(16);
-  masterSalt.copy(iv, 0);
-  iv[7] ^= label;
-  const cipher = createCipheriv('aes-128-ctr', masterKey, iv);
-  return cipher.update(Buffer.alloc(length));
-}
 
 /** Estimated ROC of a packet with sequence number `seq`, given the highest ROC/seq so far (RFC 3711 Appendix A). */
 function estimateRoc(roc: number, sl: number, seq: number): number {
   if (sl < 0x8000) return seq - sl > 0x8000 ? roc - 1 : roc;
   return sl - 0x8000 > seq ? roc + 1 : roc;
-}
-
-/** Bitmap of the REPLAY_WINDOW indices up to the highest one accepted; bit (index mod size) per index. */
-class ReplayWindow {
-  /** Highest accepted index; -1 before the first packet. */
-  highest = -1;
-  private readonly bits = new Uint32Array(REPLAY_WINDOW >>> 5);
-
-  /** Throws for a duplicate or an index older than the window. */
-  check(index: number): void {
-    const h = this.highest;
-    if (h < 0 || index > h) return;
-    if (h - index >= REPLAY_WINDOW) throw new SrtpError('replayed packet (older than the replay window)');
-    const pos = index % REPLAY_WINDOW;
-    if ((this.bits[pos >>> 5] & (1 << (pos & 31))) !== 0) throw new SrtpError('replayed packet');
-  }
-
-  /** Marks an authenticated index as seen, sliding the window forward if it is the newest. */
-  accept(index: number): void {
-    const h = this.highest;
-    const bits = this.bits;
-    if (index > h) {
-      if (h < 0 || index - h >= REPLAY_WINDOW) bits.fill(0);
-      else {
-        for (let i = h + 1; i < index; i++) {
-          const p = i % REPLAY_WINDOW;
-          bits[p >>> 5] &= ~(1 << (p & 31));
-        }
-      }
-      this.highest = index;
-    }
-    const pos = index % REPLAY_WINDOW;
-    bits[pos >>> 5] |= 1 << (pos & 31);
-  }
 }
 
 /** Send-side state of one SSRC: the highest packet index sent. */
@@ -121,172 +66,6 @@ function rtpHeaderLength(p: Buffer, end: number): number {
   }
   if (off > end) throw new SrtpError('RTP header truncated');
   return off;
-}
-
-/**
- * AES-CM (RFC 3711 §4.1.1) keystream generator for one session key: a long-lived AES-ECB cipher
- * encrypts a reused buffer of counter blocks. Bytes 14..15 of block j hold j (big-endian) permanently;
- * per packet only bytes 0..13 (the IV, whose low 16 bits are zero) are written, in native words.
- */
-export class AesCm {
-  private readonly ecb: Cipher;
-  /** The IV of the next packet (16 bytes, the last two zero), written by the caller. */
-  readonly ivBytes: Buffer;
-  private readonly iv32: Uint32Array;
-  private readonly iv16: Uint16Array;
-  private blocks = 0;
-  private ctr32 = new Uint32Array(0);
-  private ctr16 = new Uint16Array(0);
-
-  constructor(key: KeyObject) {
-    this.ecb = createCipheriv('aes-128-ecb', key, null);
-    this.ecb.setAutoPadding(false);
-    this.iv32 = new Uint32Array(4);
-    this.iv16 = new Uint16Array(this.iv32.buffer);
-    this.ivBytes = Buffer.from(this.iv32.buffer);
-  }
-
-  private grow(blocks: number): void {
-    let n = Math.max(this.blocks, 64);
-    while (n < blocks) n *= 2;
-    this.ctr32 = new Uint32Array(n * 4);
-    this.ctr16 = new Uint16Array(this.ctr32.buffer);
-    const bytes = new Uint8Array(this.ctr32.buffer);
-    for (let j = 0; j < n; j++) {
-      bytes[j * 16 + 14] = (j >>> 8) & 0xff;
-      bytes[j * 16 + 15] = j & 0xff;
-    }
-    this.blocks = n;
-  }
-
-  /**
-   * XORs the keystream for the current IV into `out[start, end)` (in place). `out` must already hold
-   * the data to encrypt or decrypt there.
-   */
-  xor(out: Buffer, start: number, end: number): void {
-    const len = end - start;
-    if (len <= 0) return;
-    const nBlocks = (len + 15) >>> 4;
-    if (nBlocks > 0x10000) throw new SrtpError('packet too large for AES-CM');
-    if (nBlocks > this.blocks) this.grow(nBlocks);
-    const c32 = this.ctr32;
-    const c16 = this.ctr16;
-    const w0 = this.iv32[0];
-    const w1 = this.iv32[1];
-    const w2 = this.iv32[2];
-    const h6 = this.iv16[6];
-    for (let j = 0, k = 0; j < nBlocks; j++, k += 4) {
-      c32[k] = w0;
-      c32[k + 1] = w1;
-      c32[k + 2] = w2;
-      c16[k * 2 + 6] = h6;
-    }
-    const ks = this.ecb.update(Buffer.from(c32.buffer, 0, nBlocks << 4));
-    let i = 0;
-    const outOff = out.byteOffset + start;
-    if ((outOff & 3) === 0 && (ks.byteOffset & 3) === 0) {
-      const words = len >>> 2;
-      const o32 = new Int32Array(out.buffer, outOff, words);
-      const k32 = new Int32Array(ks.buffer, ks.byteOffset, words);
-      for (let w = 0; w < words; w++) o32[w] ^= k32[w];
-      i = words << 2;
-    }
-    for (; i < len; i++) out[start + i] ^= ks[i];
-  }
-}
-
-/**
- * HMAC-SHA1 with a precomputed KeyObject: one Hmac per message. (Measured on Node 20: cheaper than
- * copying pre-keyed ipad/opad Hash states, which costs two Hash objects per message.)
- */
-class HmacSha1 {
-  private readonly key: KeyObject;
-
-  constructor(key: Buffer) {
-    this.key = createSecretKey(key);
-  }
-
-  /** HMAC over `a[aStart, aEnd)` followed by `b` (b may be undefined). Returns the 20-byte digest. */
-  digest(a: Buffer, aStart: number, aEnd: number, b: Buffer | undefined): Buffer {
-    const h = createHmac('sha1', this.key);
-    h.update(aStart === 0 && aEnd === a.length ? a : a.subarray(aStart, aEnd));
-    if (b !== undefined) h.update(b);
-    return h.digest();
-  }
-}
-
-/** The session keys of one direction (local = what we send, remote = what we receive). */
-class DirectionKeys {
-  readonly rtpKey: KeyObject;
-  readonly rtcpKey: KeyObject;
-  readonly rtpSalt: Buffer;
-  readonly rtcpSalt: Buffer;
-  /** AES-CM only. */
-  readonly rtpCm: AesCm | undefined;
-  readonly rtcpCm: AesCm | undefined;
-  readonly rtpAuth: HmacSha1 | undefined;
-  readonly rtcpAuth: HmacSha1 | undefined;
-
-  constructor(gcm: boolean, masterKey: Buffer, masterSalt: Buffer) {
-    const saltLen = gcm ? 12 : 14;
-    if (masterSalt.length !== saltLen) throw new SrtpError(`master salt must be ${saltLen} bytes for this profile, got ${masterSalt.length}`);
-    this.rtpKey = createSecretKey(deriveSessionKey(masterKey, masterSalt, LABEL_RTP_ENCRYPTION, 16));
-    this.rtcpKey = createSecretKey(deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_ENCRYPTION, 16));
-    this.rtpSalt = deriveSessionKey(masterKey, masterSalt, LABEL_RTP_SALT, saltLen);
-    this.rtcpSalt = deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_SALT, saltLen);
-    if (!gcm) {
-      this.rtpCm = new AesCm(this.rtpKey);
-      this.rtcpCm = new AesCm(this.rtcpKey);
-      this.rtpAuth = new HmacSha1(deriveSessionKey(masterKey, masterSalt, LABEL_RTP_AUTH, 20));
-      this.rtcpAuth = new HmacSha1(deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_AUTH, 20));
-    }
-  }
-}
-
-/**
- * Writes the AES-CM IV (RFC 3711 §4.1.1): (salt·2^16) XOR (SSRC·2^64) XOR (index·2^16), with
- * index = ROC·2^16 + SEQ (for SRTCP, the 31-bit SRTCP index split the same way).
- */
-function writeCmIv(iv: Buffer, salt: Buffer, ssrc: number, roc: number, seq: number): void {
-  writeSaltedIndex(iv, salt, 4, ssrc, roc, seq);
-  iv[14] = 0;
-  iv[15] = 0;
-}
-
-/** Writes the 12-byte AES-GCM RTP IV (RFC 7714 §8.1): (00 00 | SSRC | ROC | SEQ) XOR session salt. */
-function writeGcmRtpIv(iv: Buffer, salt: Buffer, ssrc: number, roc: number, seq: number): void {
-  writeSaltedIndex(iv, salt, 2, ssrc, roc, seq);
-}
-
-/** iv[0, at) = salt; then SSRC (4 bytes), ROC (4) and SEQ (2), each XORed with the salt bytes at their place. */
-function writeSaltedIndex(iv: Buffer, salt: Buffer, at: number, ssrc: number, roc: number, seq: number): void {
-  for (let i = 0; i < at; i++) iv[i] = salt[i];
-  iv[at] = salt[at] ^ (ssrc >>> 24);
-  iv[at + 1] = salt[at + 1] ^ ((ssrc >>> 16) & 0xff);
-  iv[at + 2] = salt[at + 2] ^ ((ssrc >>> 8) & 0xff);
-  iv[at + 3] = salt[at + 3] ^ (ssrc & 0xff);
-  iv[at + 4] = salt[at + 4] ^ (roc >>> 24);
-  iv[at + 5] = salt[at + 5] ^ ((roc >>> 16) & 0xff);
-  iv[at + 6] = salt[at + 6] ^ ((roc >>> 8) & 0xff);
-  iv[at + 7] = salt[at + 7] ^ (roc & 0xff);
-  iv[at + 8] = salt[at + 8] ^ (seq >>> 8);
-  iv[at + 9] = salt[at + 9] ^ (seq & 0xff);
-}
-
-/** Writes the 12-byte AES-GCM RTCP IV (RFC 7714 §9.1): (00 00 | SSRC | 00 00 | 0 + 31-bit SRTCP index) XOR session salt. */
-function writeGcmRtcpIv(iv: Buffer, salt: Buffer, ssrc: number, index: number): void {
-  iv[0] = salt[0];
-  iv[1] = salt[1];
-  iv[2] = salt[2] ^ (ssrc >>> 24);
-  iv[3] = salt[3] ^ ((ssrc >>> 16) & 0xff);
-  iv[4] = salt[4] ^ ((ssrc >>> 8) & 0xff);
-  iv[5] = salt[5] ^ (ssrc & 0xff);
-  iv[6] = salt[6];
-  iv[7] = salt[7];
-  iv[8] = salt[8] ^ (index >>> 24);
-  iv[9] = salt[9] ^ ((index >>> 16) & 0xff);
-  iv[10] = salt[10] ^ ((index >>> 8) & 0xff);
-  iv[11] = salt[11] ^ (index & 0xff);
 }
 
 /** Copies n bytes with a plain loop (for headers and tags: cheaper than Buffer#copy's view objects). */

@@ -1,14 +1,18 @@
-// SRTP/SRTCP (src/media/srtp.ts) for profiles 7 (AEAD_AES_128_GCM) and 1 (AES128_CM_HMAC_SHA1_80),
-// checked against werift's SrtpSession/SrtcpSession as an independent implementation (each side holds
-// the other's keys swapped): what ours protects werift unprotects to the same bytes and vice versa, for
-// CSRCs, one-byte/two-byte header extensions, padding, sequence-number wraparound and RTCP compounds.
+// SRTP/SRTCP (src/media/transport/srtp.ts and its srtp-*.ts modules) for profiles 7 (AEAD_AES_128_GCM)
+// and 1 (AES128_CM_HMAC_SHA1_80), checked against werift's SrtpSession/SrtcpSession as an independent
+// implementation (each side holds the other's keys swapped): what ours protects werift unprotects to the
+// same bytes and vice versa, for CSRCs, one-byte/two-byte header extensions, padding, sequence-number
+// wraparound and RTCP compounds.
 // Plus the RFC 3711 Appendix B.2 (AES-CM keystream) and B.3 (key derivation) vectors, and rejection of
 // tampered, replayed, too-old and truncated packets.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { RtpHeader, SrtcpSession, SrtpSession } from 'werift';
-import { AesCm, deriveSessionKey, REPLAY_WINDOW, SrtpContext, SrtpError, type SrtpKeys, type SrtpProfile } from '../../../src/media/transport/srtp.js';
+import { SrtpContext, SrtpError, type SrtpKeys, type SrtpProfile } from '../../../src/media/transport/srtp.js';
+import { AesCm } from '../../../src/media/transport/srtp-aes-cm.js';
+import { deriveSessionKey } from '../../../src/media/transport/srtp-kdf.js';
+import { REPLAY_WINDOW } from '../../../src/media/transport/srtp-replay.js';
 import { buildNack, buildRemb, buildRr, buildSdesCname, buildSr, compound } from '../../../src/media/wire/rtcp.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
