@@ -1,13 +1,13 @@
 /**
- * src/media/sdp.ts against real headless Chromium: the offers Chromium makes for the transceivers
- * ts-client 0.5.0 creates (sendonly audio/video, rid-simulcast l/m/h video, recvonly audio/video, lines
- * made inactive by removeTrack) are parsed, answered with buildAnswer(), and the answer must be accepted
- * by setRemoteDescription: directions, negotiated codecs, simulcast encodings and the `track` events
- * (stream id from our a=msid) are read back from the RTCPeerConnection.
+ * src/media/wire/sdp.ts and sdp-answer.ts against real headless Chromium: the offers Chromium makes for
+ * the transceivers ts-client 0.5.0 creates (sendonly audio/video, rid-simulcast l/m/h video, recvonly
+ * audio/video, lines made inactive by removeTrack) are parsed, answered with buildAnswer(), and the answer
+ * must be accepted by setRemoteDescription: directions, negotiated codecs, simulcast encodings and the
+ * `track` events (stream id from our a=msid) are read back from the RTCPeerConnection.
  *
- * The same flows produce the unit-test fixtures in test/media/fixtures/*.sdp: each test checks that this
- * Chromium still makes offers of the fixture's shape. After a Chromium upgrade changes them, regenerate:
- *   SHOAL_WRITE_SDP_FIXTURES=1 node --import tsx --test test/media/sdp-browser.test.ts
+ * The same flows produce the unit-test fixtures in test/media/wire/fixtures/*.sdp: each test checks that
+ * this Chromium still makes offers of the fixture's shape. After a Chromium upgrade changes them, regenerate:
+ *   SHOAL_WRITE_SDP_FIXTURES=1 node --import tsx --test test/media/wire/sdp-browser.test.ts
  *
  * Functions passed to page.evaluate must not bind named functions (`const f = () => ...`): tsx/esbuild
  * then injects a `__name(...)` helper that does not exist in the page.
@@ -29,16 +29,15 @@ import {
   type Page,
 } from '../../helpers/browser.js';
 import {
-  buildAnswer,
   chooseCodec,
   matchCodec,
   parseOffer,
   supportedExtensions,
-  type AnswerMedia,
   type Codec,
   type OfferedMedia,
   type ParsedOffer,
 } from '../../../src/media/wire/sdp.js';
+import { buildAnswer, type AnswerMedia } from '../../../src/media/wire/sdp-answer.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const WRITE_FIXTURES = process.env.SHOAL_WRITE_SDP_FIXTURES === '1';

@@ -1,6 +1,7 @@
 /**
- * Unit tests of src/media/sdp.ts on real Chromium 156 offers stored in test/media/fixtures/*.sdp (made by
- * test/media/sdp-browser.test.ts, which also proves Chromium accepts the answers):
+ * Unit tests of src/media/wire/sdp.ts (offer side) and sdp-answer.ts (answer side) on real Chromium 156
+ * offers stored in test/media/wire/fixtures/*.sdp (made by test/media/wire/sdp-browser.test.ts, which also
+ * proves Chromium accepts the answers):
  * - chromium-publish-receive.sdp: sendonly audio (0), sendonly video (1), rid-simulcast l/m/h video (2),
  *   recvonly audio (3), recvonly video (4) — ts-client 0.5.0's transceivers;
  * - chromium-renegotiate-removed.sdp: the next offer after removeTrack on the simulcast video (inactive);
@@ -15,18 +16,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseSdp } from 'sdp-transform';
 import {
-  buildAnswer,
   chooseCodec,
   matchCodec,
   parseOffer,
   SdpError,
   supportedExtensions,
-  type AnswerMedia,
-  type AnswerParams,
   type Codec,
   type OfferedMedia,
   type ParsedOffer,
 } from '../../../src/media/wire/sdp.js';
+import { buildAnswer, type AnswerMedia, type AnswerParams } from '../../../src/media/wire/sdp-answer.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
