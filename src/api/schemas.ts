@@ -1,6 +1,6 @@
 // JSON schemas of the REST API: they validate request bodies and generate /openapi.json.
 // Field order in `roomConfigBody` is the order in which Fishjam reports the first invalid field.
-import { ROOM_TYPES } from '../room/room.js';
+import { ROOM_TYPES } from '../room/room-config.js';
 
 export const anyJson = { description: 'Any JSON value' } as const;
 

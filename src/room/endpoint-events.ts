@@ -27,8 +27,8 @@ export type ServerEndpointEvent =
   | { type: 'offerData'; tracksTypes: { audio: number; video: number }; turnServers: TurnServerInfo[] }
   | { type: 'sdpAnswer'; sdp: string; midToTrackId: Record<string, string> }
   | { type: 'candidate'; candidate: string; sdpMLineIndex: number; sdpMid: string | null }
-  | { type: 'encodingSwitched'; endpointId: string; trackId: string; encoding: Variant; reason: 'low_bandwidth' | 'encoding_inactive' | 'other' }
-  | { type: 'trackEncodingEnabled' | 'trackEncodingDisabled'; endpointId: string; trackId: string; encoding: Variant }
+  | { type: 'encodingSwitched'; endpointId: string; trackId: string; variant: Variant; reason: 'low_bandwidth' | 'encoding_inactive' | 'other' }
+  | { type: 'trackEncodingEnabled' | 'trackEncodingDisabled'; endpointId: string; trackId: string; variant: Variant }
   | { type: 'vadNotification'; trackId: string; status: 'speech' | 'silence' };
 
 /** One entry of `integratedTurnServers` (ts-client 0.5.0). */

@@ -1,7 +1,7 @@
 // One peer (or agent) of a room: identity, status, metadata, permissions, subscriptions and the link
 // to its live socket. Plain state owned by its Room; it never publishes events or touches sockets itself.
 import type { PeerPermissions } from '../auth/peer-token.js';
-import type { MediaSession } from '../media/plane/media-plane.js';
+import type { MediaSession } from './media-port.js';
 import type { EndpointLink, EndpointView } from './endpoint-events.js';
 import type { PeerType } from './notifications.js';
 import { trackJson, type TrackInfo } from './track.js';
@@ -29,7 +29,6 @@ export class Peer {
   readonly subscriptions = { peers: new Set<string>(), tracks: new Set<string>() };
   /** Id of the only token that may authenticate this peer (refresh replaces it). */
   tokenId = '';
-  disconnectTimer: NodeJS.Timeout | undefined;
   /** The peer's SFU session while it is connected (webrtc peers with the media plane on). */
   media: MediaSession | undefined;
 
@@ -45,6 +44,18 @@ export class Peer {
   /** Metadata shown over REST: the client's once it has sent some, else the backend's initial metadata. */
   get metadata(): unknown {
     return this.clientMetadata !== undefined ? this.clientMetadata : (this.options.metadata ?? null);
+  }
+
+  /** May this peer receive `trackId` of `publisher`? (its permissions and, in manual mode, its subscriptions) */
+  receives(publisher: Peer, trackId: string): boolean {
+    if (publisher === this || !this.options.permissions.canSubscribe) return false;
+    if (this.options.subscribeMode === 'auto') return true;
+    return this.subscriptions.peers.has(publisher.id) || this.subscriptions.tracks.has(trackId);
+  }
+
+  /** The tracks of `publisher` this peer may receive. */
+  receivableTracks(publisher: Peer): TrackInfo[] {
+    return [...publisher.tracks.values()].filter((t) => this.receives(publisher, t.id));
   }
 
   view(): EndpointView {

@@ -1,9 +1,10 @@
 // All rooms of this instance, by id. Creates, finds and stops rooms; owns nothing inside a room.
 import { randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../errors.js';
-import type { MediaPlane } from '../media/plane/media-plane.js';
+import type { MediaPort } from './media-port.js';
 import type { NotificationBus } from './notifications.js';
-import { Room, type RoomConfig } from './room.js';
+import type { RoomConfig } from './room-config.js';
+import { Room } from './room.js';
 
 export const ROOM_ID_PATTERN = /^[a-zA-Z0-9\-_]+$/;
 
@@ -13,7 +14,7 @@ export class RoomRegistry {
   constructor(
     private readonly bus: NotificationBus,
     private readonly onError: (err: unknown, context: string) => void,
-    private readonly media?: MediaPlane,
+    private readonly media?: MediaPort,
   ) {}
 
   /** `config.roomId` may be empty: a UUID is generated. */

@@ -5,24 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { notFound, unavailable } from '../errors.js';
 import type { ClientEndpointEvent, EndpointLink, ServerEndpointEvent } from './endpoint-events.js';
 import type { Notification, NotificationBus, PeerType } from './notifications.js';
+import { LifecycleTimers } from './lifecycle-timers.js';
+import type { RoomConfig } from './room-config.js';
 import { Peer, type PeerOptions } from './peer.js';
-import type { TrackInfo, Variant } from './track.js';
-import type { MediaPlane } from '../media/plane/media-plane.js';
-
-export type VideoCodec = 'h264' | 'vp8';
-export const ROOM_TYPES = ['full_feature', 'audio_only', 'broadcaster', 'livestream', 'conference', 'audio_only_livestream'] as const;
-export type RoomType = (typeof ROOM_TYPES)[number];
-
-export interface RoomConfig {
-  roomId: string;
-  maxPeers: number | null;
-  videoCodec: VideoCodec | null;
-  webhookUrl: string | null;
-  peerlessPurgeTimeout: number | null;
-  peerDisconnectedTimeout: number | null;
-  roomType: RoomType;
-  public: boolean;
-}
+import type { MediaPort } from './media-port.js';
+import { TrackDistribution } from './track-distribution.js';
 
 /** Close reasons the clients match literally. */
 export const CLOSE_PEER_REMOVED = 'Peer removed';
@@ -35,13 +22,14 @@ export interface RoomHooks {
   onPurge(room: Room): void;
   onError(err: unknown, context: string): void;
   /** The SFU; absent when the media plane is off (signaling only). */
-  media?: MediaPlane;
+  media?: MediaPort;
 }
 
 export class Room {
   readonly peers = new Map<string, Peer>();
   readonly createdAt = Date.now();
-  private peerlessTimer: NodeJS.Timeout | undefined;
+  private readonly timers: LifecycleTimers;
+  private readonly tracks: TrackDistribution;
   private stopped = false;
 
   constructor(
@@ -49,7 +37,15 @@ export class Room {
     readonly config: RoomConfig,
     private readonly bus: NotificationBus,
     private readonly hooks: RoomHooks,
-  ) {}
+  ) {
+    this.timers = new LifecycleTimers(config);
+    this.tracks = new TrackDistribution({
+      roomId: id,
+      readyPeers: () => this.readyPeers(),
+      sendTo: (peer, event) => this.sendTo(peer, event),
+      notify: (n) => this.notify(n),
+    });
+  }
 
   /** Called by the registry once the room is registered. */
   start(): void {
@@ -89,11 +85,9 @@ export class Room {
   removePeer(peerId: string, purged = false): void {
     const peer = this.getPeer(peerId);
     this.peers.delete(peerId);
-    clearTimeout(peer.disconnectTimer);
+    this.timers.cancelDisconnected(peerId);
     const wasConnected = peer.status === 'connected';
-    const link = peer.link;
-    peer.link = undefined;
-    if (link) this.safeClose(link, 1000, CLOSE_PEER_REMOVED);
+    this.hangUp(peer, CLOSE_PEER_REMOVED);
     if (!purged) {
       this.removeAllTracks(peer);
       if (wasConnected) this.notify({ type: 'peerDisconnected', roomId: this.id, peerId, peerType: peer.type });
@@ -112,7 +106,7 @@ export class Room {
     }
     for (const t of add.tracks ?? []) peer.subscriptions.tracks.add(t);
     for (const publisher of this.readyPeers()) {
-      if (publisher !== peer) this.deliverTracks(peer, publisher, [...publisher.tracks.values()]);
+      if (publisher !== peer) this.tracks.deliver(peer, publisher, [...publisher.tracks.values()]);
     }
   }
 
@@ -120,20 +114,22 @@ export class Room {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.peerlessTimer);
+    this.timers.stop();
     for (const peer of this.peers.values()) {
-      clearTimeout(peer.disconnectTimer);
-      const link = peer.link;
-      peer.link = undefined;
-      if (link) this.safeClose(link, 1000, CLOSE_ROOM_STOPPED);
-      peer.media?.close();
-      peer.media = undefined;
+      this.hangUp(peer, CLOSE_ROOM_STOPPED);
+      this.closeMedia(peer);
       for (const track of peer.tracks.values()) this.notify({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
       peer.tracks.clear();
       this.notify({ type: 'peerDeleted', roomId: this.id, peerId: peer.id, peerType: peer.type });
     }
     this.peers.clear();
     this.notify({ type: 'roomDeleted', roomId: this.id });
+  }
+
+  /** The token `tokenId` is from now on the only one that may authenticate `peerId` (mint and refresh). */
+  setPeerToken(peerId: string, tokenId: string): void {
+    const peer = this.peers.get(peerId);
+    if (peer) peer.tokenId = tokenId;
   }
 
   // ---- socket-driven operations ----
@@ -146,7 +142,7 @@ export class Room {
     if (peer.link) return 'peer already connected';
     peer.link = link;
     peer.status = 'connected';
-    clearTimeout(peer.disconnectTimer);
+    this.timers.cancelDisconnected(peerId);
     this.notify({ type: 'peerConnected', roomId: this.id, peerId, peerType: peer.type });
     this.rearmPeerless();
     return peer;
@@ -175,7 +171,7 @@ export class Room {
       case 'updateEndpointMetadata':
         return this.onMetadata(peer, event.metadata);
       case 'updateTrackMetadata':
-        return this.onTrackMetadata(peer, event.trackId, event.metadata);
+        return this.tracks.updateMetadata(peer, event.trackId, event.metadata);
       case 'disconnect':
         // The client left (`leave()`): its endpoint goes away for the others, but the socket and the
         // peer's connected status stay until the socket closes; a later `connect` rejoins.
@@ -187,10 +183,10 @@ export class Room {
       case 'sdpOffer':
         return peer.media?.handleOffer(event.sdp, event.trackIdToMetadata, event.midToTrackId);
       case 'setTargetTrackVariant':
-        return peer.media?.setTargetLayer(event.trackId, event.variant);
+        return peer.media?.setTargetVariant(event.trackId, event.variant);
       case 'enableTrackVariant':
       case 'disableTrackVariant':
-        return this.onVariantToggle(peer, event.trackId, event.variant, event.type === 'enableTrackVariant');
+        return this.tracks.toggleVariant(peer, event.trackId, event.variant, event.type === 'enableTrackVariant');
       case 'candidate':
         // ICE-lite behind the integrated TURN: the client's relay candidates need no action.
         return;
@@ -207,11 +203,11 @@ export class Room {
     this.sendTo(peer, {
       type: 'connected',
       endpointId: peer.id,
-      endpoints: [peer.view(), ...others.map((p) => ({ ...p.view(), tracks: this.visibleTracks(peer, p) }))],
+      endpoints: [peer.view(), ...others.map((p) => ({ ...p.view(), tracks: peer.receivableTracks(p) }))],
       iceServers: peer.type === 'webrtc' ? this.hooks.media?.turnServers(this.id, peer.id) : undefined,
     });
     if (!wasReady) this.startMedia(peer);
-    for (const other of others) this.deliverTracks(peer, other, [...other.tracks.values()]);
+    for (const other of others) this.tracks.deliver(peer, other, [...other.tracks.values()]);
     this.notify({ type: 'peerMetadataUpdated', roomId: this.id, peerId: peer.id, peerType: peer.type, metadata: peer.clientMetadata });
     const announce: ServerEndpointEvent = wasReady
       ? { type: 'endpointUpdated', endpoint: peer.view() }
@@ -230,17 +226,6 @@ export class Room {
     }
   }
 
-  private onTrackMetadata(peer: Peer, trackId: string, metadata: unknown): void {
-    const track = peer.tracks.get(trackId);
-    const next = metadata ?? null;
-    if (!track || JSON.stringify(next) === JSON.stringify(track.metadata ?? null)) return;
-    track.metadata = next;
-    this.notify({ type: 'trackMetadataUpdated', roomId: this.id, peerId: peer.id, track });
-    for (const other of this.readyPeers()) {
-      if (this.knowsOf(other, peer, track)) this.sendTo(other, { type: 'trackUpdated', endpointId: peer.id, trackId, metadata: next });
-    }
-  }
-
   // ---- helpers ----
 
   private readyPeers(): Peer[] {
@@ -249,9 +234,20 @@ export class Room {
 
   private removeAllTracks(peer: Peer): void {
     const trackIds = [...peer.tracks.keys()];
-    if (trackIds.length > 0) this.unpublish(peer, trackIds);
+    if (trackIds.length > 0) this.tracks.unpublish(peer, trackIds);
+    this.closeMedia(peer);
+  }
+
+  private closeMedia(peer: Peer): void {
     peer.media?.close();
     peer.media = undefined;
+  }
+
+  /** Closes the peer's socket for good (the socket's own close then finds no link to detach). */
+  private hangUp(peer: Peer, reason: string): void {
+    const link = peer.link;
+    peer.link = undefined;
+    if (link) this.safeClose(link, 1000, reason);
   }
 
   // ---- media plane ----
@@ -259,7 +255,6 @@ export class Room {
   private startMedia(peer: Peer): void {
     const plane = this.hooks.media;
     if (!plane || peer.type !== 'webrtc' || peer.media) return;
-    const room = this;
     peer.media = plane.open(
       {
         roomId: this.id,
@@ -269,66 +264,14 @@ export class Room {
         enableSimulcast: peer.options.enableSimulcast,
       },
       {
-        send: (event) => room.sendTo(peer, event),
-        published: (tracks) => room.publish(peer, tracks),
-        unpublished: (ids) => room.unpublish(peer, ids),
-        trackMetadataChanged: (trackId, metadata) => room.onTrackMetadata(peer, trackId, metadata),
-        voiceActivity: (trackId, status) => room.onVoiceActivity(peer, trackId, status),
-        failed: (reason) => room.onMediaFailed(peer, reason),
+        send: (event) => this.sendTo(peer, event),
+        published: (tracks) => this.tracks.publish(peer, tracks),
+        unpublished: (ids) => this.tracks.unpublish(peer, ids),
+        trackMetadataChanged: (trackId, metadata) => this.tracks.updateMetadata(peer, trackId, metadata),
+        voiceActivity: (trackId, status) => this.tracks.voiceActivity(peer, trackId, status),
+        failed: (reason) => this.onMediaFailed(peer, reason),
       },
     );
-  }
-
-  /** May `subscriber` receive `track` of `publisher`? (permissions and manual subscriptions) */
-  private receives(subscriber: Peer, publisher: Peer, track: TrackInfo): boolean {
-    if (subscriber === publisher || !subscriber.options.permissions.canSubscribe) return false;
-    if (subscriber.options.subscribeMode === 'auto') return true;
-    return subscriber.subscriptions.peers.has(publisher.id) || subscriber.subscriptions.tracks.has(track.id);
-  }
-
-  /** Has `subscriber` been told about `track` (so events about it may follow)? Its tracksAdded waits for a negotiation round. */
-  private knowsOf(subscriber: Peer, publisher: Peer, track: TrackInfo): boolean {
-    return this.receives(subscriber, publisher, track) && (subscriber.media?.knowsTrack(track.id) ?? true);
-  }
-
-  private visibleTracks(subscriber: Peer, publisher: Peer): TrackInfo[] {
-    return [...publisher.tracks.values()].filter((t) => this.receives(subscriber, publisher, t));
-  }
-
-  /** Announces `tracks` of `publisher` to `subscriber` (and, with media, starts sending them). */
-  private deliverTracks(subscriber: Peer, publisher: Peer, tracks: TrackInfo[]): void {
-    const allowed = tracks.filter((t) => this.receives(subscriber, publisher, t));
-    if (allowed.length === 0 || !subscriber.ready) return;
-    if (subscriber.media) {
-      subscriber.media.subscribe(publisher.id, allowed);
-    } else {
-      this.sendTo(subscriber, { type: 'tracksAdded', endpointId: publisher.id, tracks: allowed });
-    }
-  }
-
-  private publish(peer: Peer, tracks: TrackInfo[]): void {
-    for (const info of tracks) {
-      peer.tracks.set(info.id, info);
-      this.notify({ type: 'trackAdded', roomId: this.id, peerId: peer.id, track: info });
-    }
-    for (const other of this.readyPeers()) {
-      if (other !== peer) this.deliverTracks(other, peer, tracks);
-    }
-  }
-
-  private unpublish(peer: Peer, trackIds: string[]): void {
-    const removed = trackIds.filter((id) => peer.tracks.has(id));
-    if (removed.length === 0) return;
-    for (const id of removed) {
-      const track = peer.tracks.get(id)!;
-      peer.tracks.delete(id);
-      this.notify({ type: 'trackRemoved', roomId: this.id, peerId: peer.id, track });
-    }
-    for (const other of this.readyPeers()) {
-      if (other === peer) continue;
-      if (other.media) other.media.unsubscribe(peer.id, removed);
-      else if (peer.ready) this.sendTo(other, { type: 'tracksRemoved', endpointId: peer.id, trackIds: removed });
-    }
   }
 
   /** The peer's media session died under it (its media worker exited): hang up so the client rejoins. */
@@ -336,27 +279,6 @@ export class Room {
     const link = peer.link;
     if (!link) return;
     this.safeClose(link, 1011, `Media failed: ${reason}`.slice(0, 120));
-  }
-
-  private onVoiceActivity(peer: Peer, trackId: string, status: 'speech' | 'silence'): void {
-    const track = peer.tracks.get(trackId);
-    if (!track) return;
-    for (const other of this.readyPeers()) {
-      if (this.knowsOf(other, peer, track)) this.sendTo(other, { type: 'vadNotification', trackId, status });
-    }
-  }
-
-  private onVariantToggle(peer: Peer, trackId: string, variant: Variant, enabled: boolean): void {
-    const track = peer.tracks.get(trackId);
-    if (!track || !track.simulcast.enabled) return;
-    const isDisabled = track.simulcast.disabled.includes(variant);
-    if (enabled === !isDisabled) return; // idempotent: the client repeats these after every answer
-    track.simulcast.disabled = enabled ? track.simulcast.disabled.filter((v) => v !== variant) : [...track.simulcast.disabled, variant];
-    for (const other of this.readyPeers()) {
-      if (other !== peer && this.receives(other, peer, track)) {
-        this.sendTo(other, { type: enabled ? 'trackEncodingEnabled' : 'trackEncodingDisabled', endpointId: peer.id, trackId, encoding: variant });
-      }
-    }
   }
 
   /** Tells the others that `peer` left (its tracks were already removed). */
@@ -389,31 +311,21 @@ export class Room {
     this.bus.publish(n);
   }
 
+  /** A disconnected peer that does not come back within peerDisconnectedTimeout is purged. */
   private armDisconnectTimer(peer: Peer): void {
-    const timeout = this.config.peerDisconnectedTimeout;
-    if (timeout === null) return;
-    clearTimeout(peer.disconnectTimer);
-    peer.disconnectTimer = setTimeout(() => {
+    this.timers.startDisconnected(peer.id, () => {
       if (this.stopped || this.peers.get(peer.id) !== peer || peer.status !== 'disconnected') return;
       this.removePeer(peer.id, true);
-    }, timeout * 1000);
-    peer.disconnectTimer.unref();
+    });
   }
 
-  /** (Re)starts the peerless countdown when no peer is connected; cancels it otherwise. */
+  /** A room with no connected peer for peerlessPurgeTimeout is dropped. */
   private rearmPeerless(): void {
-    const timeout = this.config.peerlessPurgeTimeout;
-    if (timeout === null || this.stopped) return;
-    clearTimeout(this.peerlessTimer);
-    this.peerlessTimer = undefined;
-    const anyConnected = [...this.peers.values()].some((p) => p.status === 'connected');
-    if (anyConnected) return;
-    this.peerlessTimer = setTimeout(() => {
-      if (this.stopped) return;
-      if ([...this.peers.values()].some((p) => p.status === 'connected')) return;
-      this.hooks.onPurge(this);
-    }, timeout * 1000);
-    this.peerlessTimer.unref();
+    if (this.stopped) return;
+    const anyConnected = () => [...this.peers.values()].some((p) => p.status === 'connected');
+    this.timers.peerlessCheck(anyConnected(), () => {
+      if (!this.stopped && !anyConnected()) this.hooks.onPurge(this);
+    });
   }
 
   toJSON() {

@@ -130,12 +130,12 @@ export function jsonMediaEvent(event: ServerEndpointEvent): { type: string; data
     case 'candidate':
       return custom('candidate', { candidate: event.candidate, sdpMLineIndex: event.sdpMLineIndex, sdpMid: event.sdpMid, usernameFragment: null });
     case 'encodingSwitched':
-      return custom('encodingSwitched', { endpointId: event.endpointId, trackId: event.trackId, encoding: event.encoding, reason: event.reason });
+      return custom('encodingSwitched', { endpointId: event.endpointId, trackId: event.trackId, encoding: event.variant, reason: event.reason });
     case 'vadNotification':
       return custom('vadNotification', { trackId: event.trackId, status: event.status });
     case 'trackEncodingEnabled':
     case 'trackEncodingDisabled':
-      return { type: event.type, data: { endpointId: event.endpointId, trackId: event.trackId, encoding: event.encoding } };
+      return { type: event.type, data: { endpointId: event.endpointId, trackId: event.trackId, encoding: event.variant } };
   }
 }
 

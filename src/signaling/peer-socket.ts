@@ -12,7 +12,8 @@ import {
 } from '../gen/fishjam/peer_notifications_pb.js';
 import type { Logger } from '../log/logger.js';
 import type { ClientEndpointEvent, EndpointLink, ServerEndpointEvent } from '../room/endpoint-events.js';
-import type { Room, RoomType } from '../room/room.js';
+import type { Room } from '../room/room.js';
+import type { RoomType } from '../room/room-config.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import { encodeJsonMediaEvent, MediaEventParseError, parseJsonMediaEvent } from './json-media-events.js';
 import { toClientEvent, toServerMediaEvent } from './proto-media-events.js';

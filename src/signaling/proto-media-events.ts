@@ -172,17 +172,17 @@ export function toServerMediaEvent(event: ServerEndpointEvent): ServerMediaEvent
       case 'encodingSwitched':
         return {
           case: 'trackVariantSwitched',
-          value: create(MediaEvent_TrackVariantSwitchedSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.encoding] }),
+          value: create(MediaEvent_TrackVariantSwitchedSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.variant] }),
         };
       case 'trackEncodingEnabled':
         return {
           case: 'trackVariantEnabled',
-          value: create(MediaEvent_TrackVariantEnabledSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.encoding] }),
+          value: create(MediaEvent_TrackVariantEnabledSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.variant] }),
         };
       case 'trackEncodingDisabled':
         return {
           case: 'trackVariantDisabled',
-          value: create(MediaEvent_TrackVariantDisabledSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.encoding] }),
+          value: create(MediaEvent_TrackVariantDisabledSchema, { endpointId: event.endpointId, trackId: event.trackId, variant: VARIANTS[event.variant] }),
         };
       case 'vadNotification':
         return {

@@ -58,7 +58,7 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         permissions,
       });
       const { token, claims } = await tokens.mint({ kind: type === 'agent' ? 'agent' : 'peer', roomId: room.id, peerId: peer.id, permissions });
-      peer.tokenId = claims.tokenId;
+      room.setPeerToken(peer.id, claims.tokenId);
       reply.code(201);
       return {
         data: {
@@ -94,7 +94,7 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         peerId: peer.id,
         permissions: peer.options.permissions,
       });
-      peer.tokenId = claims.tokenId;
+      room.setPeerToken(peer.id, claims.tokenId);
       reply.code(201);
       return { data: { token } };
     },

@@ -2,7 +2,7 @@
 // field order; the RoomRegistry owns the rooms.
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import { badRequest } from '../../errors.js';
-import type { RoomConfig, RoomType, VideoCodec } from '../../room/room.js';
+import type { RoomConfig, RoomType, VideoCodec } from '../../room/room-config.js';
 import { AUTH, type ApiDeps } from '../app.js';
 import { ROOM_CONFIG_FIELDS, errorBody, responses, roomConfigBody, roomIdParams } from '../schemas.js';
 

@@ -1,15 +1,18 @@
 // The media plane in the calling thread: one integrated TURN server (one UDP port, optional TCP port)
-// for every peer, one DTLS certificate, and per room the map of published tracks' producers that its
-// sessions share. Used directly when FJ_MEDIA_WORKERS is 0, and inside each media worker otherwise.
-// It knows nothing about rooms beyond their ids.
+// for every peer, one DTLS certificate, the plane's packet counters and packet slab, and per room the
+// Router that owns its media graph. Used directly when FJ_MEDIA_WORKERS is 0, and inside each media
+// worker otherwise. It knows nothing about rooms beyond their ids.
 import type { Logger } from '../../log/logger.js';
 import type { TurnServerInfo } from '../../room/endpoint-events.js';
 import { issueTurnCredentials } from '../../turn/turn-credentials.js';
 import { TurnServer, type TurnServerOptions } from '../../turn/turn-server.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
-import type { MediaPlane, MediaSession, MediaSessionHost, MediaSessionOptions, MediaThreadLoad } from './media-plane.js';
-import { mediaStats, type MediaStats } from '../sfu/media-stats.js';
-import { PeerMedia, type MediaContext, type RoomMedia } from '../session/peer-session.js';
+import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
+import type { MediaPlane, MediaThreadLoad } from './media-plane.js';
+import { emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
+import { Router } from '../sfu/router.js';
+import { PeerSession, type MediaContext } from '../session/peer-session.js';
+import { PacketSlab } from '../transport/packet-slab.js';
 
 export interface LocalMediaPlaneOptions {
   turn: Omit<TurnServerOptions, 'log'>;
@@ -19,14 +22,11 @@ export interface LocalMediaPlaneOptions {
   log: Logger;
 }
 
-interface RoomEntry extends RoomMedia {
-  sessions: number;
-}
-
 export class LocalMediaPlane implements MediaPlane {
   private readonly turn: TurnServer;
   private ports: { udpPort: number; tcpPort?: number } | undefined;
-  private readonly rooms = new Map<string, RoomEntry>();
+  private readonly routers = new Map<string, Router>();
+  private readonly counters = emptyMediaStats();
   private readonly ctx: MediaContext;
 
   constructor(private readonly options: LocalMediaPlaneOptions) {
@@ -34,6 +34,7 @@ export class LocalMediaPlane implements MediaPlane {
     this.ctx = {
       turn: this.turn,
       certificate: options.certificate,
+      slab: new PacketSlab(),
       log: options.log.child({ module: 'media' }),
       turnServers: (peerId) => this.turnServersFor(peerId),
     };
@@ -50,20 +51,14 @@ export class LocalMediaPlane implements MediaPlane {
 
   open(options: MediaSessionOptions, host: MediaSessionHost): MediaSession {
     const { roomId } = options;
-    let room = this.rooms.get(roomId);
-    if (!room) {
-      const entry: RoomEntry = {
-        producers: new Map(),
-        sessions: 0,
-        leave: () => {
-          if (--entry.sessions === 0 && this.rooms.get(roomId) === entry) this.rooms.delete(roomId);
-        },
-      };
-      room = entry;
-      this.rooms.set(roomId, entry);
+    let router = this.routers.get(roomId);
+    if (!router) {
+      router = new Router(roomId, this.counters, (empty) => {
+        if (this.routers.get(roomId) === empty) this.routers.delete(roomId);
+      });
+      this.routers.set(roomId, router);
     }
-    room.sessions++;
-    return new PeerMedia(options, host, this.ctx, room);
+    return new PeerSession(options, host, this.ctx, router);
   }
 
   turnServers(_roomId: string, peerId: string): TurnServerInfo[] {
@@ -71,7 +66,7 @@ export class LocalMediaPlane implements MediaPlane {
   }
 
   async stats(): Promise<MediaStats> {
-    return { ...mediaStats };
+    return { ...this.counters };
   }
 
   async stop(): Promise<void> {
@@ -80,8 +75,8 @@ export class LocalMediaPlane implements MediaPlane {
 
   load(): { threads: MediaThreadLoad[]; workerRestarts: number } {
     let sessions = 0;
-    for (const room of this.rooms.values()) sessions += room.sessions;
-    return { threads: [{ thread: 'main', rooms: this.rooms.size, sessions }], workerRestarts: 0 };
+    for (const router of this.routers.values()) sessions += router.sessions;
+    return { threads: [{ thread: 'main', rooms: this.routers.size, sessions }], workerRestarts: 0 };
   }
 
   private turnServersFor(peerId: string): TurnServerInfo[] {

@@ -4,8 +4,8 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createLogger } from '../../log/logger.js';
 import { LocalMediaPlane } from './local-media-plane.js';
-import type { MediaSession, MediaSessionHost } from './media-plane.js';
-import type { FromWorker, MediaWorkerData, ToWorker } from './worker-protocol.js';
+import type { MediaSession, MediaSessionHost } from '../../room/media-port.js';
+import { HOST_METHODS, SESSION_METHODS, invoke, type FromWorker, type MediaWorkerData, type ToWorker } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('media-worker.ts must run in a worker thread');
 const port: MessagePort = parentPort;
@@ -16,14 +16,11 @@ const sessions = new Map<number, MediaSession>();
 const post = (msg: FromWorker) => port.postMessage(msg);
 
 function hostFor(session: number): MediaSessionHost {
-  return {
-    send: (...args) => post({ type: 'host', session, method: 'send', args }),
-    published: (...args) => post({ type: 'host', session, method: 'published', args }),
-    unpublished: (...args) => post({ type: 'host', session, method: 'unpublished', args }),
-    trackMetadataChanged: (...args) => post({ type: 'host', session, method: 'trackMetadataChanged', args }),
-    voiceActivity: (...args) => post({ type: 'host', session, method: 'voiceActivity', args }),
-    failed: () => {},
-  };
+  const host = { failed: () => {} } as Partial<MediaSessionHost>;
+  for (const method of HOST_METHODS) {
+    host[method] = (...args: unknown[]) => post({ type: 'host', session, method, args } as FromWorker);
+  }
+  return host as MediaSessionHost;
 }
 
 function handle(msg: ToWorker): void {
@@ -33,20 +30,7 @@ function handle(msg: ToWorker): void {
       return;
     case 'call': {
       const s = sessions.get(msg.session);
-      if (!s) return;
-      // Each case narrows the arguments to the method's own.
-      switch (msg.method) {
-        case 'subscribe':
-          return s.subscribe(...msg.args);
-        case 'unsubscribe':
-          return s.unsubscribe(...msg.args);
-        case 'setTargetLayer':
-          return s.setTargetLayer(...msg.args);
-        case 'requestNegotiation':
-          return s.requestNegotiation(...msg.args);
-        case 'handleOffer':
-          return s.handleOffer(...msg.args);
-      }
+      if (s) invoke(s, SESSION_METHODS, msg);
       return;
     }
     case 'close':

@@ -1,13 +1,15 @@
 // The main thread's stand-in for a MediaSession that lives in a media worker: forwards the room's calls
-// as messages and replays the worker's host callbacks to the room. It mirrors which remote tracks the
-// client has been told about (from the tracksAdded/tracksRemoved events passing through), so
-// knowsTrack() answers at once, as the in-thread session does. It never touches media.
-import type { MediaSession, MediaSessionHost } from './media-plane.js';
-import type { HostCall, SessionCall, ToWorker } from './worker-protocol.js';
+// as messages and replays the worker's host callbacks to the room. Its methods are made from the
+// protocol's SESSION_METHODS list, so a session method is named in one place. It never touches media
+// and keeps no copy of the session's state.
+import type { MediaSession, MediaSessionHost } from '../../room/media-port.js';
+import { HOST_METHODS, SESSION_METHODS, invoke, type HostCall, type SessionCall, type SessionMethod, type ToWorker } from './worker-protocol.js';
+
+// The forwarded methods are defined on the prototype below, one per SESSION_METHODS entry.
+export interface RemoteMediaSession extends Pick<MediaSession, SessionMethod> {}
 
 export class RemoteMediaSession implements MediaSession {
   private closed = false;
-  private readonly announced = new Set<string>();
 
   constructor(
     readonly id: number,
@@ -16,30 +18,6 @@ export class RemoteMediaSession implements MediaSession {
     /** Called once when the session ends (closed by the room or failed). */
     private readonly onEnd: () => void,
   ) {}
-
-  subscribe(...args: Parameters<MediaSession['subscribe']>): void {
-    this.call({ method: 'subscribe', args });
-  }
-
-  unsubscribe(...args: Parameters<MediaSession['unsubscribe']>): void {
-    this.call({ method: 'unsubscribe', args });
-  }
-
-  knowsTrack(trackId: string): boolean {
-    return this.announced.has(trackId);
-  }
-
-  setTargetLayer(...args: Parameters<MediaSession['setTargetLayer']>): void {
-    this.call({ method: 'setTargetLayer', args });
-  }
-
-  requestNegotiation(): void {
-    this.call({ method: 'requestNegotiation', args: [] });
-  }
-
-  handleOffer(...args: Parameters<MediaSession['handleOffer']>): void {
-    this.call({ method: 'handleOffer', args });
-  }
 
   close(): void {
     if (this.closed) return;
@@ -50,23 +28,7 @@ export class RemoteMediaSession implements MediaSession {
 
   /** A host callback the worker reported; dropped once the session is closed. */
   deliver(call: HostCall): void {
-    if (this.closed) return;
-    switch (call.method) {
-      case 'send': {
-        const [event] = call.args;
-        if (event.type === 'tracksAdded') for (const t of event.tracks) this.announced.add(t.id);
-        if (event.type === 'tracksRemoved') for (const id of event.trackIds) this.announced.delete(id);
-        return this.host.send(event);
-      }
-      case 'published':
-        return this.host.published(...call.args);
-      case 'unpublished':
-        return this.host.unpublished(...call.args);
-      case 'trackMetadataChanged':
-        return this.host.trackMetadataChanged(...call.args);
-      case 'voiceActivity':
-        return this.host.voiceActivity(...call.args);
-    }
+    if (!this.closed) invoke(this.host, HOST_METHODS, call);
   }
 
   /** The worker is gone: the session ends and the room hears why. */
@@ -77,8 +39,17 @@ export class RemoteMediaSession implements MediaSession {
     this.host.failed(reason);
   }
 
-  private call(call: SessionCall): void {
+  /** @internal one forwarded call (the prototype's SESSION_METHODS entries call it). */
+  forward(call: SessionCall): void {
     if (this.closed) return;
     this.post({ type: 'call', session: this.id, ...call });
   }
+}
+
+for (const method of SESSION_METHODS) {
+  Object.defineProperty(RemoteMediaSession.prototype, method, {
+    value(this: RemoteMediaSession, ...args: unknown[]) {
+      this.forward({ method, args } as SessionCall);
+    },
+  });
 }

@@ -1,11 +1,12 @@
 // Messages between the main thread (WorkerMediaPlane) and a media worker (media-worker.ts). Everything
 // is structured-cloneable plain data; sessions are named by a number the main thread assigns. Messages
 // on one worker's port arrive in the order they were posted, which is all the ordering sessions need.
+// The two lists below name the forwarded calls once; both directions are built from them.
 import type { LogLevel } from '../../config/config.js';
+import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { TurnServerOptions } from '../../turn/turn-server.js';
-import type { DtlsCertificate } from '../transport/dtls-certificate.js';
-import type { MediaSession, MediaSessionHost, MediaSessionOptions } from './media-plane.js';
 import type { MediaStats } from '../sfu/media-stats.js';
+import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 
 export interface MediaWorkerData {
   /** The worker's module (a .ts file is loaded through tsx). */
@@ -18,13 +19,28 @@ export interface MediaWorkerData {
   structuredLogging: boolean;
 }
 
-/** The MediaSession methods the main thread forwards, with their arguments. */
-export type SessionMethod = Exclude<keyof MediaSession, 'knowsTrack' | 'close'>;
-export type SessionCall = { [K in SessionMethod]: { method: K; args: Parameters<MediaSession[K]> } }[SessionMethod];
+/** The MediaSession methods the main thread forwards to the worker (all but close, which has its own message). */
+export const SESSION_METHODS = ['subscribe', 'unsubscribe', 'trackEvent', 'setTargetVariant', 'requestNegotiation', 'handleOffer'] as const;
+/** The MediaSessionHost callbacks the worker reports back (all but failed, which only the main side knows). */
+export const HOST_METHODS = ['send', 'published', 'unpublished', 'trackMetadataChanged', 'voiceActivity'] as const;
 
-/** The MediaSessionHost callbacks a worker reports, with their arguments. */
-export type HostMethod = Exclude<keyof MediaSessionHost, 'failed'>;
-export type HostCall = { [K in HostMethod]: { method: K; args: Parameters<MediaSessionHost[K]> } }[HostMethod];
+export type SessionMethod = (typeof SESSION_METHODS)[number];
+export type HostMethod = (typeof HOST_METHODS)[number];
+
+// A method added to MediaSession or MediaSessionHost must be added to its list (or excluded here).
+type Unlisted = Exclude<keyof MediaSession, SessionMethod | 'close'> | Exclude<keyof MediaSessionHost, HostMethod | 'failed'>;
+const allListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void allListed;
+
+type CallOf<T, K extends keyof T> = T[K] extends (...args: infer A) => void ? { method: K; args: A } : never;
+export type SessionCall = { [K in SessionMethod]: CallOf<MediaSession, K> }[SessionMethod];
+export type HostCall = { [K in HostMethod]: CallOf<MediaSessionHost, K> }[HostMethod];
+
+/** Calls `call.method` on `target` if the method is one of `allowed` (a message naming another is dropped). */
+export function invoke<T extends object>(target: T, allowed: readonly (keyof T)[], call: { method: string; args: unknown[] }): void {
+  if (!(allowed as readonly string[]).includes(call.method)) return;
+  (target[call.method as keyof T] as (...args: unknown[]) => void).apply(target, call.args);
+}
 
 export type ToWorker =
   | { type: 'open'; session: number; options: MediaSessionOptions }

@@ -1,15 +1,18 @@
 // An outbound track: one producer forwarded to one subscriber. Rewrites SSRC, payload type, sequence
-// numbers and timestamps so the subscriber sees one continuous stream across simulcast layer switches
+// numbers and timestamps so the subscriber sees one continuous stream across simulcast variant switches
 // (which happen only at keyframes), and answers the subscriber's NACKs from its retransmission buffer.
 // Per forwarded packet it allocates nothing itself: the rewritten packet is written into a shared scratch
 // buffer that `send` must consume at once (it encrypts a copy), and the retransmission buffer keeps the
 // frame `send` returns (the encrypted packet, resent as it was: a NACKed packet keeps its SRTP index).
-// It sends only through the functions it was given; it never touches rooms or signaling.
+// It sends only through the functions it was given, never touches rooms or signaling, and is created
+// (and fed by its producer) only through its room's Router.
 import type { Variant } from '../../room/track.js';
-import type { Layer, Producer } from './producer.js';
-import { RetransmitBuffer } from './retransmit-buffer.js';
-import { mediaStats } from './media-stats.js';
 import { rewriteRtpInto, type RtpHeader } from '../wire/rtp.js';
+import { emptyMediaStats, type MediaStats } from './media-stats.js';
+import type { Producer } from './producer.js';
+import { RetransmitBuffer } from './retransmit-buffer.js';
+import type { RtpSink } from './rtp-sink.js';
+import type { StreamVariant } from './stream-variant.js';
 
 /**
  * Sent frames kept per consumer for NACKs: 5 s of a 100 packets/s stream, 1.3 s at 400 packets/s; a
@@ -23,8 +26,8 @@ const scratch = Buffer.allocUnsafe(65536);
 export interface ConsumerParams {
   ssrc: number;
   payloadType: number;
-  /** Subscriber's preferred simulcast layer. */
-  targetLayer: Variant;
+  /** Subscriber's preferred simulcast variant. */
+  targetVariant: Variant;
   /**
    * Sends the plaintext packet `packet[0, length)`; `packet` is scratch, valid only during the call.
    * Returns what to keep for retransmission (handed to `resend` when NACKed), or undefined if nothing was sent.
@@ -35,14 +38,16 @@ export interface ConsumerParams {
   nack: boolean;
   /** Publisher extension id → this subscriber's id; ids not listed are dropped. */
   extensionMap?: Map<number, number>;
-  /** Called when the forwarded simulcast layer changes. */
-  onLayerSwitched: (layer: Variant) => void;
+  /** Called when the forwarded simulcast variant changes. */
+  onVariantSwitched: (variant: Variant) => void;
+  /** The counters of the thread's media plane (a consumer made outside a plane counts on its own). */
+  stats?: MediaStats;
 }
 
-export class Consumer {
-  /** Layer being forwarded now; undefined until the first keyframe of the target arrives. */
-  currentLayer: Layer | undefined;
-  targetLayer: Variant;
+export class Consumer implements RtpSink {
+  /** Stream being forwarded now; undefined until the first keyframe of the target arrives. */
+  currentVariant: StreamVariant | undefined;
+  targetVariant: Variant;
   private seqOffset = 0;
   private tsOffset = 0;
   private lastOutSeq = Math.floor(Math.random() * 0x8000);
@@ -55,50 +60,52 @@ export class Consumer {
   private closed = false;
   private packetsSent = 0;
   private octetsSent = 0;
+  private readonly stats: MediaStats;
 
+  /** Not fed until the producer adds it as a sink (Router.consume does both). */
   constructor(
     readonly producer: Producer,
     private readonly p: ConsumerParams,
   ) {
-    this.targetLayer = p.targetLayer;
+    this.targetVariant = p.targetVariant;
     this.rtx = p.nack ? new RetransmitBuffer(RETRANSMIT_PACKETS) : undefined;
-    producer.consumers.add(this);
+    this.stats = p.stats ?? emptyMediaStats();
   }
 
   get ssrc(): number {
     return this.p.ssrc;
   }
 
-  /** Layer this consumer wants from the producer now. */
-  private wantedLayer(): Layer {
-    return this.producer.simulcast ? this.targetLayer : '';
+  /** Stream this consumer wants from the producer now. */
+  private wantedVariant(): StreamVariant {
+    return this.producer.simulcast ? this.targetVariant : '';
   }
 
-  setTargetLayer(layer: Variant): void {
-    if (this.targetLayer === layer) return;
-    this.targetLayer = layer;
-    if (this.currentLayer !== layer) this.producer.requestKeyframe(layer);
+  setTargetVariant(variant: Variant): void {
+    if (this.targetVariant === variant) return;
+    this.targetVariant = variant;
+    if (this.currentVariant !== variant) this.producer.requestKeyframe(variant);
   }
 
   /** Called once the subscriber's transport can receive: asks for a keyframe to start from. */
   start(): void {
     this.ready = true;
-    if (this.currentLayer !== undefined) return;
-    this.producer.requestKeyframe(this.producer.simulcast ? this.targetLayer : undefined);
+    if (this.currentVariant !== undefined) return;
+    this.producer.requestKeyframe(this.producer.simulcast ? this.targetVariant : undefined);
   }
 
-  forward(buf: Buffer, h: RtpHeader, layer: Layer, keyframe: boolean): void {
+  forward(buf: Buffer, h: RtpHeader, variant: StreamVariant, keyframe: boolean): void {
     if (this.closed || !this.ready) return;
-    const wanted = this.wantedLayer();
-    if (layer !== this.currentLayer) {
-      // Switch (or start) only at a keyframe of the wanted layer.
-      if (layer !== wanted || !keyframe) {
-        if (layer === wanted && this.producer.kind === 'video') this.producer.requestKeyframe(layer);
+    const wanted = this.wantedVariant();
+    if (variant !== this.currentVariant) {
+      // Switch (or start) only at a keyframe of the wanted stream.
+      if (variant !== wanted || !keyframe) {
+        if (variant === wanted && this.producer.kind === 'video') this.producer.requestKeyframe(variant);
         return;
       }
       this.switchTo(h);
-      this.currentLayer = layer;
-      if (this.producer.simulcast && layer !== '') this.p.onLayerSwitched(layer);
+      this.currentVariant = variant;
+      if (this.producer.simulcast && variant !== '') this.p.onVariantSwitched(variant);
     }
     const seq = (h.sequenceNumber + this.seqOffset) & 0xffff;
     const ts = (h.timestamp + this.tsOffset) >>> 0;
@@ -109,7 +116,7 @@ export class Consumer {
     this.lastOutSeq = seq;
     this.lastOutTs = ts;
     this.lastOutWall = Date.now();
-    mediaStats.rtpForwarded++;
+    this.stats.rtpForwarded++;
     const kept = this.p.send(scratch, length);
     if (kept !== undefined) this.rtx?.put(seq, kept);
   }
@@ -128,19 +135,19 @@ export class Consumer {
     for (const seq of seqs) {
       const packet = this.rtx?.get(seq);
       if (!packet) continue;
-      mediaStats.rtpRetransmitted++;
+      this.stats.rtpRetransmitted++;
       this.p.resend(packet);
     }
   }
 
   /**
-   * A sender report for the subscriber, derived from the publisher's latest report of the layer being
+   * A sender report for the subscriber, derived from the publisher's latest report of the stream being
    * forwarded (its NTP↔RTP mapping moved into this stream's timestamp space), so receivers can sync
    * audio and video. Undefined before the first forwarded packet or the publisher's first report.
    */
   senderReport(): { ssrc: number; ntpSec: number; ntpFrac: number; rtpTimestamp: number; packetCount: number; octetCount: number } | undefined {
-    if (!this.started || this.currentLayer === undefined) return undefined;
-    const ssrc = this.producer.layerSsrcs.get(this.currentLayer);
+    if (!this.started || this.currentVariant === undefined) return undefined;
+    const ssrc = this.producer.variantSsrcs.get(this.currentVariant);
     const sr = ssrc === undefined ? undefined : this.producer.senderReports.get(ssrc);
     if (!sr) return undefined;
     const elapsedMs = Date.now() - sr.receivedAt;
@@ -159,7 +166,7 @@ export class Consumer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.producer.consumers.delete(this);
+    this.producer.removeSink(this);
     this.rtx?.clear();
   }
 }

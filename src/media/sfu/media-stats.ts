@@ -1,5 +1,6 @@
-// This thread's media counters (plain numbers, incremented on the hot path; read by metrics and benches
-// through MediaPlane.stats(), which sums them over media worker threads).
+// A media plane's packet counters (plain numbers, incremented on the hot path by producers and consumers;
+// read by metrics and benches through MediaPlane.stats(), which sums them over media worker threads).
+// One object per plane, handed down through its routers: two servers in one process count apart.
 export interface MediaStats {
   /** RTP packets received from publishers (decrypted). */
   rtpReceived: number;
@@ -9,13 +10,6 @@ export interface MediaStats {
   rtpRetransmitted: number;
   keyframeRequests: number;
 }
-
-export const mediaStats: MediaStats = {
-  rtpReceived: 0,
-  rtpForwarded: 0,
-  rtpRetransmitted: 0,
-  keyframeRequests: 0,
-};
 
 export function emptyMediaStats(): MediaStats {
   return { rtpReceived: 0, rtpForwarded: 0, rtpRetransmitted: 0, keyframeRequests: 0 };

@@ -1,12 +1,12 @@
 // RemoteMediaSession (the main thread's stand-in for a session in a media worker) and WorkerMediaPlane's
 // handling of sessions it cannot place: calls become messages, the worker's callbacks reach the room,
-// knowsTrack mirrors tracksAdded/tracksRemoved, nothing passes after close, and fail() tells the room.
+// every method of the protocol's list is forwarded, nothing passes after close, and fail() tells the room.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { dtlsCertificate } from '../../../src/media/transport/dtls-certificate.js';
-import type { MediaSessionHost } from '../../../src/media/plane/media-plane.js';
-import type { ToWorker } from '../../../src/media/plane/worker-protocol.js';
+import type { MediaSessionHost } from '../../../src/room/media-port.js';
+import { SESSION_METHODS, type ToWorker } from '../../../src/media/plane/worker-protocol.js';
 import { RemoteMediaSession } from '../../../src/media/plane/remote-media-session.js';
 import { WorkerMediaPlane } from '../../../src/media/plane/worker-media-plane.js';
 import { createLogger } from '../../../src/log/logger.js';
@@ -31,7 +31,7 @@ function recordingHost(): { host: MediaSessionHost; calls: [string, unknown[]][]
 }
 
 describe('RemoteMediaSession', () => {
-  test('calls become messages; host callbacks reach the room; knowsTrack follows tracksAdded/tracksRemoved', () => {
+  test('calls become messages; host callbacks reach the room', () => {
     const posted: ToWorker[] = [];
     const { host, calls } = recordingHost();
     let ended = 0;
@@ -39,17 +39,17 @@ describe('RemoteMediaSession', () => {
     s.subscribe('pub', [track('t1')]);
     s.requestNegotiation();
     s.handleOffer('v=0', {}, { '0': 't9' });
+    const updated = { type: 'trackUpdated' as const, endpointId: 'pub', trackId: 't1', metadata: { n: 2 } };
+    s.trackEvent('pub', { ...track('t1'), metadata: { n: 2 } }, updated);
     assert.deepEqual(posted, [
       { type: 'call', session: 7, method: 'subscribe', args: ['pub', [track('t1')]] },
       { type: 'call', session: 7, method: 'requestNegotiation', args: [] },
       { type: 'call', session: 7, method: 'handleOffer', args: ['v=0', {}, { '0': 't9' }] },
+      { type: 'call', session: 7, method: 'trackEvent', args: ['pub', { ...track('t1'), metadata: { n: 2 } }, updated] },
     ]);
-    assert.equal(s.knowsTrack('t1'), false, 'not before the worker sent tracksAdded');
     s.deliver({ method: 'send', args: [{ type: 'tracksAdded', endpointId: 'pub', tracks: [track('t1')] }] });
-    assert.equal(s.knowsTrack('t1'), true);
     s.deliver({ method: 'published', args: [[track('t9')]] });
     s.deliver({ method: 'send', args: [{ type: 'tracksRemoved', endpointId: 'pub', trackIds: ['t1'] }] });
-    assert.equal(s.knowsTrack('t1'), false);
     assert.deepEqual(
       calls.map(([name]) => name),
       ['send', 'published', 'send'],
@@ -64,6 +64,20 @@ describe('RemoteMediaSession', () => {
     s.fail('too late');
     assert.equal(posted.length, before, 'nothing is posted after close');
     assert.equal(calls.length, 3, 'nothing reaches the room after close');
+  });
+
+  test('every method of SESSION_METHODS is forwarded under its own name; a message naming another is not delivered', () => {
+    const posted: ToWorker[] = [];
+    const { host, calls } = recordingHost();
+    const s = new RemoteMediaSession(3, (m) => posted.push(m), host, () => {});
+    for (const method of SESSION_METHODS) (s[method] as (...a: unknown[]) => void)('a', 1);
+    assert.deepEqual(
+      posted.map((m) => (m.type === 'call' ? m.method : m.type)),
+      [...SESSION_METHODS],
+    );
+    s.deliver({ method: 'failed', args: ['x'] } as never);
+    s.deliver({ method: 'toString', args: [] } as never);
+    assert.deepEqual(calls, [], 'only host callbacks of the protocol list are replayed');
   });
 
   test('fail() ends the session once and tells the room why; later callbacks are dropped', () => {
@@ -101,7 +115,7 @@ describe('WorkerMediaPlane without a running worker', () => {
     const s = plane.open({ roomId: 'room', peerId: 'peer', roomCodec: null, permissions: { canPublish: true, canSubscribe: true, canPublishData: true }, enableSimulcast: true }, host);
     await Promise.race([failed, once(AbortSignal.timeout(2000), 'abort').then(() => assert.fail('no failure reported'))]);
     assert.deepEqual(calls, [['failed', ['media worker 0 is not running']]]);
-    assert.equal(s.knowsTrack('x'), false);
+    s.requestNegotiation();
     assert.deepEqual(plane.load(), { threads: [{ thread: 'worker-0', rooms: 0, sessions: 0 }], workerRestarts: 0 });
   });
 });

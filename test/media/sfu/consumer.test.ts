@@ -2,8 +2,10 @@
 // keyframes with continuous numbering, NACK answered from the buffer, keyframe-request throttling.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Consumer } from '../../../src/media/sfu/consumer.js';
-import { KEYFRAME_REQUEST_INTERVAL_MS, Producer, type Layer } from '../../../src/media/sfu/producer.js';
+import { KEYFRAME_REQUEST_INTERVAL_MS } from '../../../src/media/sfu/keyframe-pacer.js';
+import { emptyMediaStats } from '../../../src/media/sfu/media-stats.js';
+import { Router } from '../../../src/media/sfu/router.js';
+import type { StreamVariant } from '../../../src/media/sfu/stream-variant.js';
 import { parseRtpHeader } from '../../../src/media/wire/rtp.js';
 import type { Codec } from '../../../src/media/wire/sdp.js';
 
@@ -24,15 +26,18 @@ function vp8(seq: number, ts: number, ssrc: number, keyframe: boolean): Buffer {
   return b;
 }
 
+const spec = (rids: ('l' | 'm' | 'h')[]) => ({ trackId: 't', peerId: 'p', kind: 'video' as const, codec: VP8, rids });
+
 function setup(rids: ('l' | 'm' | 'h')[] = []) {
   const plis: number[] = [];
-  const producer = new Producer('t', 'p', 'video', VP8, rids, { sendPli: (ssrc) => plis.push(ssrc) });
+  const router = new Router('room', emptyMediaStats(), () => {});
+  const producer = router.produce(spec(rids), { sendPli: (ssrc) => plis.push(ssrc) });
   const sent: Buffer[] = [];
   const switched: string[] = [];
-  const consumer = new Consumer(producer, {
+  const consumer = router.consume(producer, {
     ssrc: 0xabcdef01,
     payloadType: 100,
-    targetLayer: 'm',
+    targetVariant: 'm',
     send: (p, length) => {
       const copy = Buffer.from(p.subarray(0, length)); // p is the consumer's scratch
       sent.push(copy);
@@ -40,11 +45,11 @@ function setup(rids: ('l' | 'm' | 'h')[] = []) {
     },
     resend: (kept) => sent.push(kept),
     nack: true,
-    onLayerSwitched: (l) => switched.push(l),
+    onVariantSwitched: (l) => switched.push(l),
   });
   consumer.start();
   plis.length = 0;
-  const feed = (pkt: Buffer, layer: Layer) => producer.onRtp(pkt, parseRtpHeader(pkt)!, layer);
+  const feed = (pkt: Buffer, layer: StreamVariant) => producer.onRtp(pkt, parseRtpHeader(pkt)!, layer);
   return { producer, consumer, sent, switched, plis, feed };
 }
 
@@ -66,13 +71,13 @@ describe('Consumer', () => {
 
   test('simulcast: forwards only the target layer, switches at its keyframe with continuous sequence numbers', () => {
     const { consumer, sent, switched, feed, producer, plis } = setup(['l', 'm', 'h']);
-    producer.layerSsrcs.set('l', 11).set('m', 22).set('h', 33);
+    producer.variantSsrcs.set('l', 11).set('m', 22).set('h', 33);
     feed(vp8(10, 100, 11, true), 'l');
     feed(vp8(500, 100, 22, true), 'm');
     feed(vp8(501, 3100, 22, false), 'm');
     assert.deepEqual(switched, ['m']);
     assert.equal(sent.length, 2);
-    consumer.setTargetLayer('h');
+    consumer.setTargetVariant('h');
     assert.deepEqual(plis, [33], 'keyframe requested on the new layer');
     feed(vp8(502, 6100, 22, false), 'm'); // still on m until h has a keyframe
     feed(vp8(9000, 6100, 33, false), 'h'); // h delta frame: ignored
@@ -97,7 +102,7 @@ describe('Consumer', () => {
   test('keyframe requests: one PLI per interval per layer; a request inside it is deferred, not dropped', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
     const { producer, plis } = setup();
-    producer.layerSsrcs.set('', 7);
+    producer.variantSsrcs.set('', 7);
     for (let i = 0; i < 10; i++) producer.requestKeyframe();
     assert.deepEqual(plis, [7], 'one PLI at once');
     t.mock.timers.tick(KEYFRAME_REQUEST_INTERVAL_MS - 1);
@@ -111,7 +116,7 @@ describe('Consumer', () => {
   test('keyframe requests: a keyframe arriving before the deferred PLI cancels it; layers are paced apart', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
     const { producer, plis, feed } = setup(['l', 'm', 'h']);
-    producer.layerSsrcs.set('l', 11).set('m', 22).set('h', 33);
+    producer.variantSsrcs.set('l', 11).set('m', 22).set('h', 33);
     producer.requestKeyframe('m');
     producer.requestKeyframe('h');
     assert.deepEqual(plis, [22, 33], 'a request on another layer is not held back');
@@ -123,20 +128,21 @@ describe('Consumer', () => {
 
   test('nothing is forwarded before start(): the keyframe waits for a transport that can receive', () => {
     const plis: number[] = [];
-    const producer = new Producer('t', 'p', 'video', VP8, [], { sendPli: (ssrc) => plis.push(ssrc) });
-    producer.layerSsrcs.set('', 1);
+    const router = new Router('room', emptyMediaStats(), () => {});
+    const producer = router.produce(spec([]), { sendPli: (ssrc) => plis.push(ssrc) });
+    producer.variantSsrcs.set('', 1);
     const sent: Buffer[] = [];
-    const consumer = new Consumer(producer, {
+    const consumer = router.consume(producer, {
       ssrc: 5,
       payloadType: 96,
-      targetLayer: 'm',
+      targetVariant: 'm',
       send: (p, length) => {
         sent.push(Buffer.from(p.subarray(0, length)));
         return undefined;
       },
       resend: () => {},
       nack: false,
-      onLayerSwitched: () => {},
+      onVariantSwitched: () => {},
     });
     const feed = (pkt: Buffer) => producer.onRtp(pkt, parseRtpHeader(pkt)!, '');
     feed(vp8(1, 0, 1, true));
@@ -157,6 +163,6 @@ describe('Consumer', () => {
     consumer.close();
     feed(vp8(1, 0, 1, true), '');
     assert.equal(sent.length, 0);
-    assert.equal(producer.consumers.size, 0);
+    assert.equal(producer.sinkCount, 0);
   });
 });

@@ -1,0 +1,72 @@
+// One room's media graph in the thread that hosts the room (as mediasoup's Router): the producer of each
+// published track, by track id, and the consumers each producer feeds. Sessions make and close producers
+// and consumers only through it, so a track's producer is found, replaced and closed in one place. It
+// sends nothing and knows no transport (producers and consumers are handed their send functions), and
+// nothing of signaling or room state beyond the room id.
+import type { TrackKind, Variant } from '../../room/track.js';
+import type { Codec } from '../wire/sdp.js';
+import { Consumer, type ConsumerParams } from './consumer.js';
+import type { MediaStats } from './media-stats.js';
+import { Producer, type ProducerOptions } from './producer.js';
+
+export interface ProducerSpec {
+  trackId: string;
+  peerId: string;
+  kind: TrackKind;
+  codec: Codec;
+  /** Simulcast rids in offer order, empty for a single stream. */
+  rids: Variant[];
+}
+
+export class Router {
+  private readonly producers = new Map<string, Producer>();
+  private sessionCount = 0;
+
+  constructor(
+    readonly roomId: string,
+    /** The counters of the media plane this router runs in. */
+    private readonly stats: MediaStats,
+    /** Called when the last session of the room leaves. */
+    private readonly onEmpty: (router: Router) => void,
+  ) {}
+
+  /** Open sessions of the room in this thread. */
+  get sessions(): number {
+    return this.sessionCount;
+  }
+
+  /** A session of the room opened here. */
+  join(): void {
+    this.sessionCount++;
+  }
+
+  /** A session of the room closed; the last one empties the router. */
+  leave(): void {
+    if (--this.sessionCount === 0) this.onEmpty(this);
+  }
+
+  /** A new producer for a published track (it replaces any earlier producer of that track id). */
+  produce(spec: ProducerSpec, options: Omit<ProducerOptions, 'stats'>): Producer {
+    const producer = new Producer(spec.trackId, spec.peerId, spec.kind, spec.codec, spec.rids, { ...options, stats: this.stats });
+    this.producers.set(spec.trackId, producer);
+    return producer;
+  }
+
+  /** The producer of `trackId`, if the track is published in this thread. */
+  producer(trackId: string): Producer | undefined {
+    return this.producers.get(trackId);
+  }
+
+  /** Closes `producer` (and the consumers it feeds) and forgets it, unless a newer one took its track id. */
+  closeProducer(producer: Producer): void {
+    if (this.producers.get(producer.trackId) === producer) this.producers.delete(producer.trackId);
+    producer.close();
+  }
+
+  /** A consumer of `producer`, fed from now on (until either is closed). */
+  consume(producer: Producer, params: Omit<ConsumerParams, 'stats'>): Consumer {
+    const consumer = new Consumer(producer, { ...params, stats: this.stats });
+    producer.addSink(consumer);
+    return consumer;
+  }
+}
