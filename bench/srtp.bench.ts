@@ -1,4 +1,4 @@
-// SRTP protect cost per packet: Shoal's src/media/srtp.ts against werift's SrtpSession (the way
+// SRTP protect cost per packet: Shoal's src/media/transport/srtp.ts against werift's SrtpSession (the way
 // webrtc-transport.ts used it: RtpPacket.deSerialize + SrtpSession.encrypt), both profiles, on a
 // 1200-byte RTP packet with a one-byte extension block; the sequence number advances every packet.
 // Also unprotect and SRTCP protect of ours for reference. After a warm-up, 12 interleaved rounds of

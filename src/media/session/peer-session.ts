@@ -64,7 +64,7 @@ export class PeerSession implements MediaSession {
     private readonly router: Router,
   ) {
     this.log = ctx.log.child({ peerId: options.peerId });
-    const transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log);
+    const transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log, ctx.slab);
     this.transport = transport;
     this.rounds = new NegotiationRounds(() => this.beginRound());
     this.outbound = new OutboundTracks({

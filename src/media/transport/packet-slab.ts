@@ -2,7 +2,8 @@
 // ArrayBuffer, so the hot path creates one ArrayBuffer per ~200 packets instead of one 8 KiB pool per
 // ~6 (Buffer.allocUnsafe's pool). A slab is freed by the GC once no view into it is alive.
 // What it must not do: hand out the same bytes twice, zero memory (callers write every byte they send),
-// or be used for buffers kept for long (one live view keeps its whole slab alive).
+// or be used for buffers kept for long (one live view keeps its whole slab alive). One per media plane
+// (each thread's plane hands its slab to its transports), never shared between threads.
 
 const SLAB_BYTES = 256 * 1024;
 /** Views start on 8-byte boundaries, so word-wise access (Int32Array over a payload) stays aligned. */
@@ -24,6 +25,3 @@ export class PacketSlab {
     return this.slab.subarray(start, start + size);
   }
 }
-
-/** The process-wide slab for outgoing media packets (everything runs on one thread). */
-export const packetSlab = new PacketSlab();

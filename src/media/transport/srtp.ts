@@ -15,7 +15,7 @@
 // What it must not do: know about DTLS, sockets or RTP semantics beyond the header layout, or allocate
 // per packet beyond the output buffer and what node:crypto needs.
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
-import { packetSlab } from './packet-slab.js';
+import { PacketSlab } from './packet-slab.js';
 import { writeCmIv, writeGcmRtcpIv, writeGcmRtpIv } from './srtp-iv.js';
 import { DirectionKeys } from './srtp-kdf.js';
 import { ReplayWindow } from './srtp-replay.js';
@@ -99,7 +99,11 @@ export class SrtpContext {
   private readonly txRtcp = new Map<number, number>();
   private readonly rxRtcp = new Map<number, ReplayWindow>();
 
-  constructor(profile: SrtpProfile, keys: SrtpKeys) {
+  /** Where protected packets are allocated: the media plane's slab (a context made without one gets its own). */
+  private readonly slab: PacketSlab;
+
+  constructor(profile: SrtpProfile, keys: SrtpKeys, slab?: PacketSlab) {
+    this.slab = slab ?? new PacketSlab();
     if (profile !== PROFILE_AEAD_AES_128_GCM && profile !== PROFILE_AES128_CM_HMAC_SHA1_80) {
       throw new SrtpError(`unsupported SRTP profile ${String(profile)}`);
     }
@@ -135,7 +139,7 @@ export class SrtpContext {
     roc >>>= 0;
     const keys = this.tx;
     if (this.gcm) {
-      const out = packetSlab.alloc(headroom + len + GCM_TAG);
+      const out = this.slab.alloc(headroom + len + GCM_TAG);
       copyBytes(packet, 0, out, headroom, hl);
       writeGcmRtpIv(this.gcmIv, keys.rtpSalt, ssrc, roc, seq);
       const c = createCipheriv('aes-128-gcm', keys.rtpKey, this.gcmIv);
@@ -146,7 +150,7 @@ export class SrtpContext {
       copyBytes(c.getAuthTag(), 0, out, headroom + len, GCM_TAG);
       return out;
     }
-    const out = packetSlab.alloc(headroom + len + HMAC_TAG);
+    const out = this.slab.alloc(headroom + len + HMAC_TAG);
     packet.copy(out, headroom, 0, len);
     const cm = keys.rtpCm!;
     writeCmIv(cm.ivBytes, keys.rtpSalt, ssrc, roc, seq);

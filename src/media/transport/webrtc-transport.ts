@@ -11,6 +11,7 @@ import { classifyPacket, type TransportAddress } from '../../turn/stun-message.j
 import { fingerprintOf, type DtlsCertificate } from './dtls-certificate.js';
 import { IceLite } from './ice-lite.js';
 import { isRtcp } from '../wire/rtp.js';
+import type { PacketSlab } from './packet-slab.js';
 import { SrtpContext } from './srtp.js';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'closed';
@@ -52,6 +53,8 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
     turn: TurnServer,
     cert: DtlsCertificate,
     private readonly log: Logger,
+    /** Where encrypted outgoing packets are allocated (the media plane's). */
+    private readonly slab: PacketSlab,
   ) {
     super();
     this.virtual = turn.registerVirtual(this);
@@ -132,7 +135,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       const profile = this.dtls.srtp.srtpProfile as SrtpProfile | undefined;
       if (!profile) throw new Error('no SRTP profile negotiated');
       const { localKey, localSalt, remoteKey, remoteSalt } = this.dtls.extractSessionKeys(keyLength(profile), saltLength(profile));
-      this.srtp = new SrtpContext(profile, { localMasterKey: localKey, localMasterSalt: localSalt, remoteMasterKey: remoteKey, remoteMasterSalt: remoteSalt });
+      this.srtp = new SrtpContext(profile, { localMasterKey: localKey, localMasterSalt: localSalt, remoteMasterKey: remoteKey, remoteMasterSalt: remoteSalt }, this.slab);
       this.state = 'connected';
       this.emit('connected');
     } catch (err) {

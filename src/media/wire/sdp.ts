@@ -289,6 +289,3 @@ export function supportedExtensions(media: OfferedMedia): HeaderExtension[] {
     .filter((e) => KEPT_EXTENSIONS.has(e.uri) && (e.uri !== EXT_AUDIO_LEVEL || media.kind === 'audio'))
     .map((e) => ({ id: e.id, uri: e.uri }));
 }
-
-// TEMP re-export: remove once peer-session imports sdp-answer.js
-export { buildAnswer, type AnswerMedia, type AnswerParams } from './sdp-answer.js';
