@@ -1,35 +1,14 @@
 // Builds the fastify HTTP app: Fishjam's transport rules (duplicate slashes, empty form bodies,
 // Accept check, CORS, bearer auth, error body shapes) and the REST routes. Holds no room state:
 // routes call the RoomRegistry. WebSocket upgrades are attached separately (signaling/socket-router).
-import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { secretsEqual } from '../auth/secret.js';
-import type { PeerTokenService } from '../auth/peer-token.js';
-import type { Config } from '../config/config.js';
 import { ShoalError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
-import type { RoomRegistry } from '../room/room-registry.js';
+import type { ApiDeps } from './api-deps.js';
 import { healthRoutes } from './routes/health.js';
 import { peerRoutes } from './routes/peers.js';
 import { roomRoutes } from './routes/rooms.js';
-
-export interface ApiDeps {
-  config: Config;
-  rooms: RoomRegistry;
-  tokens: PeerTokenService;
-  log: Logger;
-  startedAt: number;
-  version: string;
-}
-
-/** Marks a route as needing the server API token. */
-export const AUTH = { auth: true } as const;
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    auth?: boolean;
-  }
-}
 
 const STATUS: Record<ShoalError['kind'], number> = { bad_request: 400, not_found: 404, unavailable: 503 };
 
@@ -145,5 +124,3 @@ function registerBodyParsers(app: FastifyInstance): void {
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, {}));
 }
-
-export type Reply = FastifyReply;

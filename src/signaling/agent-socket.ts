@@ -1,16 +1,14 @@
 // One agent's /socket/agent/websocket session (cloud js-server-sdk `createAgent`): authenticates the
 // first AgentRequest against an agent token and marks the agent connected in its room. Agent media
 // (track data) is not processed yet; such frames are accepted and ignored. Owns no room state.
-import { create, toBinary } from '@bufbuild/protobuf';
 import type { RawData, WebSocket } from 'ws';
 import type { PeerTokenService } from '../auth/peer-token.js';
-import { AgentRequestSchema, AgentResponseSchema } from '../gen/fishjam/agent_notifications_pb.js';
+import { decodeAgentAuthToken, encodeAgentAuthenticated } from './codec/agent-frames.js';
 import type { Logger } from '../log/logger.js';
 import type { EndpointLink, ServerEndpointEvent } from '../room/endpoint-events.js';
 import type { Room } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import { lookUpEndpointToken } from './endpoint-auth.js';
-import { decodeFrame } from './frames.js';
 import { startHeartbeat } from './heartbeat.js';
 
 export interface AgentSocketDeps {
@@ -52,10 +50,10 @@ export class AgentSocket implements EndpointLink {
 
   private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
     if (this.state !== 'awaiting-auth') return;
-    const msg = isBinary ? decodeFrame(AgentRequestSchema, data) : undefined;
-    if (msg?.content.case !== 'authRequest') return this.close(1000, 'unauthenticated');
+    const token = isBinary ? decodeAgentAuthToken(data) : undefined;
+    if (token === undefined) return this.close(1000, 'unauthenticated');
     this.state = 'authenticating';
-    const found = await lookUpEndpointToken(this.deps.tokens, this.deps.rooms, msg.content.value.token, 'agent');
+    const found = await lookUpEndpointToken(this.deps.tokens, this.deps.rooms, token, 'agent');
     if (this.state !== 'authenticating') return;
     if (!found.ok) return this.close(1000, found.reason);
     const { room, peerId, claims } = found;
@@ -64,7 +62,7 @@ export class AgentSocket implements EndpointLink {
     this.room = room;
     this.peerId = peerId;
     this.state = 'authenticated';
-    this.ws.send(toBinary(AgentResponseSchema, create(AgentResponseSchema, { content: { case: 'authenticated', value: {} } })));
+    this.ws.send(encodeAgentAuthenticated());
     this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
   }
 

@@ -1,13 +1,11 @@
 // One backend's /socket/server/websocket session: authenticates with the server API token, then
 // streams notifications after a subscribe request (Fishjam's state machine and close reasons).
 // It owns no room state; it only reads from the NotificationHub.
-import { create, toBinary } from '@bufbuild/protobuf';
 import type { RawData, WebSocket } from 'ws';
 import { secretsEqual } from '../auth/secret.js';
-import { ServerMessageSchema, ServerMessage_EventType, type ServerMessage } from '../gen/fishjam/server_notifications_pb.js';
 import type { Logger } from '../log/logger.js';
 import type { NotificationHub } from '../notify/notification-hub.js';
-import { decodeFrame } from './frames.js';
+import { decodeServerFrame, encodeServerAuthenticated, encodeSubscribeResponse } from './codec/server-frames.js';
 import { startHeartbeat } from './heartbeat.js';
 
 export interface ServerSocketDeps {
@@ -46,28 +44,23 @@ export class ServerSocket {
   private onFrame(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (!isBinary) return this.close(1003, 'operation not allowed');
-    const msg = decodeFrame(ServerMessageSchema, data);
+    const frame = decodeServerFrame(data);
     if (!this.authenticated) {
-      if (msg?.content.case !== 'authRequest') return this.close(1000, 'invalid auth request');
-      if (!secretsEqual(msg.content.value.token, this.deps.serverApiToken)) return this.close(1000, 'invalid token');
+      if (frame?.type !== 'authRequest') return this.close(1000, 'invalid auth request');
+      if (!secretsEqual(frame.token, this.deps.serverApiToken)) return this.close(1000, 'invalid token');
       this.authenticated = true;
       clearTimeout(this.authTimer);
-      this.send(create(ServerMessageSchema, { content: { case: 'authenticated', value: {} } }));
+      this.sendBytes(encodeServerAuthenticated());
       this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
       return;
     }
-    if (msg?.content.case !== 'subscribeRequest') return this.close(1003, 'operation not allowed');
-    const eventType = msg.content.value.eventType;
-    if (eventType === ServerMessage_EventType.SERVER_NOTIFICATION) {
+    if (frame?.type !== 'subscribeRequest') return this.close(1003, 'operation not allowed');
+    if (frame.subscription === 'notifications') {
       this.removeSink ??= this.deps.hub.add((bytes) => this.sendBytes(bytes));
-    } else if (eventType !== ServerMessage_EventType.METRICS) {
+    } else if (frame.subscription !== 'metrics') {
       return this.close(1003, 'operation not allowed');
     }
-    this.send(create(ServerMessageSchema, { content: { case: 'subscribeResponse', value: { eventType } } }));
-  }
-
-  private send(msg: ServerMessage): void {
-    this.sendBytes(toBinary(ServerMessageSchema, msg));
+    this.sendBytes(encodeSubscribeResponse(frame.eventType));
   }
 
   private sendBytes(bytes: Uint8Array): void {

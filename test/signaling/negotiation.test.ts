@@ -1,7 +1,8 @@
 // The ts-client 0.5.0 negotiation as raw JSON media events, driven by a recorded Chromium offer (no
 // browser needed): offerData with integrated TURN servers, the SDP answer and candidate, tracks
 // published to the others (tracksAdded → offerData), track metadata, idempotent encoding toggles,
-// ICE restart on the next round, and invalid SDP answered with an error without disturbing others.
+// ICE restart on the next round, changes to a track while a subscriber's tracksAdded is held, and invalid
+// SDP answered with an error without disturbing others.
 // Every test runs twice: with the SFU in the main thread and in a media worker (FJ_MEDIA_WORKERS=1).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -141,6 +142,32 @@ for (const [where, env] of [
     const fingerprint = (sdp: string) => /a=fingerprint:(.+)/.exec(sdp)![1];
     assert.notEqual(ufrag(second.sdp), ufrag(first.sdp));
     assert.equal(fingerprint(second.sdp), fingerprint(first.sdp));
+    a.close();
+    b.close();
+  });
+
+  test('a track change made while the subscriber\'s tracksAdded is still held reaches it in that tracksAdded', async () => {
+    const { roomId, a, b, aId } = await setup();
+    // B is mid-round (offerData sent, no answer yet): what it is subscribed to now waits for its next round.
+    b.sendEvent('custom', { type: 'renegotiateTracks' });
+    await nextCustom(b, 'offerData', 1);
+    a.sendEvent('custom', { type: 'renegotiateTracks' });
+    await nextCustom(a, 'offerData', 1);
+    const ids = { '0': `${aId}:a`, '1': `${aId}:v`, '2': `${aId}:s` };
+    sdpOffer(a, OFFER, ids, { [ids['1']]: { kind: 'cam' } });
+    await log.waitFor((n) => n.type === 'trackAdded' && n.roomId === roomId && n.track.id === ids['2']);
+    a.sendEvent('updateTrackMetadata', { trackId: ids['1'], trackMetadata: { kind: 'screen' } });
+    a.sendEvent('disableTrackEncoding', { trackId: ids['2'], encoding: 'h' });
+    await log.waitFor((n) => n.type === 'trackMetadataUpdated' && n.roomId === roomId && n.track.id === ids['1']);
+    assert.equal(b.events.filter((e) => e.type === 'tracksAdded').length, 0, 'tracksAdded is held while B is mid-round');
+    // B's round ends (an offer it cannot answer), so the next one starts with the held tracksAdded.
+    sdpOffer(b, 'v=0\r\nnot sdp\r\n', {});
+    const added = await b.nextEvent('tracksAdded');
+    assert.deepEqual(added.data.tracks[ids['1']].metadata, { kind: 'screen' }, 'the metadata as it is now, not as it was published');
+    assert.deepEqual(added.data.tracks[ids['2']].simulcastConfig.disabledEncodings, ['h']);
+    const about = ['trackUpdated', 'trackEncodingDisabled'];
+    const firstAdded = b.events.findIndex((e) => e.type === 'tracksAdded');
+    assert.ok(!b.events.slice(0, firstAdded).some((e) => about.includes(e.type)), 'no event about a track before its tracksAdded');
     a.close();
     b.close();
   });

@@ -1,6 +1,6 @@
 // GET /health: liveness in Fishjam's shape (single node: distribution disabled).
 import type { FastifyInstance } from 'fastify';
-import { AUTH, type ApiDeps } from '../app.js';
+import { AUTH, type ApiDeps } from '../api-deps.js';
 import { errorBody, responses } from '../schemas.js';
 
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {

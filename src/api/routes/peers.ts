@@ -5,7 +5,7 @@ import { DEFAULT_PERMISSIONS, type PeerPermissions } from '../../auth/peer-token
 import { badRequest } from '../../errors.js';
 import type { PeerType } from '../../room/notifications.js';
 import type { SubscribeMode } from '../../room/peer.js';
-import { AUTH, type ApiDeps } from '../app.js';
+import { AUTH, type ApiDeps } from '../api-deps.js';
 import { addPeerBody, errorBody, peerParams, responses, roomIdParams, subscribeTracksBody } from '../schemas.js';
 
 interface AddPeerOptions {

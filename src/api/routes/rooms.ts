@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import { badRequest } from '../../errors.js';
 import type { RoomConfig, RoomType, VideoCodec } from '../../room/room-config.js';
-import { AUTH, type ApiDeps } from '../app.js';
+import { AUTH, type ApiDeps } from '../api-deps.js';
 import { ROOM_CONFIG_FIELDS, errorBody, responses, roomConfigBody, roomIdParams } from '../schemas.js';
 
 type RoomConfigBody = Partial<{

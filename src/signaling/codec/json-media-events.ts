@@ -1,7 +1,7 @@
 // Translates endpoint events to and from the JSON media events of @fishjam-dev/ts-client 0.5.0
 // (carried as text in PeerMessage field 3). Pure functions: no sockets, no room state.
-import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../room/endpoint-events.js';
-import type { TrackInfo, Variant } from '../room/track.js';
+import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../../room/endpoint-events.js';
+import type { TrackInfo, Variant } from '../../room/track.js';
 
 export class MediaEventParseError extends Error {}
 

@@ -2,10 +2,10 @@
 // (PeerMessage fields 5 and 6). Peer metadata is wrapped as {peer, server} as cloud apps expect.
 // Pure functions: no sockets, no room state.
 import { create } from '@bufbuild/protobuf';
-import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../room/endpoint-events.js';
-import type { TrackInfo, Variant as TrackVariant } from '../room/track.js';
-import { CandidateSchema, Variant } from '../gen/fishjam/media_events/shared_pb.js';
-import type { MediaEvent as PeerMediaEvent } from '../gen/fishjam/media_events/peer/peer_pb.js';
+import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../../room/endpoint-events.js';
+import type { TrackInfo, Variant as TrackVariant } from '../../room/track.js';
+import { CandidateSchema, Variant } from '../../gen/fishjam/media_events/shared_pb.js';
+import type { MediaEvent as PeerMediaEvent } from '../../gen/fishjam/media_events/peer/peer_pb.js';
 import {
   MediaEventSchema as ServerMediaEventSchema,
   MediaEvent_EndpointSchema,
@@ -20,7 +20,7 @@ import {
   MediaEvent_VadNotification_Status,
   type MediaEvent as ServerMediaEvent,
   type MediaEvent_Track,
-} from '../gen/fishjam/media_events/server/server_pb.js';
+} from '../../gen/fishjam/media_events/server/server_pb.js';
 import { MediaEventParseError } from './json-media-events.js';
 
 /** Reads a `*_json` field: empty means null (the client sends "" for undefined). */

@@ -1,0 +1,44 @@
+// Runs Shoal's test suite, or one part of it: `node scripts/test.mjs [unit|e2e|browser|bench|all]`.
+// unit: no server, no browser, no child process (fake links, fake timers; seconds); e2e: a whole Shoal in
+// process or as a child, driven by the real SDK and raw clients; browser: the real ts-client packages in
+// Debian's Chromium; bench: the bench smoke run. Each test file is in exactly one part (checked here).
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+/** Files (or folders, ending in /) of the parts other than unit, relative to test/. */
+const PARTS = {
+  browser: ['browser/', 'turn/turn-browser.test.ts', 'media/wire/sdp-browser.test.ts'],
+  e2e: ['api/', 'signaling/', 'notify/webhooks.test.ts', 'notify/webhook-sender.test.ts', 'room/lifecycle.test.ts', 'config/', 'media/plane/media-workers.test.ts'],
+  bench: ['bench/'],
+};
+
+function* testFiles(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* testFiles(path);
+    else if (entry.name.endsWith('.test.ts')) yield relative(join(ROOT, 'test'), path);
+  }
+}
+
+function partOf(file) {
+  for (const [part, entries] of Object.entries(PARTS)) {
+    if (entries.some((e) => (e.endsWith('/') ? file.startsWith(e) : file === e))) return part;
+  }
+  return 'unit';
+}
+
+const wanted = process.argv[2] ?? 'all';
+if (!['unit', 'e2e', 'browser', 'bench', 'all'].includes(wanted)) {
+  console.error(`usage: node scripts/test.mjs [unit|e2e|browser|bench|all] (got "${wanted}")`);
+  process.exit(2);
+}
+const files = [...testFiles(join(ROOT, 'test'))]
+  .filter((f) => wanted === 'all' || partOf(f) === wanted)
+  .sort()
+  .map((f) => join('test', f));
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files];
+const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+process.exit(run.status ?? 1);

@@ -1,0 +1,24 @@
+// What the REST routes are given (the registry, the token service, config) and the AUTH route marker:
+// the one module both the app and its routes import, so neither imports the other's file.
+import type { PeerTokenService } from '../auth/peer-token.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import type { RoomRegistry } from '../room/room-registry.js';
+
+export interface ApiDeps {
+  config: Config;
+  rooms: RoomRegistry;
+  tokens: PeerTokenService;
+  log: Logger;
+  startedAt: number;
+  version: string;
+}
+
+/** Marks a route as needing the server API token (checked by the app's onRequest hook). */
+export const AUTH = { auth: true } as const;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: boolean;
+  }
+}
