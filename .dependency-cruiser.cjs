@@ -60,10 +60,17 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/main\\.ts$' },
       to: { path: '^src/(server|main)\\.ts$' },
     },
+    {
+      name: 'one-logger',
+      comment: 'Modules log through log/logger.ts (its Logger type and createLogger), never pino directly.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/log/logger\\.ts$' },
+      to: { path: '^node_modules/pino/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    includeOnly: '^src/',
+    includeOnly: ['^src/', '^node_modules/pino/'],
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.mjs', '.js'] },

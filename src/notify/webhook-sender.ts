@@ -7,7 +7,7 @@
 // retry/timeout timers (only an explicitly awaited drain() does, bounded), or keep state for a room whose
 // queue is empty. It never logs the secret or bodies.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 
 export interface WebhookSenderOptions {
   /** HMAC-SHA256 key. */
