@@ -5,7 +5,6 @@
 // rooms' media down: their sessions fail (the room hangs up on those peers so their clients rejoin) and
 // the worker is started again. What it must not do: hold room state, or touch packets in this thread.
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
 import type { LogLevel } from '../../config/config.js';
 import type { Logger } from '../../log/logger.js';
 import type { TurnServerInfo } from '../../room/endpoint-events.js';
@@ -15,8 +14,9 @@ import { turnServerEntries } from './local-media-plane.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { MediaPlane, MediaThreadLoad } from './media-plane.js';
 import { addMediaStats, emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
-import type { FromWorker, MediaWorkerData, ToWorker } from './worker-protocol.js';
+import { MEDIA_WORKER_ENTRY, MediaWorker } from './media-worker-thread.js';
 import { RemoteMediaSession } from './remote-media-session.js';
+import type { MediaWorkerData } from './worker-protocol.js';
 
 export interface WorkerMediaPlaneOptions {
   workers: number;
@@ -29,146 +29,7 @@ export interface WorkerMediaPlaneOptions {
   structuredLogging: boolean;
 }
 
-/** How long stats() waits for a worker's counters, and stop() for a worker to finish. */
-const STATS_TIMEOUT_MS = 1000;
-const STOP_TIMEOUT_MS = 3000;
 const RESTART_DELAY_MS = 500;
-
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const BOOT = new URL('./media-worker-boot.mjs', import.meta.url);
-const ENTRY = new URL(`./media-worker${EXT}`, import.meta.url).href;
-
-class StartError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'MediaWorkerStartError';
-  }
-}
-
-/** One worker thread and its open sessions (its rooms are the plane's pins that name it). */
-class MediaWorker {
-  worker: Worker | undefined;
-  ports: { udpPort: number; tcpPort?: number } | undefined;
-  readonly sessions = new Map<number, RemoteMediaSession>();
-  private readonly statsWaiters = new Map<number, (s: MediaStats) => void>();
-  private stopWaiter: (() => void) | undefined;
-
-  constructor(
-    readonly index: number,
-    private readonly data: MediaWorkerData,
-    private readonly log: Logger,
-    private readonly onDied: (w: MediaWorker) => void,
-  ) {}
-
-  get ready(): boolean {
-    return this.ports !== undefined;
-  }
-
-  /** Has a thread (ready or starting; messages posted while it starts wait for it). */
-  get running(): boolean {
-    return this.worker !== undefined;
-  }
-
-  start(): Promise<void> {
-    const worker = new Worker(BOOT, { workerData: this.data, name: `shoal-media-${this.index}` });
-    this.worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      worker.on('message', (msg: FromWorker) => {
-        if (msg.type === 'ready') {
-          this.ports = msg.tcpPort === undefined ? { udpPort: msg.udpPort } : { udpPort: msg.udpPort, tcpPort: msg.tcpPort };
-          settled = true;
-          resolve();
-        } else if (msg.type === 'startFailed') {
-          settled = true;
-          reject(new StartError(`media worker ${this.index}: ${msg.message}`, msg.code));
-          void worker.terminate();
-        } else {
-          this.onMessage(msg);
-        }
-      });
-      worker.on('error', (err) => {
-        this.log.error({ err, worker: this.index }, 'media worker crashed');
-        if (!settled) {
-          settled = true;
-          reject(err);
-        }
-      });
-      worker.on('exit', (code) => {
-        if (this.worker !== worker) return;
-        const wasReady = this.ports !== undefined;
-        this.worker = undefined;
-        this.ports = undefined;
-        this.stopWaiter?.();
-        for (const resolveStats of this.statsWaiters.values()) resolveStats(emptyMediaStats());
-        this.statsWaiters.clear();
-        if (!settled) {
-          settled = true;
-          reject(new StartError(`media worker ${this.index} exited with code ${code} before it was ready`));
-        } else if (wasReady && this.stopWaiter === undefined) {
-          this.log.error({ worker: this.index, code }, 'media worker exited');
-          this.onDied(this);
-        }
-      });
-    });
-  }
-
-  post(msg: ToWorker): void {
-    this.worker?.postMessage(msg);
-  }
-
-  stats(request: number): Promise<MediaStats> {
-    if (!this.worker) return Promise.resolve(emptyMediaStats());
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.statsWaiters.delete(request);
-        resolve(emptyMediaStats());
-      }, STATS_TIMEOUT_MS);
-      this.statsWaiters.set(request, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      this.post({ type: 'stats', request });
-    });
-  }
-
-  async stop(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
-      this.stopWaiter = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.post({ type: 'stop' });
-    });
-  }
-
-  private onMessage(msg: FromWorker): void {
-    switch (msg.type) {
-      case 'host': {
-        const { type: _t, session, ...call } = msg;
-        this.sessions.get(session)?.deliver(call);
-        return;
-      }
-      case 'stats': {
-        const waiter = this.statsWaiters.get(msg.request);
-        this.statsWaiters.delete(msg.request);
-        waiter?.(msg.stats);
-        return;
-      }
-      case 'stopped':
-        void this.worker?.terminate();
-        return;
-      default:
-        return;
-    }
-  }
-}
 
 interface WorkerMediaPlaneEvents {
   /** A worker that had died is running again (its index). */
@@ -190,7 +51,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
     for (let i = 0; i < options.workers; i++) {
       const portOf = (base: number | undefined) => (base === undefined || base === 0 ? base : base + i);
       const data: MediaWorkerData = {
-        entry: ENTRY,
+        entry: MEDIA_WORKER_ENTRY,
         index: i,
         turn: { ...options.turn, udpPort: portOf(options.turn.udpPort)!, tcpPort: portOf(options.turn.tcpPort) },
         certificate: options.certificate,
