@@ -8,7 +8,7 @@ import type { Notification, NotificationBus, PeerType } from './notifications.js
 import { LifecycleTimers } from './lifecycle-timers.js';
 import type { RoomConfig } from './room-config.js';
 import { Peer, type PeerOptions } from './peer.js';
-import type { MediaPort } from './media-port.js';
+import type { MediaPort, MediaSession } from './media-port.js';
 import { TrackDistribution } from './track-distribution.js';
 
 /** Close reasons the clients match literally. */
@@ -100,10 +100,9 @@ export class Room {
 
   setSubscriptions(peerId: string, add: { peers?: string[]; tracks?: string[] }): void {
     const peer = this.getPeer(peerId);
-    for (const p of add.peers ?? []) {
-      if (!this.peers.has(p)) throw notFound(`Peer ${p} does not exist`);
-      peer.subscriptions.peers.add(p);
-    }
+    const unknown = add.peers?.find((p) => !this.peers.has(p));
+    if (unknown !== undefined) throw notFound(`Peer ${unknown} does not exist`);
+    for (const p of add.peers ?? []) peer.subscriptions.peers.add(p);
     for (const t of add.tracks ?? []) peer.subscriptions.tracks.add(t);
     for (const publisher of this.readyPeers()) {
       if (publisher !== peer) this.tracks.deliver(peer, publisher, [...publisher.tracks.values()]);
@@ -255,7 +254,10 @@ export class Room {
   private startMedia(peer: Peer): void {
     const plane = this.hooks.media;
     if (!plane || peer.type !== 'webrtc' || peer.media) return;
-    peer.media = plane.open(
+    // Callbacks of a session the peer no longer has (closed on disconnect; a worker's late message) do nothing.
+    let session: MediaSession | undefined;
+    const live = () => session !== undefined && peer.media === session;
+    session = plane.open(
       {
         roomId: this.id,
         peerId: peer.id,
@@ -264,14 +266,27 @@ export class Room {
         enableSimulcast: peer.options.enableSimulcast,
       },
       {
-        send: (event) => this.sendTo(peer, event),
-        published: (tracks) => this.tracks.publish(peer, tracks),
-        unpublished: (ids) => this.tracks.unpublish(peer, ids),
-        trackMetadataChanged: (trackId, metadata) => this.tracks.updateMetadata(peer, trackId, metadata),
-        voiceActivity: (trackId, status) => this.tracks.voiceActivity(peer, trackId, status),
-        failed: (reason) => this.onMediaFailed(peer, reason),
+        send: (event) => {
+          if (live()) this.sendTo(peer, event);
+        },
+        published: (tracks) => {
+          if (live()) this.tracks.publish(peer, tracks);
+        },
+        unpublished: (ids) => {
+          if (live()) this.tracks.unpublish(peer, ids);
+        },
+        trackMetadataChanged: (trackId, metadata) => {
+          if (live()) this.tracks.updateMetadata(peer, trackId, metadata);
+        },
+        voiceActivity: (trackId, status) => {
+          if (live()) this.tracks.voiceActivity(peer, trackId, status);
+        },
+        failed: (reason) => {
+          if (live()) this.onMediaFailed(peer, reason);
+        },
       },
     );
+    peer.media = session;
   }
 
   /** The peer's media session died under it (its media worker exited): hang up so the client rejoins. */

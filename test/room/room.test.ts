@@ -300,5 +300,32 @@ describe('refusals and limits', () => {
     assertShoalError(() => h.room.setSubscriptions('ghost', { peers: [] }), 'not_found', 'Peer ghost does not exist');
     assertShoalError(() => h.room.setSubscriptions(peer.id, { peers: ['ghost'] }), 'not_found', 'Peer ghost does not exist');
     assert.deepEqual([...peer.subscriptions.peers], []);
+    const other = addPeer(h).peer;
+    assertShoalError(() => h.room.setSubscriptions(peer.id, { peers: [other.id, 'ghost'] }), 'not_found', 'Peer ghost does not exist');
+    assert.deepEqual([...peer.subscriptions.peers], [], 'a refused request changes nothing');
+  });
+
+  test('callbacks of a session the peer no longer has do nothing (closed on disconnect, or a late worker message)', () => {
+    const h = makeRoom();
+    const a = join(h);
+    const b = join(h);
+    const old = h.port.session(a.peer.id);
+    h.room.handle(a.peer.id, a.link, { type: 'disconnect' });
+    h.room.handle(a.peer.id, a.link, { type: 'connect', metadata: null });
+    assert.notEqual(h.port.session(a.peer.id), old, 'the rejoin opened a new session');
+    a.link.clear();
+    b.link.clear();
+    h.clearNotes();
+    old.host.published([track('late')]);
+    old.host.send({ type: 'error', message: 'late' });
+    old.host.voiceActivity('late', 'speech');
+    old.host.failed('worker exited');
+    assert.deepEqual(h.notes, []);
+    assert.deepEqual(a.link.sent, []);
+    assert.deepEqual(a.link.closes, []);
+    assert.equal(a.peer.tracks.size, 0);
+    assert.deepEqual(h.port.session(b.peer.id).callsOf('subscribe'), []);
+    h.port.session(a.peer.id).host.published([track('now')]);
+    assert.deepEqual(h.types(a.peer.id), ['trackAdded'], 'the current session still publishes');
   });
 });
