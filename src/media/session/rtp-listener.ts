@@ -44,9 +44,11 @@ export class RtpListener {
     const line: InboundLine = { mid: m.mid, trackId, producer, midExtId: ext(EXT_MID), ridExtId: ext(EXT_RID), rridExtId: ext(EXT_REPAIRED_RID) };
     this.lines.set(m.mid, line);
     if (!producer.simulcast) {
-      // The first SSRC of the m-line that is not an RTX (FID) SSRC is the media SSRC.
-      const rtx = new Set(m.ssrcGroups.filter((g) => g.semantics === 'FID').map((g) => g.ssrcs[1]));
-      const media = m.ssrcs.find((s) => !rtx.has(s));
+      // The first SSRC of the m-line that is not an RTX (FID) SSRC is the media SSRC. Groups and SSRCs
+      // that are not well formed are ignored here (parseOffer refuses them; this must not throw either).
+      const rtx = new Set<number>();
+      for (const g of m.ssrcGroups) if (g.semantics === 'FID' && g.ssrcs.length >= 2) rtx.add(g.ssrcs[1]!);
+      const media = m.ssrcs.find((s) => isSsrc(s) && !rtx.has(s));
       if (media !== undefined) this.bind(media, line, '');
     }
     return line;
@@ -106,4 +108,8 @@ export class RtpListener {
     line.producer.variantSsrcs.set(variant, ssrc);
     return route;
   }
+}
+
+function isSsrc(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 }

@@ -83,7 +83,9 @@ const DIRECTIONS: readonly string[] = ['sendonly', 'recvonly', 'sendrecv', 'inac
 
 /**
  * Throws SdpError with a clear message for unparsable/invalid offers (no m-lines, missing ice-ufrag/pwd,
- * missing fingerprint, m-line without a=mid, duplicate mids, media other than audio/video/application).
+ * missing fingerprint, m-line without a=mid, duplicate mids, media other than audio/video/application,
+ * an invalid port, a=extmap id, a=ssrc id or a=ssrc-group). Whatever the text, it returns or throws
+ * SdpError, never anything else (sdp-transform's output is not trusted to have the types it declares).
  * sendrecv m-lines are allowed through for the caller to refuse.
  */
 export function parseOffer(sdp: string): ParsedOffer {
@@ -130,23 +132,22 @@ export function parseOffer(sdp: string): ParsedOffer {
     const direction = str(m.direction ?? session.direction) ?? 'sendrecv';
     if (!DIRECTIONS.includes(direction)) throw new SdpError(`${where} has invalid direction "${direction}"`);
 
+    const port = Number(m.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SdpError(`${where} has an invalid port "${m.port}"`);
     const msid = m.msid?.[0];
     return {
       index,
       mid,
       kind: m.type,
       direction: direction as Direction,
-      port: m.port,
-      protocol: m.protocol,
+      port,
+      protocol: String(m.protocol ?? ''),
       payloads: String(m.payloads ?? ''),
       codecs: m.type === 'application' ? [] : parseCodecs(m),
-      extensions: (m.ext ?? []).map((e) => ({ id: Number(e.value), uri: String(e.uri) })),
+      extensions: (m.ext ?? []).map((e) => ({ id: extensionId(e.value, where), uri: String(e.uri) })),
       rids: (m.rids ?? []).filter((r) => r.direction === 'send').map((r) => String(r.id)),
-      ssrcs: [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))],
-      ssrcGroups: (m.ssrcGroups ?? []).map((g) => ({
-        semantics: String(g.semantics),
-        ssrcs: g.ssrcs.trim().split(/\s+/).map(Number),
-      })),
+      ssrcs: [...new Set((m.ssrcs ?? []).map((s) => ssrcOf(s.id, `${where} has an invalid a=ssrc id "${s.id}"`)))],
+      ssrcGroups: (m.ssrcGroups ?? []).map((g) => ssrcGroup(g, where)),
       ...(msid ? { msid: { streamId: String(msid.id), trackId: str(msid.appdata) ?? '' } } : {}),
       iceUfrag: ufrag,
       icePwd: pwd,
@@ -179,8 +180,9 @@ function parseCodecs(m: MediaDescription): Codec[] {
   const order = String(m.payloads ?? '')
     .trim()
     .split(/\s+/)
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number);
+    .filter((p) => /^\d{1,3}$/.test(p))
+    .map(Number)
+    .filter((pt) => pt <= 127);
 
   const codecs: Codec[] = [];
   const rtx: { pt: number; apt: number }[] = [];
@@ -188,7 +190,8 @@ function parseCodecs(m: MediaDescription): Codec[] {
     const r = rtpmap.get(pt);
     if (!r) continue; // no rtpmap: nothing Shoal could use
     const config = fmtp.get(pt);
-    const name = String(r.codec);
+    const name = String(r.codec ?? '');
+    const channels = /^\d{1,2}$/.test(String(r.encoding ?? '')) ? Number(r.encoding) : undefined;
     if (name.toLowerCase() === 'rtx') {
       const apt = Number(fmtpParams(config).get('apt'));
       if (Number.isInteger(apt)) rtx.push({ pt, apt });
@@ -197,8 +200,8 @@ function parseCodecs(m: MediaDescription): Codec[] {
     codecs.push({
       payloadType: pt,
       name,
-      clockRate: Number(r.rate ?? 0),
-      ...(r.encoding !== undefined ? { channels: Number(r.encoding) } : {}),
+      clockRate: Number(r.rate) || 0,
+      ...(channels !== undefined ? { channels } : {}),
       ...(config !== undefined ? { fmtp: config } : {}),
       rtcpFb: [...(fb.get(pt) ?? []), ...fbAll.filter((t) => !fb.get(pt)?.includes(t))],
     });
@@ -208,6 +211,36 @@ function parseCodecs(m: MediaDescription): Codec[] {
     if (target && target.rtxPayloadType === undefined) target.rtxPayloadType = pt;
   }
   return codecs;
+}
+
+/** Semantics whose group names a media SSRC and the SSRC repairing it (RFC 4588 §8.7, RFC 5956). */
+const PAIR_GROUPS: readonly string[] = ['FID', 'FEC-FR', 'FEC'];
+
+/** An SSRC as written in SDP: decimal, 0..2^32-1; else throws SdpError with `message`. */
+function ssrcOf(value: unknown, message: string): number {
+  const text = String(value ?? '');
+  const n = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(n <= 0xffffffff)) throw new SdpError(message);
+  return n;
+}
+
+/**
+ * One a=ssrc-group. sdp-transform hands `ssrcs` over as a number when the line has a single SSRC
+ * (a=ssrc-group:FID 1), so it is read as text; every SSRC must be valid, and FID / FEC groups need two.
+ */
+function ssrcGroup(g: { semantics?: unknown; ssrcs?: unknown }, where: string): { semantics: string; ssrcs: number[] } {
+  const semantics = String(g.semantics ?? '');
+  const tokens = String(g.ssrcs ?? '').trim().split(/\s+/).filter((t) => t !== '');
+  const message = `${where} has an invalid a=ssrc-group "${semantics} ${tokens.join(' ')}"`.slice(0, 200);
+  if (tokens.length === 0 || (PAIR_GROUPS.includes(semantics) && tokens.length < 2)) throw new SdpError(message);
+  return { semantics, ssrcs: tokens.map((t) => ssrcOf(t, message)) };
+}
+
+/** An a=extmap id (RFC 8285: 1..255); else throws SdpError. */
+function extensionId(value: unknown, where: string): number {
+  const id = Number(value);
+  if (!Number.isInteger(id) || id < 1 || id > 255) throw new SdpError(`${where} has an invalid a=extmap id "${String(value).slice(0, 20)}"`);
+  return id;
 }
 
 /** Values sdp-transform may have turned into numbers, back to text; undefined/empty stays undefined. */

@@ -174,4 +174,15 @@ describe('RtpListener', () => {
     assert.equal(listener.producerOf(0x6002), undefined);
     assert.equal(listener.line('0')?.producer, audio.producer);
   });
+  test('malformed SSRC groups and SSRCs in a hand-made m-line are ignored, not thrown on', () => {
+    const { listener, publish } = setup();
+    const m: OfferedMedia = {
+      ...VIDEO,
+      ssrcs: [Number.NaN, VIDEO_RTX_SSRC, VIDEO_SSRC],
+      ssrcGroups: [{ semantics: 'FID', ssrcs: [VIDEO_SSRC] }, { semantics: 'FID', ssrcs: [VIDEO_SSRC, VIDEO_RTX_SSRC] }],
+    };
+    const { producer } = publish(m);
+    assert.deepEqual([...producer.variantSsrcs], [['', VIDEO_SSRC]]);
+    assert.equal(listener.producerOf(VIDEO_SSRC), producer);
+  });
 });
