@@ -181,10 +181,12 @@ export class PeerSession implements MediaSession {
     this.rounds.answerSent(!restart && connected);
   }
 
+  /** Tells the client its offer was refused. An error other than SdpError is a bug: logged with its stack. */
   private refuseOffer(err: unknown, logText = 'invalid SDP offer'): void {
-    if (!(err instanceof SdpError)) throw err;
-    this.log.warn({ err: err.message }, logText);
-    this.host.send({ type: 'error', message: `Invalid SDP offer: ${err.message}` });
+    if (err instanceof SdpError) this.log.warn({ err: err.message }, logText);
+    else this.log.error({ err }, `${logText} (unexpected error)`);
+    const reason = err instanceof SdpError ? err.message : 'it could not be processed';
+    this.host.send({ type: 'error', message: `Invalid SDP offer: ${reason}` });
     this.rounds.failed();
   }
 
@@ -206,15 +208,23 @@ export class PeerSession implements MediaSession {
     return out;
   }
 
-  /** A sendonly (or sendrecv, refused) m-line: the track the client publishes on it. */
-  private answerPublishing(m: OfferedMedia, trackId: string | undefined, trackIdToMetadata: Record<string, unknown>, out: OfferOutcome): AnswerMedia {
+  /**
+   * A sendonly (or sendrecv, refused) m-line: the track the client publishes on it. An m-line keeps the
+   * track id it was first published with (a later offer cannot rename it to another track's id).
+   */
+  private answerPublishing(m: OfferedMedia, offeredId: string | undefined, trackIdToMetadata: Record<string, unknown>, out: OfferOutcome): AnswerMedia {
     const existing = this.listener.line(m.mid);
+    const trackId = offeredId === undefined ? undefined : (existing?.trackId ?? offeredId);
     if (trackId === undefined || m.direction === 'sendrecv') {
       if (existing) out.removedTracks.push(this.dropInbound(m.mid));
       return inactive(m);
     }
     if (!this.options.permissions.canPublish) {
       out.refusedPublish = true;
+      return inactive(m);
+    }
+    if (!existing && !this.ownsTrackId(trackId, m.mid)) {
+      this.host.send({ type: 'error', message: `Track id ${trackId} is already in use` });
       return inactive(m);
     }
     const codec = existing?.producer.codec ?? chooseCodec(m, this.options.roomCodec);
@@ -242,6 +252,14 @@ export class PeerSession implements MediaSession {
     }
     out.answerMids[m.mid] = trackId;
     return { mid: m.mid, kind, direction: 'recvonly', codec, extensions: publisherExtensions(m), simulcastRids: rids.length > 0 ? rids : undefined, offered: m };
+  }
+
+  /** False if `trackId` is published by another peer of the room, or by this client on another m-line. */
+  private ownsTrackId(trackId: string, mid: string): boolean {
+    const owner = this.router.ownerOf(trackId);
+    if (owner !== undefined && owner !== this.options.peerId) return false;
+    for (const line of this.listener.all()) if (line.trackId === trackId && line.mid !== mid) return false;
+    return true;
   }
 
   /** Stops the publishing m-line `mid` and closes its producer; returns its track id. */

@@ -1,7 +1,8 @@
 // One room's media graph in the thread that hosts the room (as mediasoup's Router): the producer of each
 // published track, by track id, and the consumers each producer feeds. Sessions make and close producers
-// and consumers only through it, so a track's producer is found, replaced and closed in one place. It
-// sends nothing and knows no transport (producers and consumers are handed their send functions), and
+// and consumers only through it, so a track's producer is found, replaced and closed in one place. A
+// track id belongs to the peer whose producer holds it: only that peer may replace it.
+// It sends nothing and knows no transport (producers and consumers are handed their send functions), and
 // nothing of signaling or room state beyond the room id.
 import type { TrackKind, Variant } from '../../room/track.js';
 import type { Codec } from '../wire/sdp.js';
@@ -16,6 +17,14 @@ export interface ProducerSpec {
   codec: Codec;
   /** Simulcast rids in offer order, empty for a single stream. */
   rids: Variant[];
+}
+
+/** produce() was asked for a track id another peer of the room publishes. */
+export class TrackIdInUseError extends Error {
+  constructor(readonly trackId: string) {
+    super(`Track id ${trackId} is already in use`);
+    this.name = 'TrackIdInUseError';
+  }
 }
 
 export class Router {
@@ -45,8 +54,18 @@ export class Router {
     if (--this.sessionCount === 0) this.onEmpty(this);
   }
 
-  /** A new producer for a published track (it replaces any earlier producer of that track id). */
+  /** The peer whose producer holds `trackId` here, if any. */
+  ownerOf(trackId: string): string | undefined {
+    return this.producers.get(trackId)?.peerId;
+  }
+
+  /**
+   * A new producer for a published track; it replaces an earlier producer of that track id only if the
+   * same peer made it. Throws TrackIdInUseError if another peer publishes the id (check ownerOf first).
+   */
   produce(spec: ProducerSpec, options: Omit<ProducerOptions, 'stats'>): Producer {
+    const owner = this.ownerOf(spec.trackId);
+    if (owner !== undefined && owner !== spec.peerId) throw new TrackIdInUseError(spec.trackId);
     const producer = new Producer(spec.trackId, spec.peerId, spec.kind, spec.codec, spec.rids, { ...options, stats: this.stats });
     this.producers.set(spec.trackId, producer);
     return producer;

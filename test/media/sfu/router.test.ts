@@ -1,4 +1,5 @@
-// Router: producers are registered by track id (a second produce of an id replaces the first);
+// Router: producers are registered by track id (a second produce of an id by the same peer replaces the
+// first; by another peer it throws TrackIdInUseError and the owner's producer stays — ownerOf tells);
 // closeProducer forgets only the current producer of its id and closes the consumers it feeds; consume
 // wires a consumer the producer feeds; join/leave empty the router once; the MediaStats object handed to
 // the Router is the one its producers and consumers count on.
@@ -6,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Consumer } from '../../../src/media/sfu/consumer.js';
 import { emptyMediaStats, type MediaStats } from '../../../src/media/sfu/media-stats.js';
-import { Router } from '../../../src/media/sfu/router.js';
+import { Router, TrackIdInUseError } from '../../../src/media/sfu/router.js';
 import type { Producer } from '../../../src/media/sfu/producer.js';
 import type { Codec } from '../../../src/media/wire/sdp.js';
 import { feed, header, recordingSink, rtp, VP8_DELTA, VP8_KEY } from './test-packets.js';
@@ -54,6 +55,24 @@ describe('Router', () => {
     assert.notEqual(second, first);
     assert.equal(router.producer('track'), second);
     assert.equal(router.producer('other'), other);
+  });
+
+  test("a track id belongs to its publisher: another peer's produce of it throws and the owner's producer stays", () => {
+    const { router, produce } = setup();
+    const first = produce();
+    assert.equal(router.ownerOf('track'), 'pub');
+    assert.equal(router.ownerOf('nothing'), undefined);
+    assert.throws(
+      () => router.produce({ trackId: 'track', peerId: 'impostor', kind: 'video', codec: VP8, rids: [] }, { sendPli: () => {} }),
+      (err: unknown) => err instanceof TrackIdInUseError && err.trackId === 'track' && err.message === 'Track id track is already in use',
+    );
+    assert.equal(router.producer('track'), first);
+    assert.equal(router.ownerOf('track'), 'pub');
+    // Once the owner's producer is closed the id is free for anyone.
+    router.closeProducer(first);
+    const taken = router.produce({ trackId: 'track', peerId: 'impostor', kind: 'video', codec: VP8, rids: [] }, { sendPli: () => {} });
+    assert.equal(router.producer('track'), taken);
+    assert.equal(router.ownerOf('track'), 'impostor');
   });
 
   test('closeProducer of a replaced producer closes it but keeps the newer one registered', () => {
