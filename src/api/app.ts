@@ -4,7 +4,9 @@
 import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { secretsEqual } from '../auth/secret.js';
-import { ShoalError } from '../errors.js';
+import { ShoalError, badRequest } from '../errors.js';
+import { MAX_ENVELOPE_DEPTH, jsonTextTooDeep } from '../input/json-limits.js';
+import { ROOM_ID_MAX_LENGTH } from '../room/room-registry.js';
 import type { ApiDeps } from './api-deps.js';
 import { healthRoutes } from './routes/health.js';
 import { peerRoutes } from './routes/peers.js';
@@ -22,7 +24,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = fastify({
     logger: false,
     bodyLimit: config.maxRequestBodyBytes,
-    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: ROOM_ID_MAX_LENGTH },
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, formats: { 'webhook-url': isWebhookUrl } },
     },
@@ -113,6 +115,7 @@ function registerBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, {});
+    if (jsonTextTooDeep(text, MAX_ENVELOPE_DEPTH)) return done(badRequest(`Request body is nested deeper than ${MAX_ENVELOPE_DEPTH} levels`), undefined);
     try {
       done(null, JSON.parse(text));
     } catch (err) {

@@ -1,6 +1,7 @@
 // JSON schemas of the REST API: they validate request bodies and generate /openapi.json.
 // Field order in `roomConfigBody` is the order in which Fishjam reports the first invalid field.
 import { ROOM_TYPES } from '../room/room-config.js';
+import { ROOM_ID_MAX_LENGTH } from '../room/room-registry.js';
 
 export const anyJson = { description: 'Any JSON value' } as const;
 
@@ -13,7 +14,7 @@ export const errorBody = {
 export const roomConfigBody = {
   type: 'object',
   properties: {
-    roomId: { type: ['string', 'null'], pattern: '^[a-zA-Z0-9\\-_]+$', description: 'Custom id (alphanumerics, hyphens, underscores)' },
+    roomId: { type: ['string', 'null'], pattern: '^[a-zA-Z0-9\\-_]+$', maxLength: ROOM_ID_MAX_LENGTH, description: `Custom id (alphanumerics, hyphens, underscores; at most ${ROOM_ID_MAX_LENGTH} characters)` },
     maxPeers: { type: ['integer', 'null'], minimum: 0, description: 'Peer limit; disconnected peers count' },
     videoCodec: { type: ['string', 'null'], enum: ['h264', 'vp8', null] },
     webhookUrl: { type: ['string', 'null'], format: 'webhook-url', description: 'URL with scheme, host and path' },

@@ -1,7 +1,8 @@
 // A room's lifecycle countdowns: per peer, how long it may stay disconnected (peerDisconnectedTimeout),
 // and for the room, how long it may stay without a connected peer (peerlessPurgeTimeout); null turns a
 // countdown off. It only keeps time and calls back: what an expiry means (purge the peer, drop the room)
-// and whether it still applies when it fires is the Room's decision.
+// and whether it still applies when it fires is the Room's decision. Countdowns longer than setTimeout
+// allows (~24.8 days) run in steps, so a 30-day timeout takes 30 days, not 1 ms.
 export interface LifecycleTimeouts {
   /** Seconds. */
   peerDisconnectedTimeout: number | null;
@@ -9,9 +10,38 @@ export interface LifecycleTimeouts {
   peerlessPurgeTimeout: number | null;
 }
 
+/** The longest delay setTimeout honours (2^31 − 1 ms); a longer one would fire at once. */
+export const MAX_TIMER_STEP_MS = 0x7fffffff;
+
+/** A countdown of any length that never keeps the process alive: setTimeout steps of at most MAX_TIMER_STEP_MS. */
+class Countdown {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly deadline: number;
+
+  constructor(ms: number, private readonly expired: () => void) {
+    this.deadline = Date.now() + ms;
+    this.arm(ms);
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(remaining: number): void {
+    const step = Math.min(remaining, MAX_TIMER_STEP_MS);
+    this.timer = setTimeout(() => {
+      const left = this.deadline - Date.now();
+      if (remaining > step && left > 0) this.arm(left);
+      else this.expired();
+    }, step);
+    this.timer.unref();
+  }
+}
+
 export class LifecycleTimers {
-  private peerless: NodeJS.Timeout | undefined;
-  private readonly disconnected = new Map<string, NodeJS.Timeout>();
+  private peerless: Countdown | undefined;
+  private readonly disconnected = new Map<string, Countdown>();
 
   constructor(private readonly timeouts: LifecycleTimeouts) {}
 
@@ -20,34 +50,32 @@ export class LifecycleTimers {
     const timeout = this.timeouts.peerDisconnectedTimeout;
     if (timeout === null) return;
     this.cancelDisconnected(peerId);
-    const timer = setTimeout(() => {
-      this.disconnected.delete(peerId);
-      expired();
-    }, timeout * 1000);
-    timer.unref();
-    this.disconnected.set(peerId, timer);
+    this.disconnected.set(
+      peerId,
+      new Countdown(timeout * 1000, () => {
+        this.disconnected.delete(peerId);
+        expired();
+      }),
+    );
   }
 
   cancelDisconnected(peerId: string): void {
-    clearTimeout(this.disconnected.get(peerId));
+    this.disconnected.get(peerId)?.cancel();
     this.disconnected.delete(peerId);
   }
 
   /** Restarts the peerless countdown when no peer is connected; cancels it when one is. */
   peerlessCheck(anyConnected: boolean, expired: () => void): void {
     if (this.timeouts.peerlessPurgeTimeout === null) return;
-    clearTimeout(this.peerless);
-    this.peerless = undefined;
-    if (anyConnected) return;
-    this.peerless = setTimeout(expired, this.timeouts.peerlessPurgeTimeout * 1000);
-    this.peerless.unref();
+    this.peerless?.cancel();
+    this.peerless = anyConnected ? undefined : new Countdown(this.timeouts.peerlessPurgeTimeout * 1000, expired);
   }
 
   /** Cancels every countdown. */
   stop(): void {
-    clearTimeout(this.peerless);
+    this.peerless?.cancel();
     this.peerless = undefined;
-    for (const timer of this.disconnected.values()) clearTimeout(timer);
+    for (const countdown of this.disconnected.values()) countdown.cancel();
     this.disconnected.clear();
   }
 }

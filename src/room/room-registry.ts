@@ -7,6 +7,8 @@ import type { RoomConfig } from './room-config.js';
 import { Room } from './room.js';
 
 export const ROOM_ID_PATTERN = /^[a-zA-Z0-9\-_]+$/;
+/** Longest room id (the REST schema and the HTTP router use the same bound; longer URLs get 414). */
+export const ROOM_ID_MAX_LENGTH = 100;
 
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
@@ -33,7 +35,7 @@ export class RoomRegistry {
 
   /** Throws Fishjam's 400 for malformed ids and 404 for unknown ones. */
   get(id: string): Room {
-    if (!ROOM_ID_PATTERN.test(id)) throw badRequest(`Invalid room ID: ${id}`);
+    if (id.length > ROOM_ID_MAX_LENGTH || !ROOM_ID_PATTERN.test(id)) throw badRequest(`Invalid room ID: ${id}`);
     const room = this.rooms.get(id);
     if (!room) throw notFound(`Room ${id} does not exist`);
     return room;

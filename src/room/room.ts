@@ -42,6 +42,7 @@ export class Room {
     this.tracks = new TrackDistribution({
       roomId: id,
       readyPeers: () => this.readyPeers(),
+      trackOwner: (trackId) => [...this.peers.values()].find((p) => p.tracks.has(trackId)),
       sendTo: (peer, event) => this.sendTo(peer, event),
       notify: (n) => this.notify(n),
     });

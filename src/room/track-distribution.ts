@@ -13,6 +13,8 @@ export interface TrackOutlet {
   readonly roomId: string;
   /** Peers that sent `connect` and still have a socket. */
   readyPeers(): Peer[];
+  /** The peer that publishes `trackId`, if any. */
+  trackOwner(trackId: string): Peer | undefined;
   sendTo(peer: Peer, event: ServerEndpointEvent): void;
   notify(n: Notification): void;
 }
@@ -55,13 +57,19 @@ export class TrackDistribution {
     }
   }
 
+  /** The peer publishes `tracks`; a track id another peer already publishes stays that peer's (refused here). */
   publish(peer: Peer, tracks: TrackInfo[]): void {
-    for (const info of tracks) {
+    const owned = tracks.filter((info) => {
+      const owner = this.room.trackOwner(info.id);
+      return owner === undefined || owner === peer;
+    });
+    for (const info of owned) {
       peer.tracks.set(info.id, info);
       this.room.notify({ type: 'trackAdded', roomId: this.room.roomId, peerId: peer.id, track: info });
     }
+    if (owned.length === 0) return;
     for (const other of this.room.readyPeers()) {
-      if (other !== peer) this.deliver(other, peer, tracks);
+      if (other !== peer) this.deliver(other, peer, owned);
     }
   }
 

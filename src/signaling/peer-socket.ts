@@ -84,6 +84,11 @@ export class PeerSocket implements EndpointLink {
       this.log.warn({ peerId: this.peerId, err: frame.reason }, 'ignoring malformed media event');
       return;
     }
+    if (frame.type === 'refusedMediaEvent') {
+      this.log.warn({ peerId: this.peerId, err: frame.reason }, 'refused media event');
+      this.send({ type: 'error', message: frame.reason });
+      return;
+    }
     if (this.room) this.room.handle(this.peerId, this, frame.event);
   }
 

@@ -4,7 +4,7 @@
 // a whole timeout without a connected peer; null timeouts never fire; stop() cancels everything.
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { LifecycleTimers } from '../../src/room/lifecycle-timers.js';
+import { LifecycleTimers, MAX_TIMER_STEP_MS } from '../../src/room/lifecycle-timers.js';
 import { addPeer, attach, join, makeRoom } from './fakes.js';
 
 const S = 1000;
@@ -15,6 +15,37 @@ function mockTime(t: TestContext): (ms: number) => void {
 }
 
 describe('LifecycleTimers', () => {
+  test('countdowns longer than setTimeout allows (30 days) are never handed to it whole, and fire after 30 days', (t) => {
+    const delays: number[] = [];
+    const real = globalThis.setTimeout;
+    t.mock.method(globalThis, 'setTimeout', ((fn: () => void, ms: number) => {
+      delays.push(ms);
+      return real(fn, 1e9); // never fires during the test
+    }) as typeof setTimeout);
+    const timers = new LifecycleTimers({ peerDisconnectedTimeout: 30 * 86_400, peerlessPurgeTimeout: 30 * 86_400 });
+    timers.startDisconnected('a', () => {});
+    timers.peerlessCheck(false, () => {});
+    timers.stop();
+    assert.equal(delays.length, 2);
+    assert.ok(delays.every((ms) => ms <= MAX_TIMER_STEP_MS), `delays handed to setTimeout: ${delays.join(', ')}`);
+  });
+
+  test('a 30-day countdown under mock timers: not after 25 days, exactly at 30', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const tick = (ms: number) => t.mock.timers.tick(ms);
+    const day = 86_400 * S;
+    const timers = new LifecycleTimers({ peerDisconnectedTimeout: null, peerlessPurgeTimeout: 30 * 86_400 });
+    let fired = 0;
+    timers.peerlessCheck(false, () => fired++);
+    tick(2 * S);
+    tick(25 * day);
+    assert.equal(fired, 0);
+    tick(5 * day - 2 * S - 1);
+    assert.equal(fired, 0);
+    tick(1);
+    assert.equal(fired, 1);
+  });
+
   test('a disconnected countdown fires once, after exactly the timeout', (t) => {
     const tick = mockTime(t);
     const timers = new LifecycleTimers({ peerDisconnectedTimeout: 2, peerlessPurgeTimeout: null });

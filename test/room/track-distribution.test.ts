@@ -35,6 +35,22 @@ describe('track delivery', () => {
     assert.deepEqual([b, c].map((p) => p.link.types()), [[], []], 'the session announces, not the room');
   });
 
+  test("a track id another peer already publishes stays that peer's: the impostor's copy is neither listed nor delivered", () => {
+    const h = makeRoom();
+    const a = join(h);
+    const b = join(h);
+    const c = join(h);
+    publish(h, a, [track('v')]);
+    clearAll(h, a, b, c);
+    publish(h, b, [track('v', 'video', { fake: true }), track('own')]);
+    assert.deepEqual([...a.peer.tracks.keys()], ['v']);
+    assert.deepEqual([...b.peer.tracks.keys()], ['own'], 'only its own track is listed under the impostor');
+    assert.deepEqual(h.port.session(c.peer.id).calls, [['subscribe', b.peer.id, [track('own')]]]);
+    assert.deepEqual(h.types(), ['trackAdded']);
+    publish(h, b, [track('v')]);
+    assert.equal(a.peer.tracks.get('v')?.metadata, null, "the owner's track is untouched");
+  });
+
   test('a peer that connects later gets subscribe for the tracks already published', () => {
     const h = makeRoom();
     const a = join(h);

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_PERMISSIONS, type PeerPermissions } from '../../auth/peer-token.js';
 import { badRequest } from '../../errors.js';
+import { JsonLimitError, checkMetadata } from '../../input/json-limits.js';
 import type { PeerType } from '../../room/notifications.js';
 import type { SubscribeMode } from '../../room/peer.js';
 import { AUTH, type ApiDeps } from '../api-deps.js';
@@ -45,6 +46,12 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       room.checkCapacity(type);
       if (req.validationError) throw badRequest('Invalid request body structure');
       const options: AddPeerOptions = body.options ?? {};
+      try {
+        checkMetadata(options.metadata ?? null, 'Peer metadata');
+      } catch (err) {
+        if (err instanceof JsonLimitError) throw badRequest(err.message);
+        throw err;
+      }
       const permissions: PeerPermissions = {
         canPublish: options.canPublish ?? DEFAULT_PERMISSIONS.canPublish,
         canSubscribe: options.canSubscribe ?? DEFAULT_PERMISSIONS.canSubscribe,

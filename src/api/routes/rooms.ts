@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import { badRequest } from '../../errors.js';
 import type { RoomConfig, RoomType, VideoCodec } from '../../room/room-config.js';
+import { ROOM_ID_MAX_LENGTH } from '../../room/room-registry.js';
 import { AUTH, type ApiDeps } from '../api-deps.js';
 import { ROOM_CONFIG_FIELDS, errorBody, responses, roomConfigBody, roomIdParams } from '../schemas.js';
 
@@ -49,6 +50,9 @@ function fieldError(field: string, body: Record<string, unknown>): string {
 function validationMessage(errors: FastifySchemaValidationError[], body: Record<string, unknown>): string {
   const first = errors[0];
   const field = first?.instancePath.split('/')[1];
+  if (field === 'roomId' && first?.keyword === 'maxLength') {
+    return `Cannot add room with id "${rawText(body.roomId).slice(0, ROOM_ID_MAX_LENGTH)}..." - roomId may be at most ${ROOM_ID_MAX_LENGTH} characters long`;
+  }
   if (field && (ROOM_CONFIG_FIELDS as string[]).includes(field)) return fieldError(field, body);
   return 'Invalid request body structure';
 }

@@ -2,8 +2,21 @@
 // (carried as text in PeerMessage field 3). Pure functions: no sockets, no room state.
 import type { ClientEndpointEvent, EndpointView, ServerEndpointEvent } from '../../room/endpoint-events.js';
 import type { TrackInfo, Variant } from '../../room/track.js';
+import { MAX_ENVELOPE_DEPTH, checkMetadata, jsonTextTooDeep, JsonLimitError } from '../../input/json-limits.js';
 
 export class MediaEventParseError extends Error {}
+
+/** Peer metadata from a client, checked against the bounds (JsonLimitError past them). */
+export function peerMetadata(value: unknown): unknown {
+  checkMetadata(value, 'Peer metadata');
+  return value;
+}
+
+/** Track metadata from a client, checked against the bounds (JsonLimitError past them). */
+export function trackMetadata(value: unknown): unknown {
+  checkMetadata(value, 'Track metadata');
+  return value;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -11,6 +24,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Parses one client JSON media event; throws MediaEventParseError on malformed input. */
 export function parseJsonMediaEvent(text: string): ClientEndpointEvent {
+  if (jsonTextTooDeep(text, MAX_ENVELOPE_DEPTH)) throw new JsonLimitError(`Media event is nested deeper than ${MAX_ENVELOPE_DEPTH} levels`);
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -21,14 +35,14 @@ export function parseJsonMediaEvent(text: string): ClientEndpointEvent {
   const data = msg.data;
   switch (msg.type) {
     case 'connect':
-      return { type: 'connect', metadata: isObject(data) ? (data.metadata ?? null) : null };
+      return { type: 'connect', metadata: peerMetadata(isObject(data) ? (data.metadata ?? null) : null) };
     case 'disconnect':
       return { type: 'disconnect' };
     case 'updateEndpointMetadata':
-      return { type: 'updateEndpointMetadata', metadata: isObject(data) ? (data.metadata ?? null) : null };
+      return { type: 'updateEndpointMetadata', metadata: peerMetadata(isObject(data) ? (data.metadata ?? null) : null) };
     case 'updateTrackMetadata':
       if (!isObject(data) || typeof data.trackId !== 'string') throw new MediaEventParseError('updateTrackMetadata needs data.trackId');
-      return { type: 'updateTrackMetadata', trackId: data.trackId, metadata: data.trackMetadata ?? null };
+      return { type: 'updateTrackMetadata', trackId: data.trackId, metadata: trackMetadata(data.trackMetadata ?? null) };
     case 'enableTrackEncoding':
     case 'disableTrackEncoding':
       if (!isObject(data) || typeof data.trackId !== 'string' || !isVariant(data.encoding)) throw new MediaEventParseError(`${msg.type} needs trackId and encoding`);
@@ -43,6 +57,10 @@ export function parseJsonMediaEvent(text: string): ClientEndpointEvent {
 
 function isVariant(v: unknown): v is Variant {
   return v === 'l' || v === 'm' || v === 'h';
+}
+
+function mapValues(o: Record<string, unknown>, f: (v: unknown) => unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 }
 
 function stringRecord(v: unknown): Record<string, string> {
@@ -60,7 +78,7 @@ function parseCustom(type: string, data: unknown): ClientEndpointEvent {
       return {
         type: 'sdpOffer',
         sdp: offer.sdp,
-        trackIdToMetadata: isObject(data.trackIdToTrackMetadata) ? data.trackIdToTrackMetadata : {},
+        trackIdToMetadata: isObject(data.trackIdToTrackMetadata) ? mapValues(data.trackIdToTrackMetadata, trackMetadata) : {},
         midToTrackId: stringRecord(data.midToTrackId),
       };
     }

@@ -7,6 +7,7 @@ import type { RawData } from 'ws';
 import { PeerMessageSchema, PeerMessage_RoomType, type PeerMessage } from '../../gen/fishjam/peer_notifications_pb.js';
 import type { ClientEndpointEvent, ServerEndpointEvent } from '../../room/endpoint-events.js';
 import type { RoomType } from '../../room/room-config.js';
+import { JsonLimitError } from '../../input/json-limits.js';
 import { decodeFrame } from './frames.js';
 import { encodeJsonMediaEvent, MediaEventParseError, parseJsonMediaEvent } from './json-media-events.js';
 import { toClientEvent, toServerMediaEvent } from './proto-media-events.js';
@@ -18,6 +19,8 @@ export type PeerFrame =
   | { type: 'authRequest'; token: string; sdkVersion: string }
   | { type: 'mediaEvent'; generation: Generation; event: ClientEndpointEvent }
   | { type: 'malformedMediaEvent'; generation: Generation; reason: string }
+  /** A well-formed media event carrying a value over a bound (too deep or too large): the client is told. */
+  | { type: 'refusedMediaEvent'; generation: Generation; reason: string }
   /** Anything else a client may send (stats reports, server-only fields): ignored. */
   | { type: 'other' };
 
@@ -47,8 +50,10 @@ export function decodePeerFrame(data: RawData): PeerFrame | undefined {
         return { type: 'other' };
     }
   } catch (err) {
+    const generation = content.case === 'mediaEvent' ? 'json' : 'proto';
+    if (err instanceof JsonLimitError) return { type: 'refusedMediaEvent', generation, reason: err.message };
     if (!(err instanceof MediaEventParseError)) throw err;
-    return { type: 'malformedMediaEvent', generation: content.case === 'mediaEvent' ? 'json' : 'proto', reason: err.message };
+    return { type: 'malformedMediaEvent', generation, reason: err.message };
   }
 }
 

@@ -21,11 +21,13 @@ import {
   type MediaEvent as ServerMediaEvent,
   type MediaEvent_Track,
 } from '../../gen/fishjam/media_events/server/server_pb.js';
-import { MediaEventParseError } from './json-media-events.js';
+import { MAX_JSON_DEPTH, JsonLimitError, jsonTextTooDeep } from '../../input/json-limits.js';
+import { MediaEventParseError, peerMetadata, trackMetadata } from './json-media-events.js';
 
-/** Reads a `*_json` field: empty means null (the client sends "" for undefined). */
+/** Reads a `*_json` field: empty means null (the client sends "" for undefined). Bounded: JsonLimitError past MAX_JSON_DEPTH. */
 export function parseJsonField(text: string): unknown {
   if (text === '') return null;
+  if (jsonTextTooDeep(text)) throw new JsonLimitError(`metadata_json is nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text);
   } catch {
@@ -37,20 +39,20 @@ export function toClientEvent(msg: PeerMediaEvent): ClientEndpointEvent {
   const c = msg.content;
   switch (c.case) {
     case 'connect':
-      return { type: 'connect', metadata: parseJsonField(c.value.metadataJson) };
+      return { type: 'connect', metadata: peerMetadata(parseJsonField(c.value.metadataJson)) };
     case 'disconnect':
       return { type: 'disconnect' };
     case 'updateEndpointMetadata':
-      return { type: 'updateEndpointMetadata', metadata: parseJsonField(c.value.metadataJson) };
+      return { type: 'updateEndpointMetadata', metadata: peerMetadata(parseJsonField(c.value.metadataJson)) };
     case 'updateTrackMetadata':
-      return { type: 'updateTrackMetadata', trackId: c.value.trackId, metadata: parseJsonField(c.value.metadataJson) };
+      return { type: 'updateTrackMetadata', trackId: c.value.trackId, metadata: trackMetadata(parseJsonField(c.value.metadataJson)) };
     case 'renegotiateTracks':
       return { type: 'renegotiateTracks' };
     case 'sdpOffer':
       return {
         type: 'sdpOffer',
         sdp: c.value.sdp,
-        trackIdToMetadata: Object.fromEntries(Object.entries(c.value.trackIdToMetadataJson).map(([id, json]) => [id, parseJsonField(json)])),
+        trackIdToMetadata: Object.fromEntries(Object.entries(c.value.trackIdToMetadataJson).map(([id, json]) => [id, trackMetadata(parseJsonField(json))])),
         midToTrackId: { ...c.value.midToTrackId },
       };
     case 'candidate':
