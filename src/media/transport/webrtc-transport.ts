@@ -1,7 +1,9 @@
 // One peer's media transport behind the integrated TURN server: a virtual host candidate (never
 // bound) whose packets arrive in-process; ICE-lite on it, then DTLS (server role, werift) and SRTP/SRTCP.
 // Emits decrypted RTP/RTCP and sends encrypted RTP/RTCP back along the nominated TURN path.
-// It knows nothing about tracks, SDP or rooms.
+// What it must not do: know about tracks, SDP or rooms; let anything but a Binding request that passed
+// the ICE credential check set or move the path; or hear DTLS/SRTP from an allocation that never sent
+// one (any allocation can reach the virtual port, only the client knows the ICE password).
 import { EventEmitter } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { DtlsServer, keyLength, saltLength, type SrtpProfile } from 'werift';
@@ -36,12 +38,16 @@ interface DtlsPipe {
 }
 
 const SRTP_PROFILES: SrtpProfile[] = [7, 1]; // AEAD_AES_128_GCM, AES128_CM_HMAC_SHA1_80
+/** ICE-checked allocations remembered per transport (a client uses a handful; the oldest is forgotten). */
+const MAX_CHECKED_PATHS = 16;
 
 export class WebRtcTransport extends EventEmitter<TransportEvents> implements VirtualEndpoint {
   readonly ice = new IceLite();
   state: TransportState = 'new';
   private readonly virtual: { ip: string; port: number; release(): void };
   private path: VirtualReply | undefined;
+  /** Reply functions (one per allocation) of allocations whose Binding requests passed the ICE check. */
+  private readonly checked = new Set<VirtualReply>();
   private nominated = false;
   private readonly pipe: DtlsPipe;
   private readonly dtls: DtlsServer;
@@ -100,7 +106,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
     if (this.state === 'closed' || data.length === 0) return;
     const first = data[0]!;
     if (classifyPacket(first) === 'stun') return this.onStun(data, from, reply);
-    this.path ??= reply;
+    if (!this.checked.has(reply)) return; // no ICE-checked Binding from this allocation: not our client
     if (first >= 20 && first <= 63) {
       this.pipe.onData(data);
       return;
@@ -114,6 +120,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
     if (result.kind === 'ignore') return;
     reply(result.response);
     if (result.kind !== 'response') return;
+    if (!this.checked.has(reply)) this.rememberChecked(reply);
     if (result.nominated || !this.nominated) {
       this.path = reply;
       this.nominated ||= result.nominated;
@@ -123,6 +130,17 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       this.awaitingRestart = false;
       this.emit('iceRestarted');
     }
+  }
+
+  private rememberChecked(reply: VirtualReply): void {
+    if (this.checked.size >= MAX_CHECKED_PATHS) {
+      for (const old of this.checked) {
+        if (old === this.path) continue;
+        this.checked.delete(old);
+        break;
+      }
+    }
+    this.checked.add(reply);
   }
 
   private onDtlsConnected(): void {
