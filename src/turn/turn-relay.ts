@@ -5,7 +5,8 @@
 // indications. The reply function for an (allocation, virtual port) is made once and reused.
 // What it must not do: relay anything to the real network (peers that are not registered virtual
 // addresses are dropped), deliver without a live allocation and permission, allocate a closure per
-// packet, let a throwing endpoint escape, or send on a released address or a deleted allocation.
+// packet, let a throwing endpoint escape (it is counted in stats.endpointErrors and logged at most once
+// a second: relayed garbage must not flood the log), or send on a released address or a deleted allocation.
 import type { Logger } from '../log/logger.js';
 import type { AllocationEntry, AllocationTable } from './allocation-table.js';
 import { decodeChannelData, encodeChannelData } from './channel-data.js';
@@ -13,8 +14,10 @@ import { unknownRequiredAttributes } from './known-attributes.js';
 import { decodeXorAddress, encodeXorAddress } from './stun-attributes.js';
 import { encodeStun, getAttr, type DecodedStun } from './stun-message.js';
 import { Attr, StunClass, StunMethod, type TransportAddress } from './stun-protocol.js';
+import { LogThrottle } from './log-throttle.js';
 import type { PortPool } from './port-pool.js';
 import type { ClientConn } from './turn-sockets.js';
+import type { TurnStats } from './turn-stats.js';
 import type { VirtualEndpoint, VirtualReply } from './virtual-endpoint.js';
 
 /** DATA must fit in one STUN message next to XOR-PEER-ADDRESS. */
@@ -33,6 +36,7 @@ export interface VirtualRelayOptions {
   allocations: AllocationTable;
   /** Counts and logs a malformed packet from `conn`. */
   malformed(conn: ClientConn, reason: string): void;
+  stats: TurnStats;
   log: Logger;
 }
 
@@ -42,7 +46,9 @@ export class VirtualRelay {
   private readonly ports: PortPool;
   private readonly allocations: AllocationTable;
   private readonly malformed: (conn: ClientConn, reason: string) => void;
+  private readonly stats: TurnStats;
   private readonly log: Logger;
+  private readonly endpointErrorLog = new LogThrottle(1000);
   private tidCounter = 0;
   private readonly tidPrefix = Buffer.from(Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0'), 'hex');
 
@@ -51,6 +57,7 @@ export class VirtualRelay {
     this.ports = opts.ports;
     this.allocations = opts.allocations;
     this.malformed = opts.malformed;
+    this.stats = opts.stats;
     this.log = opts.log;
   }
 
@@ -135,7 +142,11 @@ export class VirtualRelay {
     try {
       endpoint.receive(data, entry.ref, this.replyFor(entry, port, endpoint));
     } catch (err) {
-      this.log.error({ err, allocationId: entry.alloc.id, port }, 'TURN virtual endpoint threw');
+      this.stats.endpointErrors++;
+      const suppressed = this.endpointErrorLog.take();
+      if (suppressed !== undefined) {
+        this.log.error({ err, allocationId: entry.alloc.id, port, suppressed }, 'TURN virtual endpoint threw (packet dropped; at most one such line a second)');
+      }
     }
   }
 

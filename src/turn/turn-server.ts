@@ -45,7 +45,7 @@ const PORT_MAX = 65535;
 const SWEEP_INTERVAL_MS = 5_000;
 
 export class TurnServer {
-  readonly stats: TurnStats = { allocations: 0, packetsIn: 0, packetsOut: 0, malformed: 0 };
+  readonly stats: TurnStats = { allocations: 0, packetsIn: 0, packetsOut: 0, malformed: 0, endpointErrors: 0 };
 
   private readonly opts: TurnServerOptions;
   private readonly log: Logger;
@@ -88,6 +88,7 @@ export class TurnServer {
       ports: this.ports,
       allocations,
       malformed: (conn, reason) => this.malformed(conn, reason),
+      stats,
       log,
     });
   }

@@ -10,4 +10,9 @@ export interface TurnStats {
   packetsOut: number;
   /** Packets dropped or answered 400 because they were malformed. */
   malformed: number;
+  /**
+   * Relayed packets a virtual endpoint (a media transport) threw on, e.g. DTLS records werift cannot
+   * parse; each is dropped. Logged at most once a second (turn-relay.ts).
+   */
+  endpointErrors: number;
 }
