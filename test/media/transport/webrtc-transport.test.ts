@@ -11,7 +11,7 @@ import { DtlsClient } from 'werift';
 import { WebRtcTransport } from '../../../src/media/transport/webrtc-transport.js';
 import { dtlsCertificate, type DtlsCertificate } from '../../../src/media/transport/dtls-certificate.js';
 import { PacketSlab } from '../../../src/media/transport/packet-slab.js';
-import { Attr, StunClass, StunMethod, decodeStun, encodeStun } from '../../../src/turn/stun-message.js';
+import { Attr, StunClass, StunMethod, decodeStun, encodeStun, type StunAttribute } from '../../../src/turn/stun-message.js';
 import type { ClientRef } from '../../../src/turn/turn-server.js';
 import { fakeTurn } from '../session/session-harness.js';
 
@@ -27,7 +27,7 @@ function allocation(name: string, port: number) {
 
 /** A Binding request to the transport, signed with `pwd` (the transport's local ICE password). */
 function binding(t: WebRtcTransport, opts: { pwd?: string; nominate?: boolean } = {}): Buffer {
-  const attrs = [{ type: Attr.Username, value: Buffer.from(`${t.ice.local.ufrag}:remote`) }];
+  const attrs: StunAttribute[] = [{ type: Attr.Username, value: Buffer.from(`${t.ice.local.ufrag}:remote`) }];
   if (opts.nominate) attrs.push({ type: Attr.UseCandidate, value: Buffer.alloc(0) });
   return encodeStun(
     { method: StunMethod.Binding, cls: StunClass.Request, transactionId: randomBytes(12), attributes: attrs },
