@@ -1,4 +1,5 @@
-// Shoal's integrated ("fake") TURN server: one UDP port and one optional TCP port for all peers. Clients
+// Shoal's integrated ("fake") TURN server: one UDP port and optional TCP and TLS (TURNS) ports for all
+// peers (TCP and TLS connections are capped per IP and closed when unauthenticated or idle). Clients
 // allocate with REST-API credentials (long-term mechanism: 401 + REALM/NONCE, then signed requests);
 // what they send through an allocation to a *virtual* address (advertised IP + a registered, never bound
 // port) is handed in-process to that address's VirtualEndpoint, whose replies go back to the client as
@@ -23,7 +24,8 @@ import { VirtualRelay, type VirtualRegistration } from './turn-relay.js';
 import { TurnRequests } from './turn-requests.js';
 import { StunResponder } from './turn-responses.js';
 import { TurnSockets, type ClientConn } from './turn-sockets.js';
-import type { TurnStats } from './turn-stats.js';
+import { DEFAULT_STREAM_LIMITS } from './stream-guard.js';
+import { emptyTurnStats, type TurnStats } from './turn-stats.js';
 import type { VirtualEndpoint } from './virtual-endpoint.js';
 
 export { REPLY_HEADROOM, type ClientRef, type VirtualEndpoint, type VirtualReply } from './virtual-endpoint.js';
@@ -33,10 +35,25 @@ export interface TurnServerOptions {
   udpPort: number;
   /** 0 = random, undefined = no TCP. */
   tcpPort?: number;
+  /** TURN over TLS on its own port with this key and certificate chain (PEM); port 0 = random; undefined = no TLS. */
+  tls?: { port: number; key: string | Buffer; cert: string | Buffer };
+  /** TCP/TLS connections without an authenticated Allocate this long after connecting are closed (default 10 000). */
+  tcpAuthTimeoutMs?: number;
+  /** TCP/TLS connections that send nothing for this long are closed (default 60 000). */
+  tcpIdleTimeoutMs?: number;
+  /** At most this many TCP and TLS connections at once from one client IP (default 64). */
+  tcpMaxPerIp?: number;
   advertisedIp: string;
   realm: string;
   secret: string;
   log: Logger;
+}
+
+/** The ports start() bound. */
+export interface TurnPorts {
+  udpPort: number;
+  tcpPort?: number;
+  tlsPort?: number;
 }
 
 /** Fake relayed ports and virtual ports are drawn from the dynamic range. */
@@ -45,7 +62,7 @@ const PORT_MAX = 65535;
 const SWEEP_INTERVAL_MS = 5_000;
 
 export class TurnServer {
-  readonly stats: TurnStats = { allocations: 0, packetsIn: 0, packetsOut: 0, malformed: 0, endpointErrors: 0 };
+  readonly stats: TurnStats = emptyTurnStats();
 
   private readonly opts: TurnServerOptions;
   private readonly log: Logger;
@@ -79,6 +96,11 @@ export class TurnServer {
       },
       stats,
       log,
+      {
+        authTimeoutMs: opts.tcpAuthTimeoutMs ?? DEFAULT_STREAM_LIMITS.authTimeoutMs,
+        idleTimeoutMs: opts.tcpIdleTimeoutMs ?? DEFAULT_STREAM_LIMITS.idleTimeoutMs,
+        maxPerIp: opts.tcpMaxPerIp ?? DEFAULT_STREAM_LIMITS.maxPerIp,
+      },
     );
     const respond = new StunResponder();
     const auth = new LongTermAuth({ realm: opts.realm, secret: opts.secret, allocations, respond, stats, log });
@@ -93,24 +115,27 @@ export class TurnServer {
     });
   }
 
-  async start(): Promise<{ udpPort: number; tcpPort?: number }> {
+  async start(): Promise<TurnPorts> {
     if (this.state !== 'new') throw new Error('TurnServer already started');
     this.state = 'starting';
-    const { listenIp } = this.opts;
+    const { listenIp, tls } = this.opts;
     try {
-      const udpPort = await this.sockets.bindUdp(this.opts.udpPort, listenIp);
-      this.ports.reserve(udpPort);
-      let tcpPort: number | undefined;
+      const ports: TurnPorts = { udpPort: await this.sockets.bindUdp(this.opts.udpPort, listenIp) };
+      this.ports.reserve(ports.udpPort);
       if (this.opts.tcpPort !== undefined) {
-        tcpPort = await this.sockets.listenTcp(this.opts.tcpPort, listenIp);
-        this.ports.reserve(tcpPort);
+        ports.tcpPort = await this.sockets.listenTcp(this.opts.tcpPort, listenIp);
+        this.ports.reserve(ports.tcpPort);
+      }
+      if (tls !== undefined) {
+        ports.tlsPort = await this.sockets.listenTls(tls.port, listenIp, tls);
+        this.ports.reserve(ports.tlsPort);
       }
       this.sweepTimer = setInterval(() => this.allocations.sweep(Date.now()), SWEEP_INTERVAL_MS);
       this.sweepTimer.unref();
       this.state = 'running';
       this.sockets.startServing();
-      this.log.info({ listenIp, udpPort, tcpPort, advertisedIp: this.opts.advertisedIp }, 'TURN server listening');
-      return tcpPort === undefined ? { udpPort } : { udpPort, tcpPort };
+      this.log.info({ listenIp, ...ports, advertisedIp: this.opts.advertisedIp }, 'TURN server listening');
+      return ports;
     } catch (err) {
       await this.stop();
       throw err;

@@ -1,57 +1,34 @@
-// The TURN server's transports: its one UDP socket and its optional TCP listener, and a ClientConn per
-// client 5-tuple (a UDP source address, or one TCP connection) whose send() writes to that client. TCP
-// streams are split into frames (RFC 5766 §2.1), bounded in queued output and closed when idle.
+// The TURN server's transports: its one UDP socket, with a ClientConn per client source address whose
+// send() writes to that address, and its optional TCP and TLS listeners (stream-sockets.ts: framing,
+// per-IP cap, authentication and idle deadlines).
 // What it must not do: open a socket per allocation or peer, parse STUN beyond framing, throw out of a
 // socket handler, send before startServing() or after close(), or report a failed UDP send.
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { StreamFramer } from './stream-framer.js';
-import type { TransportAddress } from './stun-protocol.js';
+import type { ClientConn, ClientTraffic } from './client-conn.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
+import { StreamSockets, unwrapMappedIp, type TlsIdentity } from './stream-sockets.js';
 import type { TurnStats } from './turn-stats.js';
 
-/** A TCP connection silent for longer than the longest allocation lifetime is dead. */
-const TCP_IDLE_TIMEOUT_MS = 3_660_000;
-/** Beyond this much unsent data on a TCP client, outgoing packets are dropped (media tolerates loss). */
-const TCP_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+export type { ClientConn, ClientTraffic } from './client-conn.js';
+
 const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
-/** One client transport 5-tuple (a UDP source address, or one TCP connection). */
-export interface ClientConn {
-  key: string;
-  transport: 'udp' | 'tcp';
-  /** As reported in XOR-MAPPED-ADDRESS (IPv4-mapped IPv6 unwrapped). */
-  remote: TransportAddress;
-  send(frame: Buffer): void;
-}
-
-/** What the sockets hand to the server. */
-export interface ClientTraffic {
-  /** The connection already in use for the UDP 5-tuple `key` (an allocated client's), if any. */
-  knownConn(key: string): ClientConn | undefined;
-  /** One STUN message or ChannelData frame (or garbage) from `conn`. */
-  packet(conn: ClientConn, frame: Buffer): void;
-  /** A TCP connection has closed. */
-  closed(conn: ClientConn): void;
-}
-
-function unwrapMappedIp(ip: string): string {
-  return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-}
-
 export class TurnSockets {
-  private readonly tcpSockets = new Set<net.Socket>();
+  private readonly streams: StreamSockets;
   private udp?: dgram.Socket;
-  private tcp?: net.Server;
   private serving = false;
-  private tcpSeq = 0;
 
   constructor(
     private readonly traffic: ClientTraffic,
     private readonly stats: TurnStats,
     private readonly log: Logger,
-  ) {}
+    streamLimits: StreamLimits = DEFAULT_STREAM_LIMITS,
+  ) {
+    this.streams = new StreamSockets(traffic, streamLimits, stats, log);
+  }
 
   /** Binds the UDP socket; resolves with its port. Packets are received at once, answers sent only once serving. */
   async bindUdp(port: number, ip: string): Promise<number> {
@@ -76,32 +53,24 @@ export class TurnSockets {
   }
 
   /** Starts the TCP listener; resolves with its port. Connections are accepted only once serving. */
-  async listenTcp(port: number, ip: string): Promise<number> {
-    const tcp = net.createServer((sock) => this.onTcpConnection(sock));
-    this.tcp = tcp;
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ port, host: ip }, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
-    tcp.on('error', (err) => this.log.error({ err }, 'TURN TCP server error'));
-    return (tcp.address() as net.AddressInfo).port;
+  listenTcp(port: number, ip: string): Promise<number> {
+    return this.streams.listen(port, ip);
+  }
+
+  /** Starts the TLS (TURNS) listener; resolves with its port. Connections are accepted only once serving. */
+  listenTls(port: number, ip: string, identity: TlsIdentity): Promise<number> {
+    return this.streams.listen(port, ip, identity);
   }
 
   startServing(): void {
     this.serving = true;
+    this.streams.startServing();
   }
 
-  /** Stops sending, drops every TCP connection and closes both listeners (whichever were opened). */
+  /** Stops sending, drops every TCP/TLS connection and closes the listeners (whichever were opened). */
   async close(): Promise<void> {
     this.serving = false;
-    for (const sock of this.tcpSockets) sock.destroy();
-    this.tcpSockets.clear();
-    const closing: Promise<void>[] = [];
-    const tcp = this.tcp;
-    if (tcp?.listening) closing.push(new Promise((resolve) => tcp.close(() => resolve())));
+    const closing: Promise<void>[] = [this.streams.close()];
     const udp = this.udp;
     if (udp) {
       closing.push(
@@ -135,49 +104,6 @@ export class TurnSockets {
     // No callback: with one, Node queues a next-tick call per datagram even when the send completed at once.
     // A failed send is a lost datagram either way (media tolerates loss); it is not reported.
     udp.send(frame, port, address);
-  }
-
-  private onTcpConnection(sock: net.Socket): void {
-    if (!this.serving || !sock.remoteAddress || sock.remotePort === undefined) {
-      sock.destroy();
-      return;
-    }
-    const key = `tcp|${++this.tcpSeq}|${sock.remoteAddress}|${sock.remotePort}`;
-    const conn: ClientConn = {
-      key,
-      transport: 'tcp',
-      remote: { address: unwrapMappedIp(sock.remoteAddress), port: sock.remotePort },
-      send: (frame) => {
-        if (sock.destroyed || !sock.writable) return;
-        if (sock.writableLength > TCP_MAX_QUEUED_BYTES) return;
-        this.stats.packetsOut++;
-        sock.write(frame);
-      },
-    };
-    this.tcpSockets.add(sock);
-    sock.setNoDelay(true);
-    sock.setTimeout(TCP_IDLE_TIMEOUT_MS, () => sock.destroy());
-    const framer = new StreamFramer();
-    sock.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = framer.push(chunk);
-      } catch (err) {
-        this.stats.malformed++;
-        this.log.debug({ client: key, reason: (err as Error).message }, 'TURN TCP stream unframeable; closing');
-        sock.destroy();
-        return;
-      }
-      for (const frame of frames) {
-        if (sock.destroyed) break;
-        this.traffic.packet(conn, frame);
-      }
-    });
-    sock.on('error', (err) => this.log.debug({ client: key, err: err.message }, 'TURN TCP connection error'));
-    sock.on('close', () => {
-      this.tcpSockets.delete(sock);
-      this.traffic.closed(conn);
-    });
   }
 }
 

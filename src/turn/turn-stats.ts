@@ -15,4 +15,16 @@ export interface TurnStats {
    * parse; each is dropped. Logged at most once a second (turn-relay.ts).
    */
   endpointErrors: number;
+  /** TCP and TLS client connections open now. */
+  tcpConnections: number;
+  /** TCP/TLS connections refused at once: their IP already had the maximum open (tcpMaxPerIp). */
+  tcpRefused: number;
+  /** TCP/TLS connections closed for having no allocation within tcpAuthTimeoutMs. */
+  tcpUnauthenticatedClosed: number;
+  /** TCP/TLS connections closed after tcpIdleTimeoutMs without data from the client. */
+  tcpIdleClosed: number;
+}
+
+export function emptyTurnStats(): TurnStats {
+  return { allocations: 0, packetsIn: 0, packetsOut: 0, malformed: 0, endpointErrors: 0, tcpConnections: 0, tcpRefused: 0, tcpUnauthenticatedClosed: 0, tcpIdleClosed: 0 };
 }
