@@ -29,6 +29,7 @@ import { emptyTurnStats, type TurnStats } from './turn-stats.js';
 import type { VirtualEndpoint } from './virtual-endpoint.js';
 
 export { REPLY_HEADROOM, type ClientRef, type VirtualEndpoint, type VirtualReply } from './virtual-endpoint.js';
+export type { VirtualRegistration } from './turn-relay.js';
 
 export interface TurnServerOptions {
   listenIp: string;
