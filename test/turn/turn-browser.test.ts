@@ -1,7 +1,8 @@
 /**
  * Real-Chromium check of the integrated TURN server: with iceTransportPolicy "relay" and our TURN URL
- * (UDP and TCP), Chromium must complete the long-term-credential Allocate and gather a `typ relay`
- * candidate. Then, acting as a minimal ICE-lite peer behind a VirtualEndpoint, the test answers the
+ * (UDP, TCP, and TLS — turns: with a self-signed certificate, which Chromium accepts only because it
+ * is launched with --ignore-certificate-errors), Chromium must complete the long-term-credential
+ * Allocate and gather a `typ relay` candidate. Then, acting as a minimal ICE-lite peer behind a VirtualEndpoint, the test answers the
  * browser's ICE binding requests that arrive through the allocation, and asserts that Chromium's ICE
  * reaches "connected" and its DTLS ClientHello reaches the endpoint: the full in-process path the media
  * plane will use (browser → TURN allocation → virtual host candidate → endpoint → reply → browser).
@@ -10,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
+import { CipherContext, HashAlgorithm, NamedCurveAlgorithm, SignatureAlgorithm } from 'werift';
 import { TurnServer, type ClientRef, type VirtualEndpoint } from '../../src/turn/turn-server.js';
 import { decodeStun, encodeStun, getAttr, verifyFingerprint, verifyIntegrity } from '../../src/turn/stun-message.js';
 import { Attr, StunClass, StunMethod, type TransportAddress } from '../../src/turn/stun-protocol.js';
@@ -159,23 +161,28 @@ function liteAnswer(ufrag: string, pwd: string): string {
 
 describe('Chromium against the integrated TURN server', () => {
   let server: TurnServer;
-  let ports: { udpPort: number; tcpPort?: number };
+  let ports: { udpPort: number; tcpPort?: number; tlsPort?: number };
   let browser: Browser;
   const pages: Page[] = [];
   const logLines: string[] = [];
 
   before(async () => {
+    const cert = await CipherContext.createSelfSignedCertificateWithKey(
+      { signature: SignatureAlgorithm.ecdsa_3, hash: HashAlgorithm.sha256_4 },
+      NamedCurveAlgorithm.secp256r1_23,
+    );
     server = new TurnServer({
       listenIp: '127.0.0.1',
       udpPort: 0,
       tcpPort: 0,
+      tls: { port: 0, key: cert.keyPem, cert: cert.certPem },
       advertisedIp: '127.0.0.1',
       realm: REALM,
       secret: randomBytes(16).toString('hex'),
       log: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
     });
     ports = await server.start();
-    browser = await launchBrowser();
+    browser = await launchBrowser({ extraArgs: ['--ignore-certificate-errors'] });
   });
 
   after(async () => {
@@ -185,24 +192,25 @@ describe('Chromium against the integrated TURN server', () => {
     await server?.stop();
   });
 
-  for (const transport of ['udp', 'tcp'] as const) {
+  for (const transport of ['udp', 'tcp', 'tls'] as const) {
     it(`${transport}: Chromium allocates (relay candidate) and runs ICE + DTLS through a virtual endpoint`, async (t) => {
       const page = await openClientPage(browser, 'c5');
       pages.push(page);
-      const port = transport === 'udp' ? ports.udpPort : ports.tcpPort!;
+      const port = transport === 'udp' ? ports.udpPort : transport === 'tcp' ? ports.tcpPort! : ports.tlsPort!;
+      const url = transport === 'tls' ? `turns:127.0.0.1:${port}?transport=tcp` : `turn:127.0.0.1:${port}?transport=${transport}`;
       const creds = server.credentials(`browser-${transport}`, 3600);
       const allocsBefore = server.stats.allocations;
       const deallocations = () => logLines.filter((l) => l.includes('refreshed with lifetime 0')).length;
       const deallocationsBefore = deallocations();
 
-      const g = await gather(page, `turn:127.0.0.1:${port}?transport=${transport}`, creds.username, creds.password);
+      const g = await gather(page, url, creds.username, creds.password);
       const relay = g.candidates.filter((c) => / typ relay /.test(c.candidate));
       assert.ok(relay.length >= 1, `no relay candidate: ${JSON.stringify(g)}\n${formatPageLogs(page)}`);
       assert.equal(relay[0]!.type, 'relay');
       assert.equal(relay[0]!.address, '127.0.0.1');
       assert.ok(relay[0]!.port! >= 49152, `relay port ${relay[0]!.port}`);
       // Chromium 156 reports relayProtocol "tcp" for TCP, but null (not "udp") for UDP relay candidates.
-      if (transport === 'tcp') assert.equal(relay[0]!.relayProtocol, 'tcp');
+      if (transport !== 'udp') assert.equal(relay[0]!.relayProtocol, transport);
       else assert.ok(relay[0]!.relayProtocol === null || relay[0]!.relayProtocol === 'udp', String(relay[0]!.relayProtocol));
       assert.equal(g.candidates.length, relay.length, 'relay policy gathers only relay candidates');
       assert.deepEqual(g.errors, []);
@@ -234,7 +242,7 @@ describe('Chromium against the integrated TURN server', () => {
         assert.deepEqual([...ice.usernames], [`${ice.ufrag}:${g.ufrag}`]);
         assert.equal(ice.froms.size, 1, 'one allocation, one stable ClientRef');
         const [ref] = [...ice.froms];
-        assert.equal(ref!.transport, transport);
+        assert.equal(ref!.transport, transport === 'udp' ? 'udp' : 'tcp', 'TLS is a stream transport like TCP');
         assert.equal(ref!.username, creds.username);
         assert.deepEqual(ref!.relayed, ice.mapped, 'ClientRef.relayed is the relay candidate Chromium advertises');
 
