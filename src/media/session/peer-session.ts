@@ -4,6 +4,8 @@
 // rounds, track announcements, the RTP listener (packets in), outbound tracks (consumers) and the RTCP
 // reporter. The Room decides who receives what; this class carries it out and reports what the client
 // publishes through its host. It runs in whichever thread hosts the room's media and never sees the Room.
+// It must not throw out of handleOffer on any offer text (a bad offer gets an `error` event), nor let a
+// client publish under a track id another peer of the room publishes (the Router's owner keeps it).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
 import type { ServerEndpointEvent, TurnServerInfo } from '../../room/endpoint-events.js';
