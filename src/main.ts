@@ -1,8 +1,10 @@
-// Entry point: reads FJ_* configuration, starts Shoal, stops it on SIGINT/SIGTERM.
+// Entry point: reads FJ_* configuration, starts Shoal, drains and stops it on SIGINT/SIGTERM (a second
+// signal exits at once). It is the server process itself: `npm start` runs it with node directly.
+import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './log/logger.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
-import { createShoal } from './server.js';
+import { createShoal, type Shoal } from './server.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -21,25 +23,69 @@ async function main(): Promise<void> {
     // Printed once, on purpose: in development this is how the user learns the token.
     process.stdout.write(`\nDevelopment server API token (set FJ_SERVER_API_TOKEN to choose one): ${config.serverApiToken}\n\n`);
   }
-  const shoal = await createShoal(config, log);
-  const port = await shoal.listen();
-  const metricsServer = await startMetricsServer(shoal.metrics.registry, config.metricsIp, config.metricsPort).catch((err: Error) => {
-    log.warn({ err: err.message }, 'metrics endpoint not started');
-    return undefined;
-  });
-  log.info({ ip: config.ip, port, host: config.host, mode: config.mode }, 'Shoal is listening');
+  let shoal: Shoal;
+  try {
+    shoal = await createShoal(config, log);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`Shoal cannot start: ${err.message}\n`);
+    process.exit(1);
+  }
+  let metricsServer: Server | undefined;
 
+  // Installed before anything listens, so a signal during start-up is a shutdown too. First SIGTERM/SIGINT:
+  // drain (peers reconnect elsewhere, webhooks flush within FJ_DRAIN_TIMEOUT_MS), then exit; a second exits at once.
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'shutting down');
+    await shoal.drain(config.drainTimeoutMs);
     metricsServer?.close();
     await shoal.close();
+    log.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  let port: number;
+  try {
+    port = await shoal.listen();
+    metricsServer = await startMetricsServer(shoal.metrics.registry, config.metricsIp, config.metricsPort);
+  } catch (err) {
+    const busy = listenFailure(err, config);
+    if (!busy) throw err;
+    process.stderr.write(`Shoal cannot start: ${busy}\n`);
+    await shoal.close().catch(() => {});
+    process.exit(1);
+  }
+  log.info({ ip: config.ip, port, host: config.host, mode: config.mode }, 'Shoal is listening');
+}
+
+/** One line for a port that cannot be bound (in use, not permitted, address not here), naming its variable. */
+function listenFailure(err: unknown, config: Config): string | undefined {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  const reasons: Record<string, string> = { EADDRINUSE: 'is already in use', EACCES: 'may not be bound by this user', EADDRNOTAVAIL: 'is on an address this machine does not have' };
+  const reason = e.code === undefined ? undefined : reasons[e.code];
+  if (reason === undefined) return undefined;
+  const port = e.port ?? Number(/:(\d+)\b/.exec(e.message)?.[1] ?? NaN);
+  const ports: [number | undefined, string][] = [
+    [config.port, 'FJ_PORT'],
+    [config.metricsPort, 'FJ_METRICS_PORT'],
+    [config.turnUdpPort, 'FJ_WEBRTC_TURN_PORT'],
+    [config.turnTcpPort, 'FJ_WEBRTC_TURN_TCP_PORT'],
+  ];
+  for (let i = 1; i < config.mediaWorkers; i++) {
+    ports.push([config.turnUdpPort + i, `FJ_WEBRTC_TURN_PORT (+${i}, media worker ${i})`]);
+    if (config.turnTcpPort !== undefined) ports.push([config.turnTcpPort + i, `FJ_WEBRTC_TURN_TCP_PORT (+${i}, media worker ${i})`]);
+  }
+  const variable = ports.find(([p]) => p === port)?.[1];
+  const where = e.address ? ` on ${e.address}` : '';
+  return variable ? `port ${port} (${variable})${where} ${reason}` : `port ${Number.isNaN(port) ? '?' : port}${where} ${reason} (${e.message})`;
 }
 
 main().catch((err) => {

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/app.js';
 import { PeerTokenService } from './auth/peer-token.js';
-import type { Config, LogLevel } from './config/config.js';
+import { ConfigError, type Config, type LogLevel } from './config/config.js';
+import { readFileSync } from 'node:fs';
 import type { Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { NotificationHub } from './notify/notification-hub.js';
@@ -12,6 +13,7 @@ import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { WebhookSender } from './notify/webhook-sender.js';
 import { NotificationBus } from './room/notifications.js';
 import { RoomRegistry } from './room/room-registry.js';
+import { CLOSE_SHUTTING_DOWN } from './room/room.js';
 import { AgentSocket } from './signaling/agent-socket.js';
 import { PeerSocket } from './signaling/peer-socket.js';
 import { ServerSocket } from './signaling/server-socket.js';
@@ -38,11 +40,27 @@ export interface Shoal {
   media: MediaPlane;
   /** Resolves to the bound HTTP port. */
   listen(): Promise<number>;
+  /**
+   * Graceful stop, first half: refuse new rooms, peers and tokens (503) and new peer sockets; hang up every
+   * peer with CLOSE_SHUTTING_DOWN (clients reconnect); stop the rooms, so the backend hears peerDeleted and
+   * roomDeleted; then wait up to `timeoutMs` for the webhook queues to empty. Resolves true if they did.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A PEM file named by a variable; unreadable is a ConfigError naming it. */
+function readPem(path: string, variable: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(variable, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }
 
 export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const bus = new NotificationBus((err) => log.error({ err }, 'notification listener failed'));
+  const tls = config.tls && { key: readPem(config.tls.keyPath, 'FJ_SSL_KEY_PATH'), cert: readPem(config.tls.certPath, 'FJ_SSL_CERT_PATH') };
   const turn = {
     listenIp: config.turnListenIp,
     udpPort: config.turnUdpPort,
@@ -50,6 +68,8 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     advertisedIp: config.turnIp,
     realm: config.turnRealm,
     secret: hkdfSecret(config.secretKeyBase[0], 'shoal turn credentials'),
+    tls: tls && config.turnTlsPort !== undefined ? { ...tls, port: config.turnTlsPort } : undefined,
+    tlsHost: config.turnTlsHost,
   };
   const certificate = await dtlsCertificate();
   const media: MediaPlane =
@@ -76,13 +96,15 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   });
   const webhookNotifier = new WebhookNotifier(bus, webhooks);
   const metrics = createMetrics(rooms, webhooks, media);
-  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION });
+  let draining = false;
+  const isDraining = () => draining;
+  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls });
 
   const sockets = new SocketRouter({
     maxFrameBytes: config.maxWsFrameBytes,
     checkOrigin: config.checkOrigin,
     routes: {
-      '/socket/peer/websocket': (ws) => new PeerSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs }),
+      '/socket/peer/websocket': (ws) => new PeerSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs, isDraining }),
       '/socket/server/websocket': (ws) =>
         new ServerSocket(ws, { serverApiToken: config.serverApiToken, hub, log, pingIntervalMs: config.pingIntervalMs }),
       '/socket/agent/websocket': (ws) => new AgentSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs }),
@@ -103,6 +125,17 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       await app.listen({ host: config.ip, port: config.port });
       await media.start();
       return (app.server.address() as AddressInfo).port;
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      const open = rooms.list();
+      log.info({ rooms: open.length, timeoutMs }, 'draining: new rooms and peers refused, peers told to reconnect');
+      for (const room of open) room.hangUpAll(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
+      rooms.stopAll();
+      const flushed = await webhooks.drain(timeoutMs);
+      if (flushed) log.info('drained: every webhook event delivered');
+      else log.warn({ timeoutMs }, 'drain timed out with webhook events undelivered');
+      return flushed;
     },
     async close() {
       rooms.stopAll();

@@ -12,6 +12,10 @@ export interface ApiDeps {
   log: Logger;
   startedAt: number;
   version: string;
+  /** True once a drain has begun: requests that would create rooms, peers or tokens are refused with 503. */
+  isDraining(): boolean;
+  /** Built-in TLS: the app serves https (and the sockets wss) with this PEM key and certificate chain. */
+  tls?: { key: string; cert: string };
 }
 
 /** Marks a route as needing the server API token (checked by the app's onRequest hook). */

@@ -22,6 +22,7 @@ export function isWebhookUrl(s: string): boolean {
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = fastify({
+    ...(deps.tls ? { https: deps.tls } : {}),
     logger: false,
     bodyLimit: config.maxRequestBodyBytes,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: ROOM_ID_MAX_LENGTH },
@@ -62,6 +63,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         reply.code(401).send({ errors: refusal });
         return reply;
       }
+    }
+    if (req.method === 'POST' && deps.isDraining()) {
+      reply.code(503).header('retry-after', '5').send({ errors: 'Shoal is shutting down' });
+      return reply;
     }
   });
 

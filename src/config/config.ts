@@ -10,6 +10,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface Config {
   /** 'production' refuses to start without an API token; 'development' generates one. */
   mode: 'production' | 'development';
+  /** Built-in TLS (https + wss, and TURNS): paths of the PEM key and certificate chain; read at start. */
+  tls: { keyPath: string; certPath: string } | undefined;
   ip: string;
   port: number;
   /** Public address without scheme, e.g. `localhost:5002`. */
@@ -31,6 +33,10 @@ export interface Config {
   turnUdpPort: number;
   /** One TCP port for all peers (0 = any free port; undefined = TCP off). */
   turnTcpPort: number | undefined;
+  /** TURN over TLS port (only with built-in TLS; 0 = any free port; undefined = off). */
+  turnTlsPort: number | undefined;
+  /** Host name clients are given for TURNS (the certificate's name; defaults to FJ_HOST's host). */
+  turnTlsHost: string;
   turnRealm: string;
   /**
    * Media worker threads (0 = media in the main thread). Each worker hosts whole rooms and owns its own
@@ -55,6 +61,8 @@ export interface Config {
   webhookMaxRetryMs: number;
   /** Bound of each room's webhook queue (events). */
   webhookQueueLimit: number;
+  /** How long a drain (first SIGTERM/SIGINT) waits for webhook events to be delivered before exiting, ms. */
+  drainTimeoutMs: number;
   warnings: string[];
 }
 
@@ -122,13 +130,28 @@ function emptyToUndefined(v: string | undefined): string | undefined {
 }
 
 const LOG_LEVELS: Record<string, LogLevel> = { debug: 'debug', info: 'info', warning: 'warn', warn: 'warn', error: 'error' };
+const NODE_ENVS = ['production', 'development', 'test'];
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+/** The host part of FJ_HOST (`name:port`, `[v6]:port` or a bare name). */
+function hostName(host: string): string {
+  const v6 = /^\[([^\]]+)\]/.exec(host);
+  if (v6) return v6[1]!;
+  return host.replace(/:\d+$/, '');
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const r = new EnvReader(env);
-  const mode = env.NODE_ENV === 'production' ? 'production' : 'development';
+  const nodeEnv = emptyToUndefined(env.NODE_ENV);
+  if (nodeEnv !== undefined && !NODE_ENVS.includes(nodeEnv)) throw new ConfigError('NODE_ENV', `expected one of ${NODE_ENVS.join(', ')}, got "${nodeEnv}"`);
+  const mode = nodeEnv === 'production' ? 'production' : 'development';
 
   const ip = r.ip('IP', '127.0.0.1');
   const port = r.int('PORT', 5002, 1, 65535);
+  const hostSet = r.raw('HOST') !== undefined;
   const host = r.string('HOST', `${ip === '0.0.0.0' ? 'localhost' : ip}:${port}`);
 
   let serverApiToken = r.raw('SERVER_API_TOKEN');
@@ -158,11 +181,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const logRaw = r.raw('LOG_LEVEL') ?? 'info';
-  let logLevel = LOG_LEVELS[logRaw.toLowerCase()];
-  if (logLevel === undefined) {
-    r.warnings.push(`FJ_LOG_LEVEL "${logRaw}" is unknown; using info`);
-    logLevel = 'info';
-  }
+  const logLevel = LOG_LEVELS[logRaw.toLowerCase()];
+  if (logLevel === undefined) throw new ConfigError('FJ_LOG_LEVEL', `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got "${logRaw}"`);
 
   const mediaWorkers = parseMediaWorkers(r.raw('MEDIA_WORKERS'));
   const turnRangeRaw = r.raw('WEBRTC_TURN_PORT_RANGE');
@@ -176,12 +196,23 @@ export function loadConfig(env: Env = process.env): Config {
   if ((sslKey === undefined) !== (sslCert === undefined)) {
     throw new ConfigError(sslKey ? 'FJ_SSL_CERT_PATH' : 'FJ_SSL_KEY_PATH', 'FJ_SSL_KEY_PATH and FJ_SSL_CERT_PATH must be set together');
   }
-  if (sslKey !== undefined) {
-    throw new ConfigError('FJ_SSL_KEY_PATH', 'TLS termination is not built in; run Shoal behind a TLS proxy');
-  }
+  const tls = sslKey !== undefined && sslCert !== undefined ? { keyPath: sslKey, certPath: sslCert } : undefined;
+  const turnTlsRaw = r.raw('WEBRTC_TURN_TLS_PORT');
+  if (turnTlsRaw !== undefined && turnTlsRaw !== 'off' && !tls) throw new ConfigError('FJ_WEBRTC_TURN_TLS_PORT', 'needs FJ_SSL_KEY_PATH and FJ_SSL_CERT_PATH');
+  const turnTlsPort = !tls || turnTlsRaw === 'off' ? undefined : r.int('WEBRTC_TURN_TLS_PORT', 5349, 0, 65535);
+
+  const turnIp = r.ip('WEBRTC_TURN_IP', '127.0.0.1');
+  const turnListenIp = r.ip('WEBRTC_TURN_LISTEN_IP', '127.0.0.1');
+  // Listening publicly while telling clients a loopback address works for nobody but this machine.
+  const unreachable: string[] = [];
+  if (!isLoopback(ip) && !hostSet) unreachable.push(`FJ_IP is ${ip} but FJ_HOST is not set, so clients are told ${host}`);
+  if (!isLoopback(turnListenIp) && isLoopback(turnIp)) unreachable.push(`FJ_WEBRTC_TURN_LISTEN_IP is ${turnListenIp} but FJ_WEBRTC_TURN_IP (advertised to clients) is ${turnIp}`);
+  if (unreachable.length > 0 && mode === 'production') throw new ConfigError(hostSet ? 'FJ_WEBRTC_TURN_IP' : 'FJ_HOST', `${unreachable.join('; ')}: set the public address`);
+  for (const u of unreachable) r.warnings.push(`${u}: remote clients cannot reach this server (set the public address)`);
 
   return {
     mode,
+    tls,
     ip,
     port,
     host,
@@ -193,10 +224,12 @@ export function loadConfig(env: Env = process.env): Config {
     peerTokenTtlSeconds: r.int('PEER_TOKEN_TTL', 86400, 1, 10 * 365 * 86400),
     checkOrigin: parseCheckOrigin(r.raw('CHECK_ORIGIN')),
     webrtcUsed: r.bool('WEBRTC_USED', true),
-    turnIp: r.ip('WEBRTC_TURN_IP', '127.0.0.1'),
-    turnListenIp: r.ip('WEBRTC_TURN_LISTEN_IP', '127.0.0.1'),
+    turnIp,
+    turnListenIp,
     turnUdpPort: r.int('WEBRTC_TURN_PORT', turnRange?.from ?? 50000, 0, 65535),
     turnTcpPort: r.raw('WEBRTC_TURN_TCP_PORT') === 'off' ? undefined : r.int('WEBRTC_TURN_TCP_PORT', 50000, 0, 65535),
+    turnTlsPort,
+    turnTlsHost: r.string('WEBRTC_TURN_TLS_HOST', hostName(host)),
     turnRealm: r.string('WEBRTC_TURN_REALM', 'turn.shoal.localhost'),
     mediaWorkers,
     logLevel,
@@ -211,6 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookTimeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 5_000, 100, 600_000),
     webhookMaxRetryMs: r.int('WEBHOOK_MAX_RETRY_MS', 300_000, 0, 86_400_000),
     webhookQueueLimit: r.int('WEBHOOK_QUEUE_LIMIT', 10_000, 1, 10_000_000),
+    drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     warnings: r.warnings,
   };
 }

@@ -35,7 +35,8 @@ export type ServerEndpointEvent =
 export interface TurnServerInfo {
   serverAddr: string;
   serverPort: number;
-  transport: 'udp' | 'tcp';
+  /** `tls` is TURN over TLS (a `turns:` URL; serverAddr is then the certificate's host name). */
+  transport: 'udp' | 'tcp' | 'tls';
   username: string;
   password: string;
 }

@@ -14,6 +14,8 @@ import { TrackDistribution } from './track-distribution.js';
 /** Close reasons the clients match literally. */
 export const CLOSE_PEER_REMOVED = 'Peer removed';
 export const CLOSE_ROOM_STOPPED = 'Room stopped';
+/** A drain's close: code 1012 (service restart) and a reason neither client generation treats as final, so clients reconnect. */
+export const CLOSE_SHUTTING_DOWN = { code: 1012, reason: 'Server is shutting down' } as const;
 
 export type AttachRefusal = 'peer not found' | 'peer already connected' | 'invalid token';
 
@@ -124,6 +126,11 @@ export class Room {
     }
     this.peers.clear();
     this.notify({ type: 'roomDeleted', roomId: this.id });
+  }
+
+  /** Closes every peer's socket with `code`/`reason` (each then detaches as if its client had left). */
+  hangUpAll(code: number, reason: string): void {
+    for (const peer of [...this.peers.values()]) if (peer.link) this.safeClose(peer.link, code, reason);
   }
 
   /** The token `tokenId` is from now on the only one that may authenticate `peerId` (mint and refresh). */

@@ -6,7 +6,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { PeerTokenService } from '../auth/peer-token.js';
 import type { Logger } from '../log/logger.js';
 import type { EndpointLink, ServerEndpointEvent } from '../room/endpoint-events.js';
-import type { Room } from '../room/room.js';
+import { CLOSE_SHUTTING_DOWN, type Room } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import { decodePeerFrame, encodeAuthenticated, encodePeerEvent, type Generation } from './codec/peer-frames.js';
 import { lookUpEndpointToken } from './endpoint-auth.js';
@@ -19,6 +19,8 @@ export interface PeerSocketDeps {
   pingIntervalMs: number;
   /** How long a socket may stay unauthenticated. */
   authTimeoutMs?: number;
+  /** True while the server drains: a new peer is hung up with CLOSE_SHUTTING_DOWN (its client retries). */
+  isDraining(): boolean;
 }
 
 export class PeerSocket implements EndpointLink {
@@ -96,6 +98,7 @@ export class PeerSocket implements EndpointLink {
     const found = await lookUpEndpointToken(this.deps.tokens, this.deps.rooms, token, 'peer');
     if (this.state !== 'authenticating') return;
     if (!found.ok) return this.close(1000, found.reason);
+    if (this.deps.isDraining()) return this.close(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
     const { room, peerId, claims } = found;
     const attached = room.attach(peerId, claims.tokenId, this);
     if (typeof attached === 'string') return this.close(1000, attached);

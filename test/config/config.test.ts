@@ -72,11 +72,35 @@ describe('configuration from FJ_* variables', () => {
     assert.equal(c.secretKeyBaseGenerated, false);
   });
 
-  test('log level: warning maps to warn, unknown falls back to info with a warning', () => {
+  test('log level: warning maps to warn; an unknown level or NODE_ENV stops the start', () => {
     assert.equal(loadConfig({ FJ_LOG_LEVEL: 'warning' }).logLevel, 'warn');
-    const c = loadConfig({ FJ_LOG_LEVEL: 'chatty' });
-    assert.equal(c.logLevel, 'info');
-    assert.ok(c.warnings.some((w) => w.includes('FJ_LOG_LEVEL')));
+    assert.equal(configError({ FJ_LOG_LEVEL: 'chatty' }).message, 'FJ_LOG_LEVEL: expected one of debug, info, warning, warn, error, got "chatty"');
+    assert.equal(configError({ NODE_ENV: 'prod' }).message, 'NODE_ENV: expected one of production, development, test, got "prod"');
+    assert.equal(loadConfig({ NODE_ENV: 'test' }).mode, 'development');
+  });
+
+  test('listening publicly while advertising loopback: a warning in development, a refusal in production', () => {
+    const dev = loadConfig({ FJ_IP: '0.0.0.0', FJ_WEBRTC_TURN_LISTEN_IP: '0.0.0.0' });
+    assert.ok(dev.warnings.some((w) => w.startsWith('FJ_IP is 0.0.0.0 but FJ_HOST is not set, so clients are told localhost:5002')), dev.warnings.join('\n'));
+    assert.ok(dev.warnings.some((w) => w.startsWith('FJ_WEBRTC_TURN_LISTEN_IP is 0.0.0.0 but FJ_WEBRTC_TURN_IP (advertised to clients) is 127.0.0.1')));
+    const prod = { NODE_ENV: 'production', FJ_SERVER_API_TOKEN: 't', FJ_IP: '0.0.0.0' };
+    assert.equal(configError(prod).variable, 'FJ_HOST');
+    assert.equal(configError({ ...prod, FJ_HOST: 'media.example.com', FJ_WEBRTC_TURN_LISTEN_IP: '0.0.0.0' }).variable, 'FJ_WEBRTC_TURN_IP');
+    const ok = loadConfig({ ...prod, FJ_HOST: 'media.example.com', FJ_WEBRTC_TURN_LISTEN_IP: '0.0.0.0', FJ_WEBRTC_TURN_IP: '203.0.113.7' });
+    assert.deepEqual(ok.warnings.filter((w) => w.includes('cannot reach')), []);
+    assert.deepEqual(loadConfig({}).warnings.filter((w) => w.includes('cannot reach')), [], 'the loopback default is quiet');
+  });
+
+  test('built-in TLS: key and certificate paths together; TURNS on 5349 unless set or off', () => {
+    const c = loadConfig({ FJ_SSL_KEY_PATH: '/k.pem', FJ_SSL_CERT_PATH: '/c.pem', FJ_HOST: 'media.example.com:443' });
+    assert.deepEqual(c.tls, { keyPath: '/k.pem', certPath: '/c.pem' });
+    assert.equal(c.turnTlsPort, 5349);
+    assert.equal(c.turnTlsHost, 'media.example.com');
+    assert.equal(loadConfig({ FJ_SSL_KEY_PATH: '/k', FJ_SSL_CERT_PATH: '/c', FJ_WEBRTC_TURN_TLS_PORT: '443' }).turnTlsPort, 443);
+    assert.equal(loadConfig({ FJ_SSL_KEY_PATH: '/k', FJ_SSL_CERT_PATH: '/c', FJ_WEBRTC_TURN_TLS_PORT: 'off' }).turnTlsPort, undefined);
+    assert.equal(loadConfig({}).tls, undefined);
+    assert.equal(loadConfig({}).turnTlsPort, undefined);
+    assert.equal(configError({ FJ_WEBRTC_TURN_TLS_PORT: '5349' }).variable, 'FJ_WEBRTC_TURN_TLS_PORT');
   });
 
   test('host, node id, token TTL and origin list are configurable', () => {
@@ -119,6 +143,41 @@ describe('process start', () => {
     const { code, stderr } = await run({ FJ_PORT: 'abc' });
     assert.equal(code, 1);
     assert.match(stderr, /FJ_PORT/);
+  });
+
+  test('a busy HTTP, TURN or metrics port stops the start with one line naming the port and its variable', async () => {
+    const { createServer } = await import('node:net');
+    const { createSocket } = await import('node:dgram');
+    const tcp = createServer();
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const busyTcp = (tcp.address() as { port: number }).port;
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const busyUdp = udp.address().port;
+    const { freePort } = await import('../helpers/server.js');
+    const http = String(await freePort());
+    const free = { FJ_WEBRTC_TURN_PORT: '0', FJ_WEBRTC_TURN_TCP_PORT: '0', FJ_METRICS_PORT: '0' };
+    try {
+      for (const [env, variable, port] of [
+        [{ ...free, FJ_PORT: String(busyTcp) }, 'FJ_PORT', busyTcp],
+        [{ ...free, FJ_PORT: http, FJ_WEBRTC_TURN_PORT: String(busyUdp) }, 'FJ_WEBRTC_TURN_PORT', busyUdp],
+        [{ ...free, FJ_PORT: http, FJ_WEBRTC_TURN_TCP_PORT: String(busyTcp) }, 'FJ_WEBRTC_TURN_TCP_PORT', busyTcp],
+        [{ ...free, FJ_PORT: http, FJ_METRICS_PORT: String(busyTcp) }, 'FJ_METRICS_PORT', busyTcp],
+      ] as const) {
+        const { code, stderr } = await run({ ...env, FJ_SERVER_API_TOKEN: 't' });
+        assert.equal(code, 1, stderr);
+        assert.deepEqual(stderr.trim().split('\n'), [`Shoal cannot start: port ${port} (${variable}) on 127.0.0.1 is already in use`]);
+      }
+    } finally {
+      tcp.close();
+      udp.close();
+    }
+  });
+
+  test('an unknown FJ_LOG_LEVEL stops the start', async () => {
+    const { code, stderr } = await run({ FJ_LOG_LEVEL: 'chatty' });
+    assert.equal(code, 1);
+    assert.match(stderr, /^Shoal cannot start: FJ_LOG_LEVEL: expected one of/);
   });
 
   test('production without FJ_SERVER_API_TOKEN refuses to start', async () => {

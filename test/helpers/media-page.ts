@@ -11,6 +11,8 @@ export interface JoinOptions {
   token: string;
   name: string;
   reconnect?: boolean;
+  /** 'wss' against a Shoal with built-in TLS (default 'ws'). */
+  protocol?: 'ws' | 'wss';
 }
 
 /** Creates `window.client`, wires its events into window.events, and connects. */
@@ -33,7 +35,7 @@ export async function joinC5(page: Page, o: JoinOptions, timeoutMs = 10_000): Pr
       ctx.on('encodingChanged', (c: any) => window.pushEvent('encodingChanged', { trackId: c.trackId, encoding: c.encoding }));
       ctx.on('voiceActivityChanged', (c: any) => window.pushEvent('voiceActivity', { trackId: c.trackId, status: c.vadStatus }));
     });
-    client.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: 'ws', path: '/socket/peer/websocket' } });
+    client.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: o.protocol ?? 'ws', path: '/socket/peer/websocket' } });
   }, o);
   const joined = await waitForPageEvent(page, 'joined', timeoutMs);
   return (joined.data as { id: string }).id;

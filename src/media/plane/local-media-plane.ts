@@ -5,7 +5,7 @@
 import type { Logger } from '../../log/logger.js';
 import type { TurnServerInfo } from '../../room/endpoint-events.js';
 import { issueTurnCredentials } from '../../turn/turn-credentials.js';
-import { TurnServer, type TurnServerOptions } from '../../turn/turn-server.js';
+import { TurnServer, type TurnPorts, type TurnServerOptions } from '../../turn/turn-server.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { MediaPlane, MediaThreadLoad } from './media-plane.js';
@@ -14,8 +14,11 @@ import { Router } from '../sfu/router.js';
 import { PeerSession, type MediaContext } from '../session/peer-session.js';
 import { PacketSlab } from '../transport/packet-slab.js';
 
+/** The plane's TURN server settings, and the host name clients are given for TURNS (its certificate's name). */
+export type PlaneTurnOptions = Omit<TurnServerOptions, 'log'> & { tlsHost?: string };
+
 export interface LocalMediaPlaneOptions {
-  turn: Omit<TurnServerOptions, 'log'>;
+  turn: PlaneTurnOptions;
   certificate: DtlsCertificate;
   /** Lifetime of the TURN credentials handed to peers. */
   credentialTtlSeconds: number;
@@ -24,7 +27,7 @@ export interface LocalMediaPlaneOptions {
 
 export class LocalMediaPlane implements MediaPlane {
   private readonly turn: TurnServer;
-  private ports: { udpPort: number; tcpPort?: number } | undefined;
+  private ports: TurnPorts | undefined;
   private readonly routers = new Map<string, Router>();
   private readonly counters = emptyMediaStats();
   private readonly ctx: MediaContext;
@@ -41,7 +44,7 @@ export class LocalMediaPlane implements MediaPlane {
   }
 
   /** The bound TURN ports (after start). */
-  get boundPorts(): { udpPort: number; tcpPort?: number } | undefined {
+  get boundPorts(): TurnPorts | undefined {
     return this.ports;
   }
 
@@ -81,21 +84,15 @@ export class LocalMediaPlane implements MediaPlane {
 
   private turnServersFor(peerId: string): TurnServerInfo[] {
     if (!this.ports) return [];
-    const { secret, advertisedIp } = this.options.turn;
-    return turnServerEntries(secret, advertisedIp, this.ports, peerId, this.options.credentialTtlSeconds);
+    return turnServerEntries(this.options.turn, this.ports, peerId, this.options.credentialTtlSeconds);
   }
 }
 
-/** The `integratedTurnServers` entries for one peer: UDP, and TCP when it is on. */
-export function turnServerEntries(
-  secret: string,
-  advertisedIp: string,
-  ports: { udpPort: number; tcpPort?: number },
-  peerId: string,
-  ttlSeconds: number,
-): TurnServerInfo[] {
-  const { username, password } = issueTurnCredentials(secret, peerId, ttlSeconds);
-  const servers: TurnServerInfo[] = [{ serverAddr: advertisedIp, serverPort: ports.udpPort, transport: 'udp', username, password }];
-  if (ports.tcpPort !== undefined) servers.push({ serverAddr: advertisedIp, serverPort: ports.tcpPort, transport: 'tcp', username, password });
+/** The `integratedTurnServers` entries for one peer: UDP, TCP when it is on, and TLS (TURNS, by host name) when it is on. */
+export function turnServerEntries(turn: PlaneTurnOptions, ports: TurnPorts, peerId: string, ttlSeconds: number): TurnServerInfo[] {
+  const { username, password } = issueTurnCredentials(turn.secret, peerId, ttlSeconds);
+  const servers: TurnServerInfo[] = [{ serverAddr: turn.advertisedIp, serverPort: ports.udpPort, transport: 'udp', username, password }];
+  if (ports.tcpPort !== undefined) servers.push({ serverAddr: turn.advertisedIp, serverPort: ports.tcpPort, transport: 'tcp', username, password });
+  if (ports.tlsPort !== undefined) servers.push({ serverAddr: turn.tlsHost ?? turn.advertisedIp, serverPort: ports.tlsPort, transport: 'tls', username, password });
   return servers;
 }

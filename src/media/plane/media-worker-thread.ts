@@ -3,6 +3,7 @@
 // reports an unexpected exit. Which rooms live on it, and what a death means for them, is the plane's.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../log/logger.js';
+import type { TurnPorts } from '../../turn/turn-server.js';
 import { emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
 import type { RemoteMediaSession } from './remote-media-session.js';
 import type { FromWorker, MediaWorkerData, ToWorker } from './worker-protocol.js';
@@ -29,7 +30,7 @@ class StartError extends Error {
 /** One worker thread and its open sessions (its rooms are the plane's pins that name it). */
 export class MediaWorker {
   worker: Worker | undefined;
-  ports: { udpPort: number; tcpPort?: number } | undefined;
+  ports: TurnPorts | undefined;
   readonly sessions = new Map<number, RemoteMediaSession>();
   private readonly statsWaiters = new Map<number, (s: MediaStats) => void>();
   private stopWaiter: (() => void) | undefined;
@@ -57,7 +58,7 @@ export class MediaWorker {
       let settled = false;
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
-          this.ports = msg.tcpPort === undefined ? { udpPort: msg.udpPort } : { udpPort: msg.udpPort, tcpPort: msg.tcpPort };
+          this.ports = msg.ports;
           settled = true;
           resolve();
         } else if (msg.type === 'startFailed') {

@@ -62,8 +62,7 @@ port.on('message', (msg: ToWorker) => {
 
 plane.start().then(
   () => {
-    const ports = plane.boundPorts!;
-    post({ type: 'ready', udpPort: ports.udpPort, tcpPort: ports.tcpPort });
+    post({ type: 'ready', ports: plane.boundPorts! });
   },
   (err: NodeJS.ErrnoException) => post({ type: 'startFailed', message: err.message, code: err.code }),
 );

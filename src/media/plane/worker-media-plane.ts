@@ -10,7 +10,7 @@ import type { Logger } from '../../log/logger.js';
 import type { TurnServerInfo } from '../../room/endpoint-events.js';
 import type { TurnServerOptions } from '../../turn/turn-server.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
-import { turnServerEntries } from './local-media-plane.js';
+import { turnServerEntries, type PlaneTurnOptions } from './local-media-plane.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { MediaPlane, MediaThreadLoad } from './media-plane.js';
 import { addMediaStats, emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
@@ -20,8 +20,8 @@ import type { MediaWorkerData } from './worker-protocol.js';
 
 export interface WorkerMediaPlaneOptions {
   workers: number;
-  /** Worker i listens on udpPort + i and tcpPort + i (0 stays 0: any free port). */
-  turn: Omit<TurnServerOptions, 'log'>;
+  /** Worker i listens on udpPort + i, tcpPort + i and tls.port + i (0 stays 0: any free port). */
+  turn: PlaneTurnOptions;
   certificate: DtlsCertificate;
   credentialTtlSeconds: number;
   log: Logger;
@@ -53,7 +53,12 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
       const data: MediaWorkerData = {
         entry: MEDIA_WORKER_ENTRY,
         index: i,
-        turn: { ...options.turn, udpPort: portOf(options.turn.udpPort)!, tcpPort: portOf(options.turn.tcpPort) },
+        turn: {
+          ...options.turn,
+          udpPort: portOf(options.turn.udpPort)!,
+          tcpPort: portOf(options.turn.tcpPort),
+          tls: options.turn.tls && { ...options.turn.tls, port: portOf(options.turn.tls.port)! },
+        },
         certificate: options.certificate,
         credentialTtlSeconds: options.credentialTtlSeconds,
         logLevel: options.logLevel,
@@ -95,8 +100,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
   turnServers(roomId: string, peerId: string): TurnServerInfo[] {
     const ports = this.pin(roomId).worker.ports;
     if (!ports) return [];
-    const { secret, advertisedIp } = this.options.turn;
-    return turnServerEntries(secret, advertisedIp, ports, peerId, this.options.credentialTtlSeconds);
+    return turnServerEntries(this.options.turn, ports, peerId, this.options.credentialTtlSeconds);
   }
 
   async stats(): Promise<MediaStats> {

@@ -4,7 +4,8 @@
 // The two lists below name the forwarded calls once; both directions are built from them.
 import type { LogLevel } from '../../config/config.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
-import type { TurnServerOptions } from '../../turn/turn-server.js';
+import type { TurnPorts } from '../../turn/turn-server.js';
+import type { PlaneTurnOptions } from './local-media-plane.js';
 import type { MediaStats } from '../sfu/media-stats.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 
@@ -12,7 +13,7 @@ export interface MediaWorkerData {
   /** The worker's module (a .ts file is loaded through tsx). */
   entry: string;
   index: number;
-  turn: Omit<TurnServerOptions, 'log'>;
+  turn: PlaneTurnOptions;
   certificate: DtlsCertificate;
   credentialTtlSeconds: number;
   logLevel: LogLevel | 'silent';
@@ -50,7 +51,7 @@ export type ToWorker =
   | { type: 'stop' };
 
 export type FromWorker =
-  | { type: 'ready'; udpPort: number; tcpPort?: number }
+  | { type: 'ready'; ports: TurnPorts }
   | { type: 'startFailed'; message: string; code?: string }
   | ({ type: 'host'; session: number } & HostCall)
   | { type: 'stats'; request: number; stats: MediaStats }

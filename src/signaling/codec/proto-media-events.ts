@@ -121,7 +121,7 @@ export function toServerMediaEvent(event: ServerEndpointEvent): ServerMediaEvent
             // Our integrated TURN server: the client's relay candidates reach Shoal's virtual host candidate.
             iceServers: (event.iceServers ?? []).map((t) =>
               create(MediaEvent_IceServerSchema, {
-                urls: [`turn:${t.serverAddr}:${t.serverPort}?transport=${t.transport}`],
+                urls: [t.transport === 'tls' ? `turns:${t.serverAddr}:${t.serverPort}?transport=tcp` : `turn:${t.serverAddr}:${t.serverPort}?transport=${t.transport}`],
                 username: t.username,
                 credential: t.password,
               }),
