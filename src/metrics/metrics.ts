@@ -1,18 +1,63 @@
-// Prometheus metrics (prom-client): rooms, peers per room, webhook delivery counters. Values are
-// collected on scrape from the registry, so the hot paths never touch metrics.
-import { Gauge, Registry } from 'prom-client';
+// Prometheus metrics (prom-client), one registry per Shoal: Fishjam's names where it has them (rooms, peers
+// per room, WebRTC and HTTP traffic bytes), Shoal's webhook, media, RTCP, TURN, join and HTTP metrics,
+// per-track quality (quality-metrics.ts) and the process_/nodejs_ defaults. Counters are Counters and
+// gauges Gauges. Totals kept as plain numbers elsewhere are read on scrape (scrape-counters.ts), the
+// media plane once per scrape for all of its metrics, so the hot paths never touch metrics.
+// What it must not do: label by anything unbounded without a cap, or be reached from the packet path.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CLOSE_SHUTTING_DOWN } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import type { WebhookSender } from '../notify/webhook-sender.js';
-import type { MediaPlane } from '../media/plane/media-plane.js';
-import type { MediaStats } from '../media/sfu/media-stats.js';
+import type { MediaPlane, PlaneStats } from '../media/plane/media-plane.js';
+import { DEFAULT_QUALITY_LIMITS, type QualityLimits } from '../media/sfu/media-quality.js';
+import type { TurnStats } from '../turn/turn-stats.js';
+import { createHttpMetrics, type HttpMetrics } from './http-metrics.js';
+import { registerQualityMetrics } from './quality-metrics.js';
+import { labelledTotalCounter, oncePerScrape, totalCounter } from './scrape-counters.js';
+
+export { instrumentHttp, type HttpMetrics, type HttpObservation } from './http-metrics.js';
+
+/** Why a peer socket was closed before it joined (the values of shoal_peer_join_refusals_total's `reason`). */
+export const JOIN_REFUSAL_REASONS = ['unauthenticated', 'missing_token', 'invalid_token', 'expired_token', 'room_not_found', 'peer_not_found', 'peer_already_connected', 'shutting_down', 'other'] as const;
+export type JoinRefusalReason = (typeof JOIN_REFUSAL_REASONS)[number];
+
+/** The close reasons the peer socket sends, as refusal labels. */
+const REFUSAL_BY_CLOSE_REASON: Record<string, JoinRefusalReason> = {
+  unauthenticated: 'unauthenticated',
+  'missing token': 'missing_token',
+  'invalid token': 'invalid_token',
+  'expired token': 'expired_token',
+  'room not found': 'room_not_found',
+  'peer not found': 'peer_not_found',
+  'peer already connected': 'peer_already_connected',
+  [CLOSE_SHUTTING_DOWN.reason]: 'shutting_down',
+};
+
+/** A refusal label for a close reason text or a label; anything unknown is `other` (bounded). */
+export function joinRefusalReason(reason: string): JoinRefusalReason {
+  if ((JOIN_REFUSAL_REASONS as readonly string[]).includes(reason)) return reason as JoinRefusalReason;
+  return REFUSAL_BY_CLOSE_REASON[reason] ?? 'other';
+}
+
+export interface MetricsOptions {
+  /** At most this many tracks and peers get quality series (default 1000 each). */
+  qualityLimits?: QualityLimits;
+  /** prom-client's default process_ and nodejs_ metrics (default true). */
+  processMetrics?: boolean;
+}
 
 export interface Metrics {
   registry: Registry;
+  /** REST request metrics; instrumentHttp(app, metrics.http) feeds them. */
+  http: HttpMetrics;
+  /** A peer socket was closed before joining, with its close reason (or a JoinRefusalReason). */
+  joinRefused(reason: string): void;
   close(): void;
 }
 
-export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, media: MediaPlane): Metrics {
+export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, media: MediaPlane, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'fishjam_rooms',
     help: 'Number of rooms',
@@ -31,31 +76,10 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, medi
       for (const room of rooms.list()) this.set({ room_id: room.id }, room.peers.size);
     },
   });
-  /** A gauge that reads a plain process counter at scrape time. */
-  const counterGauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  counterGauge('shoal_webhooks_delivered_total', 'Webhook requests delivered', () => webhooks.stats.delivered);
-  counterGauge('shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', () => webhooks.stats.failedAttempts);
-  counterGauge('shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', () => webhooks.stats.dropped);
-  // Media counters live in the threads that forward; one scrape asks the plane once for all four.
-  let scrape: Promise<MediaStats> | undefined;
-  const mediaGauge = (name: string, help: string, read: (s: MediaStats) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        scrape ??= media.stats().finally(() => setImmediate(() => (scrape = undefined)));
-        this.set(read(await scrape));
-      },
-    });
+  totalCounter(registry, 'shoal_webhooks_delivered_total', 'Webhook requests delivered', () => webhooks.stats.delivered);
+  totalCounter(registry, 'shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', () => webhooks.stats.failedAttempts);
+  totalCounter(registry, 'shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', () => webhooks.stats.dropped);
+
   for (const [key, help] of [
     ['rooms', 'Rooms with media on each media thread (main, or worker-<i> with FJ_MEDIA_WORKERS)'],
     ['sessions', 'Peer media sessions on each media thread'],
@@ -71,10 +95,63 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, medi
       },
     });
   }
-  counterGauge('shoal_media_worker_restarts_total', 'Media workers started again after they died', () => media.load().workerRestarts);
-  mediaGauge('shoal_rtp_received_total', 'RTP packets received from publishers', (s) => s.rtpReceived);
-  mediaGauge('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
-  mediaGauge('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);
-  mediaGauge('shoal_keyframe_requests_total', 'Keyframe requests sent to publishers', (s) => s.keyframeRequests);
-  return { registry, close: () => registry.clear() };
+  totalCounter(registry, 'shoal_media_worker_restarts_total', 'Media workers started again after they died', () => media.load().workerRestarts);
+  registerPlaneCounters(registry, oncePerScrape(() => media.stats()));
+  const limits = options.qualityLimits ?? DEFAULT_QUALITY_LIMITS;
+  registerQualityMetrics(
+    registry,
+    oncePerScrape(() => media.quality(limits)),
+  );
+
+  const refusals = new Counter({
+    name: 'shoal_peer_join_refusals_total',
+    help: 'Peer sockets closed before they joined a room, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of JOIN_REFUSAL_REASONS) refusals.inc({ reason }, 0);
+  const http = createHttpMetrics(registry);
+  return {
+    registry,
+    http,
+    joinRefused: (reason) => refusals.inc({ reason: joinRefusalReason(reason) }),
+    close: () => registry.clear(),
+  };
+}
+
+/** Counters and gauges summed over the media threads (SFU and TURN), all from one plane call per scrape. */
+function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneStats>): void {
+  const plane = (name: string, help: string, read: (s: PlaneStats) => number) => totalCounter(registry, name, help, async () => read(await stats()));
+  const turn = (name: string, help: string, key: keyof TurnStats) => plane(name, help, (s) => s.turn[key]);
+  plane('shoal_rtp_received_total', 'RTP packets received from publishers', (s) => s.rtpReceived);
+  plane('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
+  plane('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);
+  plane('shoal_keyframe_requests_total', 'Keyframe requests (PLIs) sent to publishers', (s) => s.keyframeRequests);
+  plane('shoal_rtcp_receiver_reports_total', 'Report blocks received from subscribers about the streams Shoal sends them', (s) => s.receiverReports);
+  labelledTotalCounter(registry, 'shoal_rtcp_feedback_received_total', 'RTCP feedback received from subscribers, by type (nack, pli, fir)', 'type', async () => {
+    const s = await stats();
+    return { nack: s.nacksReceived, pli: s.plisReceived, fir: s.firsReceived };
+  });
+  turn('fishjam_traffic_ingress_webrtc_total_bytes', 'WebRTC traffic received: bytes the TURN server received from clients', 'bytesIn');
+  turn('fishjam_traffic_egress_webrtc_total_bytes', 'WebRTC traffic sent: bytes the TURN server sent to clients', 'bytesOut');
+  turn('shoal_turn_packets_received_total', 'Packets (UDP datagrams, TCP/TLS frames) the TURN server received from clients', 'packetsIn');
+  turn('shoal_turn_packets_sent_total', 'Packets the TURN server sent to clients', 'packetsOut');
+  turn('shoal_turn_malformed_total', 'TURN packets dropped or refused as malformed', 'malformed');
+  turn('shoal_turn_endpoint_errors_total', 'Relayed packets a media transport threw on (dropped)', 'endpointErrors');
+  turn('shoal_turn_tcp_refused_total', 'TURN TCP/TLS connections refused: their IP had the maximum open', 'tcpRefused');
+  turn('shoal_turn_tcp_unauthenticated_closed_total', 'TURN TCP/TLS connections closed without an allocation in time', 'tcpUnauthenticatedClosed');
+  turn('shoal_turn_tcp_idle_closed_total', 'TURN TCP/TLS connections closed for being idle', 'tcpIdleClosed');
+  for (const [name, help, key] of [
+    ['shoal_turn_allocations', 'TURN allocations alive now', 'allocations'],
+    ['shoal_turn_tcp_connections', 'TURN TCP and TLS client connections open now', 'tcpConnections'],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set((await stats()).turn[key]);
+      },
+    });
+  }
 }

@@ -105,6 +105,7 @@ export class StreamSockets {
         if (sock.destroyed || !sock.writable) return;
         if (sock.writableLength > MAX_QUEUED_BYTES) return;
         this.stats.packetsOut++;
+        this.stats.bytesOut += frame.length;
         sock.write(frame);
       },
     };

@@ -163,6 +163,7 @@ export class TurnServer {
 
   private onPacket(conn: ClientConn, buf: Buffer): void {
     this.stats.packetsIn++;
+    this.stats.bytesIn += buf.length;
     try {
       switch (classifyPacket(buf[0])) {
         case 'stun':

@@ -101,6 +101,7 @@ export class TurnSockets {
     const udp = this.udp;
     if (!udp || !this.serving) return;
     this.stats.packetsOut++;
+    this.stats.bytesOut += frame.length;
     // No callback: with one, Node queues a next-tick call per datagram even when the send completed at once.
     // A failed send is a lost datagram either way (media tolerates loss); it is not reported.
     udp.send(frame, port, address);

@@ -8,6 +8,10 @@ export interface TurnStats {
   packetsIn: number;
   /** Packets sent to clients. */
   packetsOut: number;
+  /** Bytes of those packets received from clients (UDP payloads, TCP/TLS frames): all WebRTC traffic in. */
+  bytesIn: number;
+  /** Bytes of the packets sent to clients: all WebRTC traffic out. */
+  bytesOut: number;
   /** Packets dropped or answered 400 because they were malformed. */
   malformed: number;
   /**
@@ -26,5 +30,11 @@ export interface TurnStats {
 }
 
 export function emptyTurnStats(): TurnStats {
-  return { allocations: 0, packetsIn: 0, packetsOut: 0, malformed: 0, endpointErrors: 0, tcpConnections: 0, tcpRefused: 0, tcpUnauthenticatedClosed: 0, tcpIdleClosed: 0 };
+  return { allocations: 0, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, endpointErrors: 0, tcpConnections: 0, tcpRefused: 0, tcpUnauthenticatedClosed: 0, tcpIdleClosed: 0 };
+}
+
+/** Adds `from` into `into` (servers of several media threads summed; the gauges add up too). */
+export function addTurnStats(into: TurnStats, from: TurnStats): TurnStats {
+  for (const key of Object.keys(into) as (keyof TurnStats)[]) into[key] += from[key] ?? 0;
+  return into;
 }

@@ -1,6 +1,6 @@
 // The media plane in the calling thread: one integrated TURN server (one UDP port, optional TCP port)
 // for every peer, one DTLS certificate, the plane's packet counters and packet slab, and per room the
-// Router that owns its media graph. Used directly when FJ_MEDIA_WORKERS is 0, and inside each media
+// Router that owns its media graph (walked for quality snapshots). Used directly when FJ_MEDIA_WORKERS is 0, and inside each media
 // worker otherwise. It knows nothing about rooms beyond their ids.
 import type { Logger } from '../../log/logger.js';
 import type { TurnServerInfo } from '../../room/endpoint-events.js';
@@ -8,8 +8,9 @@ import { issueTurnCredentials } from '../../turn/turn-credentials.js';
 import { TurnServer, type TurnPorts, type TurnServerOptions } from '../../turn/turn-server.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
-import type { MediaPlane, MediaThreadLoad } from './media-plane.js';
-import { emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
+import type { MediaPlane, MediaThreadLoad, PlaneStats } from './media-plane.js';
+import { DEFAULT_QUALITY_LIMITS, QualityCollector, type QualityLimits, type QualitySnapshot } from '../sfu/media-quality.js';
+import { emptyMediaStats } from '../sfu/media-stats.js';
 import { Router } from '../sfu/router.js';
 import { PeerSession, type MediaContext } from '../session/peer-session.js';
 import { PacketSlab } from '../transport/packet-slab.js';
@@ -40,6 +41,7 @@ export class LocalMediaPlane implements MediaPlane {
       slab: new PacketSlab(),
       log: options.log.child({ module: 'media' }),
       turnServers: (peerId) => this.turnServersFor(peerId),
+      stats: this.counters,
     };
   }
 
@@ -68,8 +70,14 @@ export class LocalMediaPlane implements MediaPlane {
     return this.turnServersFor(peerId);
   }
 
-  async stats(): Promise<MediaStats> {
-    return { ...this.counters };
+  async stats(): Promise<PlaneStats> {
+    return { ...this.counters, turn: { ...this.turn.stats } };
+  }
+
+  async quality(limits: QualityLimits = DEFAULT_QUALITY_LIMITS): Promise<QualitySnapshot> {
+    const collector = new QualityCollector(limits);
+    for (const router of this.routers.values()) router.collectQuality(collector);
+    return collector.snapshot();
   }
 
   async stop(): Promise<void> {

@@ -1,15 +1,16 @@
 // One media worker thread as the main thread sees it: starts it (ready once its TURN ports are bound),
-// posts messages to it, routes its replies to the sessions it hosts and to stats requests, stops it, and
-// reports an unexpected exit. Which rooms live on it, and what a death means for them, is the plane's.
+// posts messages to it, routes its replies to the sessions it hosts and to stats and quality requests
+// (a worker that is gone or slow answers empty), stops it, and reports an unexpected exit. Which rooms live on it, and what a death means for them, is the plane's.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../log/logger.js';
 import type { TurnPorts } from '../../turn/turn-server.js';
-import { emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
+import { emptyQualitySnapshot, type QualityLimits, type QualitySnapshot } from '../sfu/media-quality.js';
+import { emptyPlaneStats, type PlaneStats } from './media-plane.js';
 import type { RemoteMediaSession } from './remote-media-session.js';
-import type { FromWorker, MediaWorkerData, ToWorker } from './worker-protocol.js';
+import type { FromWorker, MediaWorkerData, ToWorker, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
-/** How long stats() waits for a worker's counters, and stop() for a worker to finish. */
-const STATS_TIMEOUT_MS = 1000;
+/** How long stats() and quality() wait for a worker's answer, and stop() for a worker to finish. */
+const REQUEST_TIMEOUT_MS = 1000;
 const STOP_TIMEOUT_MS = 3000;
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -32,7 +33,7 @@ export class MediaWorker {
   worker: Worker | undefined;
   ports: TurnPorts | undefined;
   readonly sessions = new Map<number, RemoteMediaSession>();
-  private readonly statsWaiters = new Map<number, (s: MediaStats) => void>();
+  private readonly waiters = new Map<number, (reply: WorkerReply | undefined) => void>();
   private stopWaiter: (() => void) | undefined;
 
   constructor(
@@ -82,8 +83,8 @@ export class MediaWorker {
         this.worker = undefined;
         this.ports = undefined;
         this.stopWaiter?.();
-        for (const resolveStats of this.statsWaiters.values()) resolveStats(emptyMediaStats());
-        this.statsWaiters.clear();
+        for (const answer of this.waiters.values()) answer(undefined);
+        this.waiters.clear();
         if (!settled) {
           settled = true;
           reject(new StartError(`media worker ${this.index} exited with code ${code} before it was ready`));
@@ -99,18 +100,27 @@ export class MediaWorker {
     this.worker?.postMessage(msg);
   }
 
-  stats(request: number): Promise<MediaStats> {
-    if (!this.worker) return Promise.resolve(emptyMediaStats());
+  stats(request: number): Promise<PlaneStats> {
+    return this.request({ type: 'stats', request }).then((r) => (r?.type === 'stats' ? r.stats : emptyPlaneStats()));
+  }
+
+  quality(request: number, limits: QualityLimits): Promise<QualitySnapshot> {
+    return this.request({ type: 'quality', request, limits }).then((r) => (r?.type === 'quality' ? r.quality : emptyQualitySnapshot()));
+  }
+
+  /** The worker's reply to `msg`, or undefined if it has no thread, exits or takes longer than REQUEST_TIMEOUT_MS. */
+  private request(msg: WorkerRequest): Promise<WorkerReply | undefined> {
+    if (!this.worker) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.statsWaiters.delete(request);
-        resolve(emptyMediaStats());
-      }, STATS_TIMEOUT_MS);
-      this.statsWaiters.set(request, (s) => {
+        this.waiters.delete(msg.request);
+        resolve(undefined);
+      }, REQUEST_TIMEOUT_MS);
+      this.waiters.set(msg.request, (reply) => {
         clearTimeout(timer);
-        resolve(s);
+        resolve(reply);
       });
-      this.post({ type: 'stats', request });
+      this.post(msg);
     });
   }
 
@@ -134,10 +144,11 @@ export class MediaWorker {
         this.sessions.get(session)?.deliver(call);
         return;
       }
-      case 'stats': {
-        const waiter = this.statsWaiters.get(msg.request);
-        this.statsWaiters.delete(msg.request);
-        waiter?.(msg.stats);
+      case 'stats':
+      case 'quality': {
+        const waiter = this.waiters.get(msg.request);
+        this.waiters.delete(msg.request);
+        waiter?.(msg);
         return;
       }
       case 'stopped':

@@ -40,6 +40,9 @@ function handle(msg: ToWorker): void {
     case 'stats':
       void plane.stats().then((stats) => post({ type: 'stats', request: msg.request, stats }));
       return;
+    case 'quality':
+      void plane.quality(msg.limits).then((quality) => post({ type: 'quality', request: msg.request, quality }));
+      return;
     case 'stop':
       for (const s of sessions.values()) s.close();
       sessions.clear();

@@ -12,8 +12,8 @@ import type { TurnServerOptions } from '../../turn/turn-server.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 import { turnServerEntries, type PlaneTurnOptions } from './local-media-plane.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
-import type { MediaPlane, MediaThreadLoad } from './media-plane.js';
-import { addMediaStats, emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
+import { addPlaneStats, emptyPlaneStats, type MediaPlane, type MediaThreadLoad, type PlaneStats } from './media-plane.js';
+import { DEFAULT_QUALITY_LIMITS, mergeQuality, type QualityLimits, type QualitySnapshot } from '../sfu/media-quality.js';
 import { MEDIA_WORKER_ENTRY, MediaWorker } from './media-worker-thread.js';
 import { RemoteMediaSession } from './remote-media-session.js';
 import type { MediaWorkerData } from './worker-protocol.js';
@@ -103,9 +103,15 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
     return turnServerEntries(this.options.turn, ports, peerId, this.options.credentialTtlSeconds);
   }
 
-  async stats(): Promise<MediaStats> {
+  async stats(): Promise<PlaneStats> {
     const all = await Promise.all(this.workers.map((w) => w.stats(++this.nextRequest)));
-    return all.reduce(addMediaStats, emptyMediaStats());
+    return all.reduce(addPlaneStats, emptyPlaneStats());
+  }
+
+  /** Every worker's snapshot (each within `limits`), merged and capped at `limits` again. */
+  async quality(limits: QualityLimits = DEFAULT_QUALITY_LIMITS): Promise<QualitySnapshot> {
+    const all = await Promise.all(this.workers.map((w) => w.quality(++this.nextRequest, limits)));
+    return mergeQuality(all, limits);
   }
 
   async stop(): Promise<void> {

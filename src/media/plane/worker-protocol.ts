@@ -6,7 +6,8 @@ import type { LogLevel } from '../../config/config.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { TurnPorts } from '../../turn/turn-server.js';
 import type { PlaneTurnOptions } from './local-media-plane.js';
-import type { MediaStats } from '../sfu/media-stats.js';
+import type { PlaneStats } from './media-plane.js';
+import type { QualityLimits, QualitySnapshot } from '../sfu/media-quality.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 
 export interface MediaWorkerData {
@@ -48,11 +49,17 @@ export type ToWorker =
   | ({ type: 'call'; session: number } & SessionCall)
   | { type: 'close'; session: number }
   | { type: 'stats'; request: number }
+  | { type: 'quality'; request: number; limits: QualityLimits }
   | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'ready'; ports: TurnPorts }
   | { type: 'startFailed'; message: string; code?: string }
   | ({ type: 'host'; session: number } & HostCall)
-  | { type: 'stats'; request: number; stats: MediaStats }
+  | { type: 'stats'; request: number; stats: PlaneStats }
+  | { type: 'quality'; request: number; quality: QualitySnapshot }
   | { type: 'stopped' };
+
+/** The requests the main thread makes of every worker, each answered by one reply of the same type. */
+export type WorkerRequest = Extract<ToWorker, { request: number }>;
+export type WorkerReply = Extract<FromWorker, { request: number }>;

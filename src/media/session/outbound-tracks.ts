@@ -22,6 +22,8 @@ interface OutboundSlot {
 
 export interface OutboundDeps {
   router: Router;
+  /** The receiving peer (its consumers' quality labels). */
+  peerId: string;
   /** The session's RTP send path (see ConsumerParams.send / resend). */
   send(packet: Buffer, length: number): Buffer | undefined;
   resend(frame: Buffer): void;
@@ -128,6 +130,7 @@ export class OutboundTracks {
       send: this.deps.send,
       resend: this.deps.resend,
       nack,
+      subscriberId: this.deps.peerId,
       onVariantSwitched: (variant) => this.deps.variantSwitched(slot.endpointId, slot.trackId, variant),
     });
     this.bySsrc.set(ssrc, consumer);

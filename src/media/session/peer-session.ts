@@ -12,11 +12,12 @@ import type { ServerEndpointEvent, TurnServerInfo } from '../../room/endpoint-ev
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
 import type { TurnServer } from '../../turn/turn-server.js';
+import type { MediaStats } from '../sfu/media-stats.js';
 import type { Router } from '../sfu/router.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
 import type { PacketSlab } from '../transport/packet-slab.js';
 import { WebRtcTransport } from '../transport/webrtc-transport.js';
-import { buildPli, parseRtcp } from '../wire/rtcp.js';
+import { buildPli, parseRtcp, type ReportBlock } from '../wire/rtcp.js';
 import { buildAnswer, type AnswerMedia } from '../wire/sdp-answer.js';
 import { EXT_AUDIO_LEVEL, EXT_TWCC, SdpError, chooseCodec, parseOffer, supportedExtensions, type HeaderExtension, type OfferedMedia, type ParsedOffer } from '../wire/sdp.js';
 import { NegotiationRounds } from './negotiation-rounds.js';
@@ -33,6 +34,8 @@ export interface MediaContext {
   slab: PacketSlab;
   turnServers(peerId: string): TurnServerInfo[];
   log: Logger;
+  /** The plane's counters (RTCP feedback from subscribers is counted here). */
+  stats: MediaStats;
 }
 
 /** What one offer changes: the answer's m-lines and what the client starts and stops publishing. */
@@ -71,6 +74,7 @@ export class PeerSession implements MediaSession {
     this.rounds = new NegotiationRounds(() => this.beginRound());
     this.outbound = new OutboundTracks({
       router,
+      peerId: options.peerId,
       send: (packet, length) => transport.sendRtp(packet, length),
       resend: (frame) => transport.resendRtp(frame),
       cname: this.cname,
@@ -274,10 +278,13 @@ export class PeerSession implements MediaSession {
   // ---- RTCP from the client ----
 
   private onRtcp(buf: Buffer): void {
+    const stats = this.ctx.stats;
     for (const p of parseRtcp(buf)) {
       switch (p.type) {
         case 'pli':
         case 'fir': {
+          if (p.type === 'pli') stats.plisReceived++;
+          else stats.firsReceived++;
           const ssrcs = p.type === 'pli' ? [p.mediaSsrc] : p.entries.map((e) => e.ssrc);
           for (const ssrc of ssrcs) {
             const consumer = this.outbound.consumer(ssrc);
@@ -286,14 +293,31 @@ export class PeerSession implements MediaSession {
           break;
         }
         case 'nack':
+          stats.nacksReceived++;
           this.outbound.consumer(p.mediaSsrc)?.retransmit(p.lost);
           break;
         case 'sr':
           this.listener.producerOf(p.ssrc)?.onSenderReport(p.ssrc, p);
+          this.onReportBlocks(p.reports);
+          break;
+        case 'rr':
+          this.onReportBlocks(p.reports);
           break;
         default:
           break;
       }
+    }
+  }
+
+  /** The client's reception reports (in its RRs, or its SRs when it also sends) about the streams it receives. */
+  private onReportBlocks(reports: ReportBlock[]): void {
+    if (reports.length === 0) return;
+    const now = performance.now();
+    for (const block of reports) {
+      const consumer = this.outbound.consumer(block.ssrc);
+      if (!consumer) continue;
+      this.ctx.stats.receiverReports++;
+      consumer.onReceiverReport(block, now);
     }
   }
 

@@ -1,11 +1,15 @@
 // The RTCP one session sends its client every second: regenerated sender reports for the streams it
-// receives (so the browser can sync audio and video) and a REMB telling the client it may publish at
-// full rate (its estimate otherwise stays at its start value). It builds and sends reports, nothing else.
+// receives (so the browser can sync audio and video; each consumer notes when its report left, for the
+// round trip its receiver reports give) and REMBs telling the client it may publish at full rate (its
+// estimate otherwise stays at its start value). It builds and sends reports, nothing else; it must not
+// throw from its timer (a REMB lists at most 255 SSRCs, so more published streams take several REMBs).
 import type { Consumer } from '../sfu/consumer.js';
 import { buildRemb, buildSdesCname, buildSr, compound } from '../wire/rtcp.js';
 
 const RTCP_INTERVAL_MS = 1000;
 const REMB_BITRATE = 5_000_000;
+/** A REMB's SSRC count is one byte. */
+export const REMB_MAX_SSRCS = 255;
 
 export interface RtcpReporterDeps {
   /** May RTCP be sent now (the transport is connected)? */
@@ -33,7 +37,9 @@ export class RtcpReporter {
     if (!this.deps.connected()) return;
     this.sendSenderReports();
     const video = this.deps.publishedVideoSsrcs();
-    if (video.length > 0) this.deps.sendRtcp(buildRemb(this.deps.rtcpSsrc, REMB_BITRATE, video));
+    for (let i = 0; i < video.length; i += REMB_MAX_SSRCS) {
+      this.deps.sendRtcp(buildRemb(this.deps.rtcpSsrc, REMB_BITRATE, video.slice(i, i + REMB_MAX_SSRCS)));
+    }
   }
 
   close(): void {
@@ -42,13 +48,18 @@ export class RtcpReporter {
 
   private sendSenderReports(): void {
     const reports: Buffer[] = [];
+    const sent: { consumer: Consumer; ntpSec: number; ntpFrac: number }[] = [];
     let firstSsrc: number | undefined;
     for (const consumer of this.deps.consumers()) {
       const sr = consumer.senderReport();
       if (!sr) continue;
       firstSsrc ??= sr.ssrc;
       reports.push(buildSr(sr));
+      sent.push({ consumer, ntpSec: sr.ntpSec, ntpFrac: sr.ntpFrac });
     }
-    if (firstSsrc !== undefined) this.deps.sendRtcp(compound([...reports, buildSdesCname(firstSsrc, this.deps.cname)]));
+    if (firstSsrc === undefined) return;
+    this.deps.sendRtcp(compound([...reports, buildSdesCname(firstSsrc, this.deps.cname)]));
+    const at = performance.now();
+    for (const s of sent) s.consumer.senderReportSent(s.ntpSec, s.ntpFrac, at);
   }
 }

@@ -5,9 +5,12 @@
 // buffer that `send` must consume at once (it encrypts a copy), and the retransmission buffer keeps the
 // frame `send` returns (the encrypted packet, resent as it was: a NACKed packet keeps its SRTP index).
 // It sends only through the functions it was given, never touches rooms or signaling, and is created
-// (and fed by its producer) only through its room's Router.
+// (and fed by its producer) only through its room's Router. Quality (bytes sent, the subscriber's
+// receiver reports, round-trip time) costs one addition per packet; the rest happens per report or scrape.
 import type { Variant } from '../../room/track.js';
+import type { ReportBlock } from '../wire/rtcp.js';
 import { rewriteRtpInto, type RtpHeader } from '../wire/rtp.js';
+import { BitrateMeter, compactNtp, type QualityCollector } from './media-quality.js';
 import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
@@ -42,6 +45,15 @@ export interface ConsumerParams {
   onVariantSwitched: (variant: Variant) => void;
   /** The counters of the thread's media plane (a consumer made outside a plane counts on its own). */
   stats?: MediaStats;
+  /** The receiving peer (quality labels); empty if unknown. */
+  subscriberId?: string;
+}
+
+/** What the subscriber's latest receiver report said about this stream. */
+interface ReceivedReport {
+  lossRatio: number;
+  lost: number;
+  jitterSeconds: number;
 }
 
 export class Consumer implements RtpSink {
@@ -60,6 +72,15 @@ export class Consumer implements RtpSink {
   private closed = false;
   private packetsSent = 0;
   private octetsSent = 0;
+  /** Whole RTP packets (header and payload) sent, for the outbound bitrate. */
+  private bytesSent = 0;
+  private readonly meter = new BitrateMeter();
+  private report: ReceivedReport | undefined;
+  /** Compact NTP and local send time of the last two sender reports sent (a report may answer the older). */
+  private readonly srNtp = [-1, -1];
+  private readonly srAt = [0, 0];
+  private rttSeconds: number | undefined;
+  private rttAt = 0;
   private readonly stats: MediaStats;
 
   /** Not fed until the producer adds it as a sink (Router.consume does both). */
@@ -113,6 +134,7 @@ export class Consumer implements RtpSink {
     if (length < 0) return;
     this.packetsSent++;
     this.octetsSent += h.payloadLength;
+    this.bytesSent += length;
     this.lastOutSeq = seq;
     this.lastOutTs = ts;
     this.lastOutWall = Date.now();
@@ -161,6 +183,39 @@ export class Consumer implements RtpSink {
       packetCount: this.packetsSent >>> 0,
       octetCount: this.octetsSent >>> 0,
     };
+  }
+
+  /** The session sent the sender report senderReport() made, at `at` (performance.now() ms). */
+  senderReportSent(ntpSec: number, ntpFrac: number, at: number): void {
+    this.srNtp[1] = this.srNtp[0]!;
+    this.srAt[1] = this.srAt[0]!;
+    this.srNtp[0] = compactNtp(ntpSec, ntpFrac);
+    this.srAt[0] = at;
+  }
+
+  /**
+   * The subscriber's report block about this stream, received at `at`: loss and jitter, and the round
+   * trip from its LSR/DLSR when LSR names a sender report this consumer sent (RFC 3550 §6.4.1).
+   */
+  onReceiverReport(block: ReportBlock, at: number): void {
+    this.report = {
+      lossRatio: block.fractionLost / 256,
+      lost: block.cumulativeLost,
+      jitterSeconds: block.jitter / this.producer.codec.clockRate,
+    };
+    if (block.lsr === 0) return;
+    const k = block.lsr === this.srNtp[0] ? 0 : block.lsr === this.srNtp[1] ? 1 : -1;
+    if (k < 0) return;
+    this.rttSeconds = Math.max(0, (at - this.srAt[k]!) / 1000 - block.dlsr / 65536);
+    this.rttAt = at;
+  }
+
+  /** This stream's quality (labels: the subscriber and the producer's track), and its round trip. */
+  collectQuality(roomId: string, c: QualityCollector): void {
+    const peerId = this.p.subscriberId ?? '';
+    if (this.rttSeconds !== undefined) c.rtt(roomId, peerId, this.rttSeconds, this.rttAt);
+    if (!c.roomForTrack()) return;
+    c.track({ roomId, peerId, trackId: this.producer.trackId, direction: 'out', bitrate: this.meter.sample(this.bytesSent, c.now), ...this.report });
   }
 
   close(): void {

@@ -1,6 +1,7 @@
-// A media plane's packet counters (plain numbers, incremented on the hot path by producers and consumers;
-// read by metrics and benches through MediaPlane.stats(), which sums them over media worker threads).
-// One object per plane, handed down through its routers: two servers in one process count apart.
+// A media plane's packet counters (plain numbers, incremented on the hot path by producers, consumers and
+// sessions; read by metrics and benches through MediaPlane.stats(), which sums them over media worker
+// threads). One object per plane, handed down through its routers: two servers in one process count apart.
+// What it must not do: hold anything but plain, ever-growing counters (no gauges, no objects).
 export interface MediaStats {
   /** RTP packets received from publishers (decrypted). */
   rtpReceived: number;
@@ -8,17 +9,23 @@ export interface MediaStats {
   rtpForwarded: number;
   /** Retransmissions answered from the buffer. */
   rtpRetransmitted: number;
+  /** PLIs sent to publishers (the keyframe pacer's output). */
   keyframeRequests: number;
+  /** Generic NACK feedback messages received from subscribers. */
+  nacksReceived: number;
+  /** PLIs received from subscribers. */
+  plisReceived: number;
+  /** FIRs received from subscribers. */
+  firsReceived: number;
+  /** Receiver report blocks received from subscribers about the streams Shoal sends them. */
+  receiverReports: number;
 }
 
 export function emptyMediaStats(): MediaStats {
-  return { rtpReceived: 0, rtpForwarded: 0, rtpRetransmitted: 0, keyframeRequests: 0 };
+  return { rtpReceived: 0, rtpForwarded: 0, rtpRetransmitted: 0, keyframeRequests: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0, receiverReports: 0 };
 }
 
-export function addMediaStats(into: MediaStats, from: MediaStats): MediaStats {
-  into.rtpReceived += from.rtpReceived;
-  into.rtpForwarded += from.rtpForwarded;
-  into.rtpRetransmitted += from.rtpRetransmitted;
-  into.keyframeRequests += from.keyframeRequests;
+export function addMediaStats<T extends MediaStats>(into: T, from: MediaStats): T {
+  for (const key of Object.keys(emptyMediaStats()) as (keyof MediaStats)[]) into[key] += from[key] ?? 0;
   return into;
 }

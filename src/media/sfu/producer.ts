@@ -1,11 +1,13 @@
 // An inbound track: what one publisher sends on one m-line (one stream, or three simulcast variants).
 // Knows its streams' SSRCs, fans each packet out to its sinks, asks the publisher for keyframes through
-// a pacer and measures voice activity on audio. It never sends to subscribers itself (its sinks do),
+// a pacer and measures voice activity on audio, and counts the bytes it receives (one addition per
+// packet; the bitrate is computed at scrape time). It never sends to subscribers itself (its sinks do),
 // owns no transport, and is created and closed only by its room's Router.
 import type { TrackKind, Variant } from '../../room/track.js';
 import { getHeaderExtension, isH264Keyframe, isVp8Keyframe, parseAudioLevel, type RtpHeader } from '../wire/rtp.js';
 import type { Codec, HeaderExtension } from '../wire/sdp.js';
 import { KeyframePacer } from './keyframe-pacer.js';
+import { BitrateMeter, type QualityCollector } from './media-quality.js';
 import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
@@ -43,6 +45,9 @@ export class Producer {
   private readonly pacer: KeyframePacer;
   private readonly vad: VoiceActivityDetector | undefined;
   private readonly stats: MediaStats;
+  /** Whole RTP packets received (all variants), for the inbound bitrate. */
+  private bytesReceived = 0;
+  private readonly meter = new BitrateMeter();
   private closed = false;
 
   constructor(
@@ -73,6 +78,17 @@ export class Producer {
     return this.sinks.size;
   }
 
+  /** The sinks it feeds now. */
+  currentSinks(): IterableIterator<RtpSink> {
+    return this.sinks.values();
+  }
+
+  /** The published track's inbound quality (labels: the publisher and the track). */
+  collectQuality(roomId: string, c: QualityCollector): void {
+    if (!c.roomForTrack()) return;
+    c.track({ roomId, peerId: this.peerId, trackId: this.trackId, direction: 'in', bitrate: this.meter.sample(this.bytesReceived, c.now) });
+  }
+
   addSink(sink: RtpSink): void {
     if (!this.closed) this.sinks.add(sink);
   }
@@ -85,6 +101,7 @@ export class Producer {
   onRtp(buf: Buffer, h: RtpHeader, variant: StreamVariant): void {
     if (this.closed) return;
     this.stats.rtpReceived++;
+    this.bytesReceived += buf.length;
     const keyframe = this.isKeyframe(buf, h);
     if (keyframe && this.kind === 'video') this.pacer.keyframeArrived(h.ssrc);
     for (const sink of this.sinks) sink.forward(buf, h, variant, keyframe);

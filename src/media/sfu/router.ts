@@ -7,6 +7,7 @@
 import type { TrackKind, Variant } from '../../room/track.js';
 import type { Codec } from '../wire/sdp.js';
 import { Consumer, type ConsumerParams } from './consumer.js';
+import type { QualityCollector } from './media-quality.js';
 import type { MediaStats } from './media-stats.js';
 import { Producer, type ProducerOptions } from './producer.js';
 
@@ -80,6 +81,14 @@ export class Router {
   closeProducer(producer: Producer): void {
     if (this.producers.get(producer.trackId) === producer) this.producers.delete(producer.trackId);
     producer.close();
+  }
+
+  /** Every published track's quality here, and that of each consumer it feeds. */
+  collectQuality(c: QualityCollector): void {
+    for (const producer of this.producers.values()) {
+      producer.collectQuality(this.roomId, c);
+      for (const sink of producer.currentSinks()) if (sink instanceof Consumer) sink.collectQuality(this.roomId, c);
+    }
   }
 
   /** A consumer of `producer`, fed from now on (until either is closed). */

@@ -40,6 +40,7 @@ function setup() {
   const sent: Buffer[] = [];
   const outbound = new OutboundTracks({
     router,
+    peerId: 'sub',
     send: (p, length) => {
       const copy = Buffer.from(p.subarray(0, length));
       sent.push(copy);

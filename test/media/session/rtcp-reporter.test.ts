@@ -1,11 +1,14 @@
 // RtcpReporter (mock timers and Date): nothing while the transport is not connected; an SR compound (one
 // SR per consumer that forwarded after its publisher's SR, closed by an SDES CNAME) and a REMB listing the
-// published video SSRCs; it reports every second on its own until close(). Consumers are real, made by a
-// Router; what is sent is read back with parseRtcp.
+// published video SSRCs — several REMBs of at most 255 when more are published (one REMB's limit; the
+// timer used to throw a RangeError); it reports every second on its own until close(); each consumer
+// notes the SR it sent, so a receiver report naming it gives the round trip. Consumers are real, made by
+// a Router; what is sent is read back with parseRtcp.
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { RtcpReporter } from '../../../src/media/session/rtcp-reporter.js';
 import type { Consumer } from '../../../src/media/sfu/consumer.js';
+import { QualityCollector, compactNtp } from '../../../src/media/sfu/media-quality.js';
 import { emptyMediaStats } from '../../../src/media/sfu/media-stats.js';
 import { Router } from '../../../src/media/sfu/router.js';
 import { parseRtcp, type RtcpPacket } from '../../../src/media/wire/rtcp.js';
@@ -25,7 +28,7 @@ function setup(t: TestContext, opts: { connected?: boolean; video?: number[] } =
   producer.variantSsrcs.set('', PUB_SSRC);
   const consumers: Consumer[] = [];
   const consume = (ssrc: number) => {
-    const c = router.consume(producer, { ssrc, payloadType: 100, targetVariant: 'm', send: () => undefined, resend: () => {}, nack: false, onVariantSwitched: () => {} });
+    const c = router.consume(producer, { ssrc, payloadType: 100, targetVariant: 'm', send: () => undefined, resend: () => {}, nack: false, onVariantSwitched: () => {}, subscriberId: 'sub' });
     consumers.push(c);
     return c;
   };
@@ -41,6 +44,7 @@ function setup(t: TestContext, opts: { connected?: boolean; video?: number[] } =
   t.after(() => reporter.close());
   return {
     reporter,
+    router,
     producer,
     consume,
     sent,
@@ -111,6 +115,61 @@ describe('RtcpReporter', () => {
     assert.equal(remb.senderSsrc, RTCP_SSRC);
     assert.deepEqual(remb.ssrcs, video);
     assert.ok(remb.bitrate >= 1_000_000, `a generous estimate (${remb.bitrate})`);
+  });
+
+  test('more than 255 published video SSRCs: several REMBs of at most 255 each, nothing thrown (also from the timer)', (t) => {
+    const video = Array.from({ length: 600 }, (_, i) => 0x1000 + i);
+    const { reporter, sent, tick } = setup(t, { video });
+    assert.doesNotThrow(() => reporter.report());
+    assert.deepEqual(
+      sent.map((packets) => packets.map((p) => (p.type === 'remb' ? p.ssrcs.length : p.type))),
+      [[255], [255], [90]],
+    );
+    assert.deepEqual(
+      sent.flatMap((packets) => packets.flatMap((p) => (p.type === 'remb' ? p.ssrcs : []))),
+      video,
+    );
+    for (const packets of sent) for (const p of packets) assert.ok(p.type === 'remb' && p.senderSsrc === RTCP_SSRC);
+    assert.doesNotThrow(() => tick(1000));
+    assert.equal(sent.length, 6);
+  });
+
+  test('255 published video SSRCs fit in one REMB', (t) => {
+    const { reporter, sent } = setup(t, { video: Array.from({ length: 255 }, (_, i) => 0x1000 + i) });
+    reporter.report();
+    assert.equal(sent.length, 1);
+    assert.ok(sent[0]![0]?.type === 'remb' && sent[0]![0].ssrcs.length === 255);
+  });
+
+  test('a receiver report naming the SR a consumer sent gives the round trip (DLSR subtracted); an unknown LSR gives none', (t) => {
+    const { reporter, router, consume, sent, publisherSr, keyframe } = setup(t);
+    const a = consume(0xc1);
+    a.start();
+    publisherSr();
+    keyframe(1);
+    const sentAt = performance.now();
+    reporter.report();
+    const sr = sent[0]![0]!;
+    assert.ok(sr.type === 'sr');
+    const block = { ssrc: a.ssrc, fractionLost: 64, cumulativeLost: 3, highestSeq: 1, jitter: 4500, lsr: 0x12345678, dlsr: 0 };
+    a.onReceiverReport(block, sentAt + 300);
+    const rttOf = () => {
+      const c = new QualityCollector({ tracks: 10, peers: 10 });
+      router.collectQuality(c);
+      return c.snapshot();
+    };
+    let snap = rttOf();
+    assert.deepEqual(snap.peers, [], 'an LSR no SR carried: no round trip');
+    const out = snap.tracks.find((x) => x.direction === 'out');
+    assert.deepEqual(
+      { peerId: out?.peerId, trackId: out?.trackId, lossRatio: out?.lossRatio, lost: out?.lost, jitterSeconds: out?.jitterSeconds },
+      { peerId: 'sub', trackId: 'tv', lossRatio: 0.25, lost: 3, jitterSeconds: 0.05 },
+    );
+    a.onReceiverReport({ ...block, lsr: compactNtp(sr.ntpSec, sr.ntpFrac), dlsr: 0.1 * 65536 }, sentAt + 300);
+    snap = rttOf();
+    assert.equal(snap.peers.length, 1);
+    assert.equal(snap.peers[0]!.peerId, 'sub');
+    assert.ok(Math.abs(snap.peers[0]!.rttSeconds - 0.2) < 0.02, `300 ms after sending, 100 ms held: ${snap.peers[0]!.rttSeconds}`);
   });
 
   test('no published video: no REMB', (t) => {

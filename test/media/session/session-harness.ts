@@ -63,8 +63,9 @@ let certificate: Promise<DtlsCertificate> | undefined;
 export async function room(roomId = 'room-1'): Promise<Room> {
   certificate ??= dtlsCertificate();
   const { turn } = fakeTurn();
-  const ctx: MediaContext = { turn, certificate: await certificate, slab: new PacketSlab(), turnServers: () => [], log: pino({ level: 'silent' }) };
-  const router = new Router(roomId, emptyMediaStats(), () => {});
+  const stats = emptyMediaStats();
+  const ctx: MediaContext = { turn, certificate: await certificate, slab: new PacketSlab(), turnServers: () => [], log: pino({ level: 'silent' }), stats };
+  const router = new Router(roomId, stats, () => {});
   return {
     router,
     ctx,

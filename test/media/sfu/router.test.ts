@@ -165,7 +165,7 @@ describe('Router', () => {
     feed(producer, delta(11));
     consumer.retransmit([header(sent[1]!).sequenceNumber]);
     assert.equal(resent.length, 1);
-    assert.deepEqual(stats, { rtpReceived: 2, rtpForwarded: 2, rtpRetransmitted: 1, keyframeRequests: 1 });
+    assert.deepEqual(stats, { ...emptyMediaStats(), rtpReceived: 2, rtpForwarded: 2, rtpRetransmitted: 1, keyframeRequests: 1 });
   });
 
   test('two routers with their own stats count apart', () => {
