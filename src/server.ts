@@ -8,6 +8,7 @@ import { ConfigError, type Config, type LogLevel } from './config/config.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { LifecycleLog } from './notify/lifecycle-log.js';
 import { NotificationHub } from './notify/notification-hub.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { WebhookSender } from './notify/webhook-sender.js';
@@ -87,6 +88,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const rooms = new RoomRegistry(bus, (err, context) => log.error({ err, context }, 'room error'), media);
   const tokens = new PeerTokenService(config.secretKeyBase, config.nodeId, config.peerTokenTtlSeconds);
   const hub = new NotificationHub(bus, log);
+  const lifecycleLog = new LifecycleLog(bus, log.child({ module: 'lifecycle' }));
   const webhooks = new WebhookSender({
     secret: config.webhookSecret,
     timeoutMs: config.webhookTimeoutMs,
@@ -103,6 +105,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const sockets = new SocketRouter({
     maxFrameBytes: config.maxWsFrameBytes,
     checkOrigin: config.checkOrigin,
+    log: log.child({ module: 'sockets' }),
     routes: {
       '/socket/peer/websocket': (ws) => new PeerSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs, isDraining }),
       '/socket/server/websocket': (ws) =>
@@ -143,6 +146,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       await app.close();
       webhookNotifier.close();
       hub.close();
+      lifecycleLog.close();
       webhooks.stop();
       metrics.close();
       await media.stop();

@@ -1,7 +1,8 @@
 // One client's /socket/peer/websocket session: authenticates the first frame against a peer token,
 // attaches to the room, then turns frames into room calls and room events into frames in the client's
-// generation (JSON in field 3 for ts-client 0.5.0, protobuf in fields 5/6 for 0.25.x).
-// It holds no room state; every decision about peers belongs to the Room.
+// generation (JSON in field 3 for ts-client 0.5.0, protobuf in fields 5/6 for 0.25.x). Every refusal is
+// logged with its close reason (never the token). It holds no room state; every decision about peers
+// belongs to the Room.
 import type { WebSocket, RawData } from 'ws';
 import type { PeerTokenService } from '../auth/peer-token.js';
 import type { Logger } from '../log/logger.js';
@@ -9,7 +10,7 @@ import type { EndpointLink, ServerEndpointEvent } from '../room/endpoint-events.
 import { CLOSE_SHUTTING_DOWN, type Room } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import { decodePeerFrame, encodeAuthenticated, encodePeerEvent, type Generation } from './codec/peer-frames.js';
-import { lookUpEndpointToken } from './endpoint-auth.js';
+import { lookUpEndpointToken, refusalLevel } from './endpoint-auth.js';
 import { startHeartbeat } from './heartbeat.js';
 
 export interface PeerSocketDeps {
@@ -44,7 +45,7 @@ export class PeerSocket implements EndpointLink {
     });
     ws.on('close', () => this.onClose());
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'peer socket error'));
-    this.authTimer = setTimeout(() => this.close(1000, 'unauthenticated'), deps.authTimeoutMs ?? 30_000);
+    this.authTimer = setTimeout(() => this.refuse(1000, 'unauthenticated', { cause: 'no auth request in time' }), deps.authTimeoutMs ?? 30_000);
     this.authTimer.unref();
   }
 
@@ -68,7 +69,7 @@ export class PeerSocket implements EndpointLink {
     if (this.state === 'closed') return;
     if (this.state === 'awaiting-auth') {
       const frame = isBinary ? decodePeerFrame(data) : undefined;
-      if (frame?.type !== 'authRequest') return this.close(1000, 'unauthenticated');
+      if (frame?.type !== 'authRequest') return this.refuse(1000, 'unauthenticated', { cause: 'first frame is not an auth request' });
       this.state = 'authenticating';
       return this.authenticate(frame.token, frame.sdkVersion);
     }
@@ -97,11 +98,11 @@ export class PeerSocket implements EndpointLink {
   private async authenticate(token: string, sdkVersion: string): Promise<void> {
     const found = await lookUpEndpointToken(this.deps.tokens, this.deps.rooms, token, 'peer');
     if (this.state !== 'authenticating') return;
-    if (!found.ok) return this.close(1000, found.reason);
-    if (this.deps.isDraining()) return this.close(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
+    if (!found.ok) return this.refuse(1000, found.reason, { roomId: found.roomId, peerId: found.peerId });
     const { room, peerId, claims } = found;
+    if (this.deps.isDraining()) return this.refuse(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason, { roomId: room.id, peerId });
     const attached = room.attach(peerId, claims.tokenId, this);
-    if (typeof attached === 'string') return this.close(1000, attached);
+    if (typeof attached === 'string') return this.refuse(1000, attached, { roomId: room.id, peerId });
     clearTimeout(this.authTimer);
     this.room = room;
     this.peerId = peerId;
@@ -110,6 +111,13 @@ export class PeerSocket implements EndpointLink {
     this.sendBytes(encodeAuthenticated(room.config.roomType));
     this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
     this.log.debug({ roomId: room.id, peerId: this.peerId }, 'peer authenticated');
+  }
+
+  /** Closes an unauthenticated socket, logging why (warn for a bad token, info otherwise). */
+  private refuse(code: number, reason: string, ids: { roomId?: string; peerId?: string; cause?: string }): void {
+    if (this.state === 'closed') return;
+    this.log[refusalLevel(reason)]({ code, reason, ...ids }, 'socket refused');
+    this.close(code, reason);
   }
 
   private sendBytes(bytes: Uint8Array): void {

@@ -1,10 +1,12 @@
 // Accepts WebSocket upgrades on the HTTP server and hands each socket to its handler by path
 // (peer, server, agent). Paths are normalised like REST paths (`//socket/...` works, as the cloud SDK
-// sends it); the Origin check follows FJ_CHECK_ORIGIN. Oversized frames are refused by `ws` (1009).
+// sends it); the Origin check follows FJ_CHECK_ORIGIN (a refused Origin is logged at info, an unknown
+// path at debug; never the query string). Oversized frames are refused by `ws` (1009).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CheckOrigin } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
 
 export type SocketHandler = (ws: WebSocket, req: IncomingMessage) => void;
 
@@ -12,6 +14,8 @@ export interface SocketRouterOptions {
   maxFrameBytes: number;
   checkOrigin: CheckOrigin;
   routes: Record<string, SocketHandler>;
+  /** Where refused upgrades are logged. */
+  log?: Logger;
 }
 
 /** `//socket//peer/websocket/?x=1` → `/socket/peer/websocket`. */
@@ -44,9 +48,16 @@ export class SocketRouter {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const handler = this.opts.routes[normalizePath(req.url ?? '/')];
-    if (!handler) return reject(socket, 404, 'Not Found');
-    if (!originAllowed(this.opts.checkOrigin, req)) return reject(socket, 403, 'Forbidden');
+    const path = normalizePath(req.url ?? '/');
+    const handler = this.opts.routes[path];
+    if (!handler) {
+      this.opts.log?.debug({ path: path.slice(0, 200), status: 404 }, 'socket upgrade refused: unknown path');
+      return reject(socket, 404, 'Not Found');
+    }
+    if (!originAllowed(this.opts.checkOrigin, req)) {
+      this.opts.log?.info({ path, status: 403, origin: req.headers.origin, ip: req.socket.remoteAddress }, 'socket upgrade refused: origin not allowed');
+      return reject(socket, 403, 'Forbidden');
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => handler(ws, req));
   }
 
