@@ -1,6 +1,7 @@
 // Entry point: reads FJ_* configuration, starts Shoal, drains and stops it on SIGINT/SIGTERM (a second
 // signal exits at once). It is the server process itself: `npm start` runs it with node directly.
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './log/logger.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
@@ -64,6 +65,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log.info({ ip: config.ip, port, host: config.host, mode: config.mode }, 'Shoal is listening');
+  const hostPort = (ip: string, p: number) => `${ip.includes(':') ? `[${ip}]` : ip}:${p}`;
+  const metricsUrl = `http://${hostPort(config.metricsIp, (metricsServer.address() as AddressInfo).port)}/metrics`;
+  log.info({ url: metricsUrl }, 'Prometheus metrics served');
+  const api = `${config.tls ? 'https' : 'http'}://${hostPort(config.ip, port)}`;
+  log.info({ openapi: `${api}/openapi.json`, docs: `${api}/docs` }, 'API description served');
 }
 
 /** One line for a port that cannot be bound (in use, not permitted, address not here), naming its variable. */

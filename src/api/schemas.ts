@@ -1,48 +1,68 @@
-// JSON schemas of the REST API: they validate request bodies and generate /openapi.json.
-// Field order in `roomConfigBody` is the order in which Fishjam reports the first invalid field.
+// JSON schemas of the REST API: they validate request bodies, shape responses and generate /openapi.json.
+// The named ones (SHARED_SCHEMAS) are registered with app.addSchema and referenced by `$ref`, so they appear
+// under components.schemas with Fishjam's names. Field order in `roomConfigBody` is the order in which
+// Fishjam reports the first invalid field: it must not be reordered.
 import { ROOM_TYPES } from '../room/room-config.js';
 import { ROOM_ID_MAX_LENGTH } from '../room/room-registry.js';
 
 export const anyJson = { description: 'Any JSON value' } as const;
 
+/** `{ $ref }` to a named schema. */
+export const ref = (id: SchemaId) => ({ $ref: `${id}#` }) as const;
+/** A response: its OpenAPI description and the named schema of its body. */
+export const jsonReply = (id: SchemaId, description: string) => ({ description, $ref: `${id}#` }) as const;
+/** An error response (`{"errors": "<text>"}`) with its description. */
+export const errorReply = (description: string) => jsonReply('Error', description);
+/** A response without a body. */
+export const noContent = (description: string) => ({ type: 'null', description }) as const;
+
 export const errorBody = {
+  $id: 'Error',
   type: 'object',
-  properties: { errors: { type: 'string' } },
+  description: 'Error message',
+  properties: { errors: { type: 'string', description: 'What was wrong with the request' } },
   required: ['errors'],
 } as const;
 
 export const roomConfigBody = {
+  $id: 'RoomConfig',
   type: 'object',
+  description: 'Room configuration; every field is optional, unknown fields are ignored',
   properties: {
     roomId: { type: ['string', 'null'], pattern: '^[a-zA-Z0-9\\-_]+$', maxLength: ROOM_ID_MAX_LENGTH, description: `Custom id (alphanumerics, hyphens, underscores; at most ${ROOM_ID_MAX_LENGTH} characters)` },
     maxPeers: { type: ['integer', 'null'], minimum: 0, description: 'Peer limit; disconnected peers count' },
-    videoCodec: { type: ['string', 'null'], enum: ['h264', 'vp8', null] },
+    videoCodec: { type: ['string', 'null'], enum: ['h264', 'vp8', null], description: 'Enforced video codec' },
     webhookUrl: { type: ['string', 'null'], format: 'webhook-url', description: 'URL with scheme, host and path' },
     peerlessPurgeTimeout: { type: ['integer', 'null'], minimum: 1, description: 'Seconds without connected peers before the room is removed' },
     peerDisconnectedTimeout: { type: ['integer', 'null'], minimum: 1, description: 'Seconds a disconnected peer is kept' },
-    roomType: { type: ['string', 'null'], enum: [...ROOM_TYPES, null] },
-    public: { type: ['boolean', 'null'] },
+    roomType: { type: ['string', 'null'], enum: [...ROOM_TYPES, null], description: 'Room type (Fishjam Cloud); default conference' },
+    public: { type: ['boolean', 'null'], description: 'Livestream viewers may join without a token' },
   },
 } as const;
 
 export const ROOM_CONFIG_FIELDS = Object.keys(roomConfigBody.properties) as (keyof typeof roomConfigBody.properties)[];
 
-const trackJson = {
+const track = {
+  $id: 'Track',
   type: 'object',
+  description: 'A track published by a peer',
   properties: { id: { type: 'string' }, type: { type: 'string', enum: ['audio', 'video'] }, metadata: anyJson },
 } as const;
 
-export const peerJson = {
+const peer = {
+  $id: 'Peer',
   type: 'object',
+  description: 'A peer of a room',
   properties: {
-    id: { type: 'string' },
+    id: { type: 'string', description: 'Assigned peer id' },
     type: { type: 'string', enum: ['webrtc', 'agent'] },
-    status: { type: 'string', enum: ['connected', 'disconnected'] },
-    tracks: { type: 'array', items: trackJson },
+    status: { type: 'string', enum: ['connected', 'disconnected'], description: 'Whether its socket is connected' },
+    tracks: { type: 'array', items: ref('Track') },
     metadata: anyJson,
     subscribeMode: { type: 'string', enum: ['auto', 'manual'] },
     subscriptions: {
       type: 'object',
+      description: 'Manual subscriptions (subscribeMode manual)',
       properties: { peers: { type: 'array', items: { type: 'string' } }, tracks: { type: 'array', items: { type: 'string' } } },
     },
     permissions: {
@@ -52,12 +72,15 @@ export const peerJson = {
   },
 } as const;
 
-export const roomJson = {
+const room = {
+  $id: 'Room',
   type: 'object',
+  description: 'A room: its effective configuration, components and peers',
   properties: {
-    id: { type: 'string' },
+    id: { type: 'string', description: 'Room id' },
     config: {
       type: 'object',
+      description: 'The configuration in effect (all six Fishjam keys always present)',
       properties: {
         roomId: { type: 'string' },
         maxPeers: { type: ['integer', 'null'] },
@@ -70,55 +93,77 @@ export const roomJson = {
       },
     },
     components: { type: 'array', items: { type: 'object', additionalProperties: true } },
-    peers: { type: 'array', items: peerJson },
+    peers: { type: 'array', items: ref('Peer') },
+  },
+} as const;
+
+const peerOptions = {
+  $id: 'PeerOptions',
+  type: 'object',
+  description: 'Options of a new peer; every field is optional',
+  properties: {
+    enableSimulcast: { type: 'boolean', description: 'Accept simulcast from this peer (default true)' },
+    metadata: { type: ['object', 'null'], description: 'Initial server-side metadata (shown to others as metadata.server)' },
+    subscribeMode: { type: 'string', enum: ['auto', 'manual'], description: 'auto: receive every track; manual: only subscribed ones' },
+    canPublish: { type: 'boolean' },
+    canSubscribe: { type: 'boolean' },
+    canPublishData: { type: 'boolean' },
   },
 } as const;
 
 export const addPeerBody = {
+  $id: 'PeerConfig',
   type: 'object',
+  description: 'Type and options of a new peer',
   properties: {
     type: { type: 'string', enum: ['webrtc', 'agent'] },
-    options: {
-      type: 'object',
-      properties: {
-        enableSimulcast: { type: 'boolean' },
-        metadata: { type: ['object', 'null'], description: "Initial server-side metadata (shown to others as metadata.server)" },
-        subscribeMode: { type: 'string', enum: ['auto', 'manual'] },
-        canPublish: { type: 'boolean' },
-        canSubscribe: { type: 'boolean' },
-        canPublishData: { type: 'boolean' },
-      },
-    },
+    options: ref('PeerOptions'),
   },
   required: ['type'],
 } as const;
 
 export const subscribeTracksBody = {
+  $id: 'SubscribeTracksRequest',
   type: 'object',
+  description: 'Track ids to subscribe to',
   properties: { track_ids: { type: 'array', items: { type: 'string' } } },
   required: ['track_ids'],
 } as const;
 
-export const roomIdParams = { type: 'object', properties: { room_id: { type: 'string' } } } as const;
-export const peerParams = { type: 'object', properties: { room_id: { type: 'string' }, peer_id: { type: 'string' } } } as const;
+export const roomIdParams = { type: 'object', properties: { room_id: { type: 'string', description: 'Room id' } } } as const;
+export const peerParams = {
+  type: 'object',
+  properties: { room_id: { type: 'string', description: 'Room id' }, peer_id: { type: 'string', description: 'Peer id' } },
+} as const;
 
-const data = <T extends object>(schema: T) => ({ type: 'object', properties: { data: schema } }) as const;
+const data = <T extends object>($id: SchemaId, description: string, schema: T) =>
+  ({ $id, type: 'object', description, properties: { data: schema } }) as const;
+const bareToken = ($id: SchemaId, description: string) =>
+  ({ $id, type: 'object', description, properties: { token: { type: 'string' } } }) as const;
 
-export const responses = {
-  roomCreated: data({ type: 'object', properties: { room: roomJson, fishjam_address: { type: 'string' } } }),
-  room: data(roomJson),
-  rooms: data({ type: 'array', items: roomJson }),
-  peerCreated: data({
+const responseSchemas = [
+  data('RoomCreateDetailsResponse', 'The created room and the address of the instance hosting it', {
     type: 'object',
-    properties: { peer: peerJson, token: { type: 'string' }, peer_websocket_url: { type: 'string' } },
+    properties: { room: ref('Room'), fishjam_address: { type: 'string', description: 'Host (no scheme) of the instance hosting the room' } },
   }),
-  token: data({ type: 'object', properties: { token: { type: 'string' } } }),
-  bareToken: { type: 'object', properties: { token: { type: 'string' } } },
-  health: data({
+  data('RoomDetailsResponse', 'A room', ref('Room')),
+  data('RoomsListingResponse', 'All rooms of this instance', { type: 'array', items: ref('Room') }),
+  data('PeerDetailsResponse', 'The new peer, its token and the socket address to give its client', {
     type: 'object',
     properties: {
-      status: { type: 'string' },
-      uptime: { type: 'integer' },
+      peer: ref('Peer'),
+      token: { type: 'string', description: 'Peer token, for the client only' },
+      peer_websocket_url: { type: 'string', description: 'Socket address (no scheme)' },
+    },
+  }),
+  data('PeerRefreshTokenResponse', 'A new peer token', { type: 'object', properties: { token: { type: 'string' } } }),
+  bareToken('ViewerToken', 'Livestream viewer token (not wrapped in data)'),
+  bareToken('StreamerToken', 'Livestream streamer token (not wrapped in data)'),
+  data('HealthcheckResponse', 'Server health', {
+    type: 'object',
+    properties: {
+      status: { type: 'string', enum: ['UP', 'DOWN'] },
+      uptime: { type: 'integer', description: 'Seconds since start' },
       distribution: {
         type: 'object',
         properties: { enabled: { type: 'boolean' }, nodeStatus: { type: 'string' }, nodesInCluster: { type: 'integer' } },
@@ -127,6 +172,30 @@ export const responses = {
       gitCommit: { type: 'string' },
     },
   }),
-  empty: { type: 'null', description: 'No content' },
-  error: errorBody,
-} as const;
+] as const;
+
+/** Every named schema, for app.addSchema before the routes are registered. */
+export const SHARED_SCHEMAS = [errorBody, roomConfigBody, track, peer, room, peerOptions, addPeerBody, subscribeTracksBody, ...responseSchemas] as const;
+
+export type SchemaId =
+  | 'Error'
+  | 'RoomConfig'
+  | 'Track'
+  | 'Peer'
+  | 'Room'
+  | 'PeerOptions'
+  | 'PeerConfig'
+  | 'SubscribeTracksRequest'
+  | 'RoomCreateDetailsResponse'
+  | 'RoomDetailsResponse'
+  | 'RoomsListingResponse'
+  | 'PeerDetailsResponse'
+  | 'PeerRefreshTokenResponse'
+  | 'ViewerToken'
+  | 'StreamerToken'
+  | 'HealthcheckResponse';
+
+/** Error responses every authenticated route can give. */
+export const UNAUTHORIZED = { 401: errorReply('Missing token or invalid token (the server API token)') } as const;
+/** A POST while the server drains. */
+export const DRAINING = { 503: errorReply('Shoal is shutting down') } as const;

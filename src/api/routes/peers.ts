@@ -7,7 +7,7 @@ import { JsonLimitError, checkMetadata } from '../../input/json-limits.js';
 import type { PeerType } from '../../room/notifications.js';
 import type { SubscribeMode } from '../../room/peer.js';
 import { AUTH, type ApiDeps } from '../api-deps.js';
-import { addPeerBody, errorBody, peerParams, responses, roomIdParams, subscribeTracksBody } from '../schemas.js';
+import { DRAINING, UNAUTHORIZED, errorReply, jsonReply, noContent, peerParams, ref, roomIdParams } from '../schemas.js';
 
 interface AddPeerOptions {
   enableSimulcast?: boolean;
@@ -30,10 +30,17 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       attachValidation: true,
       schema: {
         tags: ['room'],
+        operationId: 'add_peer',
         summary: 'Add a peer; returns its token',
         params: roomIdParams,
-        body: addPeerBody,
-        response: { 201: responses.peerCreated, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
+        body: ref('PeerConfig'),
+        response: {
+          201: jsonReply('PeerDetailsResponse', 'Peer created'),
+          400: errorReply('Invalid peer type or options, invalid room id, or peers of this type disabled'),
+          ...UNAUTHORIZED,
+          404: errorReply('Room not found'),
+          503: errorReply('Peer limit of the room reached, or Shoal is shutting down'),
+        },
       },
     },
     async (req, reply) => {
@@ -79,7 +86,16 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 
   app.delete<{ Params: { room_id: string; peer_id: string } }>(
     '/room/:room_id/peer/:peer_id',
-    { config: AUTH, schema: { tags: ['room'], summary: 'Delete a peer', params: peerParams, response: { 204: responses.empty, 400: errorBody, 401: errorBody, 404: errorBody } } },
+    {
+      config: AUTH,
+      schema: {
+        tags: ['room'],
+        operationId: 'delete_peer',
+        summary: 'Delete a peer',
+        params: peerParams,
+        response: { 204: noContent('Peer deleted'), 400: errorReply('Invalid room id'), ...UNAUTHORIZED, 404: errorReply('Room or peer not found') },
+      },
+    },
     async (req, reply) => {
       rooms.get(req.params.room_id).removePeer(req.params.peer_id);
       return reply.code(204).send();
@@ -90,7 +106,19 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     '/room/:room_id/peer/:peer_id/refresh_token',
     {
       config: AUTH,
-      schema: { tags: ['room'], summary: "Mint a new token for a peer; the old one stops working", params: peerParams, response: { 201: responses.token, 400: errorBody, 401: errorBody, 404: errorBody } },
+      schema: {
+        tags: ['room'],
+        operationId: 'refresh_token',
+        summary: 'Mint a new token for a peer; the old one stops working',
+        params: peerParams,
+        response: {
+          201: jsonReply('PeerRefreshTokenResponse', 'New token minted'),
+          400: errorReply('Invalid room id'),
+          ...UNAUTHORIZED,
+          404: errorReply('Room or peer not found'),
+          ...DRAINING,
+        },
+      },
     },
     async (req, reply) => {
       const room = rooms.get(req.params.room_id);
@@ -113,10 +141,17 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       config: AUTH,
       schema: {
         tags: ['room'],
-        summary: "Subscribe a peer to all tracks of another peer",
+        operationId: 'subscribe_peer',
+        summary: 'Subscribe a peer to all tracks of another peer',
         params: peerParams,
-        querystring: { type: 'object', properties: { peer_id: { type: 'string' } } },
-        response: { 200: responses.empty, 400: errorBody, 401: errorBody, 404: errorBody },
+        querystring: { type: 'object', properties: { peer_id: { type: 'string', description: 'Id of the publishing peer' } } },
+        response: {
+          200: noContent('Subscribed'),
+          400: errorReply('No publisher peer_id, or invalid room id'),
+          ...UNAUTHORIZED,
+          404: errorReply('Room, peer or publisher not found'),
+          ...DRAINING,
+        },
       },
     },
     async (req, reply) => {
@@ -133,10 +168,17 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       config: AUTH,
       schema: {
         tags: ['room'],
+        operationId: 'subscribe_tracks',
         summary: 'Subscribe a peer to specific tracks',
         params: peerParams,
-        body: subscribeTracksBody,
-        response: { 200: responses.empty, 400: errorBody, 401: errorBody, 404: errorBody },
+        body: ref('SubscribeTracksRequest'),
+        response: {
+          200: noContent('Subscribed'),
+          400: errorReply('Invalid request body, or invalid room id'),
+          ...UNAUTHORIZED,
+          404: errorReply('Room or peer not found'),
+          ...DRAINING,
+        },
       },
     },
     async (req, reply) => {
@@ -150,7 +192,19 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       `/room/:room_id/${kind}`,
       {
         config: AUTH,
-        schema: { tags: ['room'], summary: `Mint a livestream ${kind} token`, params: roomIdParams, response: { 201: responses.bareToken, 400: errorBody, 401: errorBody, 404: errorBody } },
+        schema: {
+          tags: ['room'],
+          operationId: `generate_${kind}_token`,
+          summary: `Mint a livestream ${kind} token`,
+          params: roomIdParams,
+          response: {
+            201: jsonReply(kind === 'viewer' ? 'ViewerToken' : 'StreamerToken', `${kind === 'viewer' ? 'Viewer' : 'Streamer'} token minted`),
+            400: errorReply('Invalid room id'),
+            ...UNAUTHORIZED,
+            404: errorReply('Room not found'),
+            ...DRAINING,
+          },
+        },
       },
       async (req, reply) => {
         const room = rooms.get(req.params.room_id);

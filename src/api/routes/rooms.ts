@@ -5,7 +5,7 @@ import { badRequest } from '../../errors.js';
 import type { RoomConfig, RoomType, VideoCodec } from '../../room/room-config.js';
 import { ROOM_ID_MAX_LENGTH } from '../../room/room-registry.js';
 import { AUTH, type ApiDeps } from '../api-deps.js';
-import { ROOM_CONFIG_FIELDS, errorBody, responses, roomConfigBody, roomIdParams } from '../schemas.js';
+import { DRAINING, ROOM_CONFIG_FIELDS, UNAUTHORIZED, errorReply, noContent, ref, jsonReply, roomConfigBody, roomIdParams } from '../schemas.js';
 
 type RoomConfigBody = Partial<{
   roomId: string | null;
@@ -60,7 +60,7 @@ function validationMessage(errors: FastifySchemaValidationError[], body: Record<
 export async function roomRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { rooms, config } = deps;
 
-  app.get('/room', { config: AUTH, schema: { tags: ['room'], summary: 'List rooms', response: { 200: responses.rooms, 401: errorBody } } }, async () => ({
+  app.get('/room', { config: AUTH, schema: { tags: ['room'], operationId: 'get_all_rooms', summary: 'List rooms', response: { 200: jsonReply('RoomsListingResponse', 'All rooms'), ...UNAUTHORIZED } } }, async () => ({
     data: rooms.list().map((r) => r.toJSON()),
   }));
 
@@ -71,9 +71,15 @@ export async function roomRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       attachValidation: true,
       schema: {
         tags: ['room'],
+        operationId: 'create_room',
         summary: 'Create a room',
-        body: roomConfigBody,
-        response: { 201: responses.roomCreated, 400: errorBody, 401: errorBody },
+        body: ref('RoomConfig'),
+        response: {
+          201: jsonReply('RoomCreateDetailsResponse', 'Room created'),
+          400: errorReply('Invalid room configuration, or a room with that id exists'),
+          ...UNAUTHORIZED,
+          ...DRAINING,
+        },
       },
     },
     async (req, reply) => {
@@ -99,13 +105,31 @@ export async function roomRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 
   app.get<{ Params: { room_id: string } }>(
     '/room/:room_id',
-    { config: AUTH, schema: { tags: ['room'], summary: 'Get a room', params: roomIdParams, response: { 200: responses.room, 400: errorBody, 401: errorBody, 404: errorBody } } },
+    {
+      config: AUTH,
+      schema: {
+        tags: ['room'],
+        operationId: 'get_room',
+        summary: 'Get a room',
+        params: roomIdParams,
+        response: { 200: jsonReply('RoomDetailsResponse', 'The room'), 400: errorReply('Invalid room id'), ...UNAUTHORIZED, 404: errorReply('Room not found') },
+      },
+    },
     async (req) => ({ data: rooms.get(req.params.room_id).toJSON() }),
   );
 
   app.delete<{ Params: { room_id: string } }>(
     '/room/:room_id',
-    { config: AUTH, schema: { tags: ['room'], summary: 'Delete a room', params: roomIdParams, response: { 204: responses.empty, 400: errorBody, 401: errorBody, 404: errorBody } } },
+    {
+      config: AUTH,
+      schema: {
+        tags: ['room'],
+        operationId: 'delete_room',
+        summary: 'Delete a room',
+        params: roomIdParams,
+        response: { 204: noContent('Room deleted'), 400: errorReply('Invalid room id'), ...UNAUTHORIZED, 404: errorReply('Room not found') },
+      },
+    },
     async (req, reply) => {
       rooms.delete(req.params.room_id);
       return reply.code(204).send();
