@@ -7,7 +7,7 @@ import { PeerTokenService } from './auth/peer-token.js';
 import { ConfigError, type Config, type LogLevel } from './config/config.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from './log/logger.js';
-import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { createMetrics, instrumentHttp, type Metrics } from './metrics/metrics.js';
 import { LifecycleLog } from './notify/lifecycle-log.js';
 import { NotificationHub } from './notify/notification-hub.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
@@ -101,13 +101,14 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   let draining = false;
   const isDraining = () => draining;
   const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls });
+  instrumentHttp(app, metrics.http);
 
   const sockets = new SocketRouter({
     maxFrameBytes: config.maxWsFrameBytes,
     checkOrigin: config.checkOrigin,
     log: log.child({ module: 'sockets' }),
     routes: {
-      '/socket/peer/websocket': (ws) => new PeerSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs, isDraining }),
+      '/socket/peer/websocket': (ws) => new PeerSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs, isDraining, joinRefused: metrics.joinRefused }),
       '/socket/server/websocket': (ws) =>
         new ServerSocket(ws, { serverApiToken: config.serverApiToken, hub, log, pingIntervalMs: config.pingIntervalMs }),
       '/socket/agent/websocket': (ws) => new AgentSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs }),

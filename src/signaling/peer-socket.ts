@@ -22,6 +22,8 @@ export interface PeerSocketDeps {
   authTimeoutMs?: number;
   /** True while the server drains: a new peer is hung up with CLOSE_SHUTTING_DOWN (its client retries). */
   isDraining(): boolean;
+  /** Counts a socket refused before it joined (by its close reason). */
+  joinRefused?(reason: string): void;
 }
 
 export class PeerSocket implements EndpointLink {
@@ -116,6 +118,7 @@ export class PeerSocket implements EndpointLink {
   /** Closes an unauthenticated socket, logging why (warn for a bad token, info otherwise). */
   private refuse(code: number, reason: string, ids: { roomId?: string; peerId?: string; cause?: string }): void {
     if (this.state === 'closed') return;
+    this.deps.joinRefused?.(reason);
     this.log[refusalLevel(reason)]({ code, reason, ...ids }, 'socket refused');
     this.close(code, reason);
   }

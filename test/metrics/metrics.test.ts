@@ -206,3 +206,23 @@ describe('HTTP metrics through instrumentHttp', () => {
     assert.ok(m.value('fishjam_traffic_ingress_http_total_bytes')! > 5 * 'GET / HTTP/1.1\r\n'.length);
   });
 });
+
+describe('wired in the server (createShoal)', () => {
+  let s: TestShoal;
+  before(async () => {
+    s = await startShoal();
+  });
+  after(() => s?.stop());
+
+  test('REST requests and refused peer sockets are counted without any extra wiring', async () => {
+    assert.equal((await api(s, 'GET', '/room')).status, 200);
+    const { RawPeer } = await import('../helpers/raw-peer.js');
+    const peer = new RawPeer(s.wsUrl);
+    await peer.opened();
+    peer.send({ content: { case: 'authRequest', value: { token: 'not-a-token' } } });
+    assert.equal((await peer.waitClosed()).reason, 'invalid token');
+    const m = parseExposition(await s.shoal.metrics.registry.metrics());
+    assert.equal(m.value('shoal_http_request_duration_seconds_count', { method: 'GET', route: '/room', status_code: '200' }), 1);
+    assert.equal(m.value('shoal_peer_join_refusals_total', { reason: 'invalid_token' }), 1);
+  });
+});
