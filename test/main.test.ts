@@ -5,61 +5,28 @@
 // and new peer sockets are hung up while the drain waits — and a second signal exits at once.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ServerMessageSchema } from '../src/gen/fishjam/server_notifications_pb.js';
 import { freePort } from './helpers/server.js';
+import { killShoalProcesses, spawnShoal, type ShoalProcess } from './helpers/shoal-process.js';
 import { RawPeer, waitFor } from './helpers/raw-peer.js';
 
 const TOKEN = 'shutdown-test-token';
-const children: ChildProcess[] = [];
 const servers: Server[] = [];
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killShoalProcesses();
   for (const s of servers) {
     s.closeAllConnections();
     s.close();
   }
 });
 
-interface Started {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Started = ShoalProcess;
 
 /** Starts `command` (npm start, or node on src/main.ts) and waits (bounded) for it to listen. */
-async function start(command: string[], env: Record<string, string> = {}): Promise<Started> {
-  const port = await freePort();
-  const child = spawn(command[0]!, command.slice(1), {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      FJ_SERVER_API_TOKEN: TOKEN,
-      FJ_SECRET_KEY_BASE: 'shutdown-test-secret-key-base-long-enough-0123',
-      FJ_PORT: String(port),
-      FJ_WEBRTC_TURN_PORT: '0',
-      FJ_WEBRTC_TURN_TCP_PORT: '0',
-      FJ_METRICS_PORT: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!out.includes('Shoal is listening')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, port, output: () => out, exited };
-}
+const start = (command: string[], env: Record<string, string> = {}) => spawnShoal({ token: TOKEN, command, env });
 
 function exitWithin(s: Started, ms: number): Promise<number | null> {
   return Promise.race([s.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms:\n${s.output()}`)), ms))]);

@@ -4,53 +4,14 @@
 // used the API token, a wrong token and a peer token never prints any of them.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../helpers/server.js';
 import { RawPeer } from '../helpers/raw-peer.js';
+import { killShoalProcesses, spawnShoal, type ShoalProcess } from '../helpers/shoal-process.js';
 
 const TOKEN = 'startup-log-API-TOKEN-value';
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+after(killShoalProcesses);
 
-interface Run {
-  child: ChildProcess;
-  port: number;
-  stdout: () => string;
-  all: () => string;
-  exited: Promise<number | null>;
-}
-
-async function start(env: Record<string, string>): Promise<Run> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      FJ_SERVER_API_TOKEN: TOKEN,
-      FJ_SECRET_KEY_BASE: 'startup-log-secret-key-base-long-enough-0123456',
-      FJ_PORT: String(port),
-      FJ_WEBRTC_TURN_PORT: '0',
-      FJ_WEBRTC_TURN_TCP_PORT: '0',
-      FJ_METRICS_PORT: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!/API description served/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${out}${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, port, stdout: () => out, all: () => out + err, exited };
-}
+const start = (env: Record<string, string>): Promise<ShoalProcess & { all(): string }> =>
+  spawnShoal({ token: TOKEN, env, ready: /API description served/ }).then((p) => ({ ...p, all: p.output }));
 
 describe('start-up and run log of the server process', () => {
   it('JSON mode: level names, ISO times, where metrics/openapi/docs are, and no token in the whole log', async () => {
