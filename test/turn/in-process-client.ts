@@ -3,28 +3,12 @@
 // 5-tuple or a TCP connection) whose send() records what the server answers. The server handles a packet
 // synchronously, so request() returns the response at once. For property tests that feed thousands of
 // packets, and for tests that mock Date.
-import { randomBytes } from 'node:crypto';
-import {
-  Attr,
-  StunClass,
-  StunMethod,
-  classifyPacket,
-  decodeStun,
-  encodeChannelData,
-  encodeChannelNumber,
-  encodeRequestedTransport,
-  encodeStun,
-  encodeXorAddress,
-  getAttr,
-  type DecodedStun,
-  type StunAttribute,
-  type TransportAddress,
-} from '../../src/turn/stun-message.js';
-import { longTermKey } from '../../src/turn/turn-credentials.js';
+import { classifyPacket, decodeStun, type DecodedStun, type StunAttribute } from '../../src/turn/stun-message.js';
 import type { TurnServer } from '../../src/turn/turn-server.js';
 import type { ClientConn } from '../../src/turn/turn-sockets.js';
+import { REQUESTED_UDP, TurnRequestClient, isResponse } from '../helpers/turn-requests.js';
 
-export const REQUESTED_UDP: StunAttribute = { type: Attr.RequestedTransport, value: encodeRequestedTransport(17) };
+export { REQUESTED_UDP };
 
 type PacketHandler = (conn: ClientConn, frame: Buffer) => void;
 
@@ -36,17 +20,15 @@ export function packetHandler(server: TurnServer): PacketHandler {
 
 let nextPort = 40000;
 
-export class InProcessClient {
+/** The requests are test/helpers/turn-requests.ts; this feeds them to the server and picks out its answers. */
+export class InProcessClient extends TurnRequestClient<DecodedStun> {
   /** Everything the server sent to this client, in order. */
   readonly received: Buffer[] = [];
   readonly conn: ClientConn;
-  username?: string;
-  realm?: string;
-  nonce?: string;
-  key?: Buffer;
   private readonly handle: PacketHandler;
 
   constructor(server: TurnServer, transport: 'udp' | 'tcp' = 'udp', address = '192.0.2.10') {
+    super();
     this.handle = packetHandler(server);
     const port = nextPort++;
     this.conn = {
@@ -62,22 +44,24 @@ export class InProcessClient {
     this.handle(this.conn, packet);
   }
 
-  /** Sends a request and returns the server's response to it (throws if there is none). */
-  request(method: number, attributes: StunAttribute[], opts: { auth?: boolean; transactionId?: Buffer } = {}): DecodedStun {
-    const tid = opts.transactionId ?? randomBytes(12);
-    const auth = opts.auth ?? this.key !== undefined;
-    const attrs = [...attributes];
-    if (auth) {
-      attrs.push(
-        { type: Attr.Username, value: Buffer.from(this.username!) },
-        { type: Attr.Realm, value: Buffer.from(this.realm!) },
-        { type: Attr.Nonce, value: Buffer.from(this.nonce!) },
-      );
-    }
-    this.feed(encodeStun({ method, cls: StunClass.Request, transactionId: tid, attributes: attrs }, { integrityKey: auth ? this.key : undefined, fingerprint: true }));
+  protected override sendBytes(bytes: Buffer): void {
+    this.feed(bytes);
+  }
+
+  protected override streamFramed(): boolean {
+    return this.conn.transport === 'tcp';
+  }
+
+  /** The server handles a packet synchronously: its response is there at once (throws if there is none). */
+  protected override exchange(method: number, tid: Buffer, bytes: Buffer): DecodedStun {
+    this.feed(bytes);
     const response = this.takeResponse(tid);
     if (!response) throw new Error(`no response to method 0x${method.toString(16)}`);
     return response;
+  }
+
+  protected override afterResponse(r: DecodedStun, next: (msg: DecodedStun) => DecodedStun): DecodedStun {
+    return next(r);
   }
 
   /** The response with transaction id `tid` among what was received, removed from `received`. */
@@ -86,7 +70,7 @@ export class InProcessClient {
       const b = this.received[i]!;
       if (classifyPacket(b[0]) !== 'stun') continue;
       const msg = decodeStun(b);
-      if ((msg.cls === StunClass.SuccessResponse || msg.cls === StunClass.ErrorResponse) && msg.transactionId.equals(tid)) {
+      if (isResponse(msg) && msg.transactionId.equals(tid)) {
         this.received.splice(i, 1);
         return msg;
       }
@@ -96,50 +80,8 @@ export class InProcessClient {
 
   /** Unauthenticated Allocate → 401 (realm, nonce) → signed Allocate; returns the final response. */
   allocate(username: string, password: string, extra: StunAttribute[] = [REQUESTED_UDP]): DecodedStun {
-    const challenge = this.request(StunMethod.Allocate, extra, { auth: false });
-    this.username = username;
-    this.realm = getAttr(challenge, Attr.Realm)!.toString();
-    this.nonce = getAttr(challenge, Attr.Nonce)!.toString();
-    this.key = longTermKey(username, this.realm, password);
-    return this.request(StunMethod.Allocate, extra);
+    return this.longTermAllocate(username, password, extra);
   }
-
-  createPermission(peer: TransportAddress): DecodedStun {
-    const tid = randomBytes(12);
-    return this.request(StunMethod.CreatePermission, [{ type: Attr.XorPeerAddress, value: encodeXorAddress(peer, tid) }], { transactionId: tid });
-  }
-
-  channelBind(channel: number, peer: TransportAddress): DecodedStun {
-    const tid = randomBytes(12);
-    return this.request(
-      StunMethod.ChannelBind,
-      [
-        { type: Attr.ChannelNumber, value: encodeChannelNumber(channel) },
-        { type: Attr.XorPeerAddress, value: encodeXorAddress(peer, tid) },
-      ],
-      { transactionId: tid },
-    );
-  }
-
-  sendIndication(peer: TransportAddress, data: Buffer): void {
-    this.feed(sendIndication(peer, data));
-  }
-
-  sendChannelData(channel: number, data: Buffer): void {
-    this.feed(encodeChannelData(channel, data, this.conn.transport === 'tcp'));
-  }
-}
-
-export function sendIndication(peer: TransportAddress, data: Buffer, tid = randomBytes(12)): Buffer {
-  return encodeStun({
-    method: StunMethod.Send,
-    cls: StunClass.Indication,
-    transactionId: tid,
-    attributes: [
-      { type: Attr.XorPeerAddress, value: encodeXorAddress(peer, tid) },
-      { type: Attr.Data, value: data },
-    ],
-  });
 }
 
 /** A pino destination keeping every log record (parsed), for asserting on what was logged. */
