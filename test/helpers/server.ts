@@ -2,7 +2,7 @@
 // stops it afterwards. Env overrides let a test set any FJ_* variable.
 import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 import { createShoal, type Shoal } from '../../src/server.js';
 
 export const API_TOKEN = 'test-api-token';
@@ -29,7 +29,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startShoal(env: Record<string, string> = {}): Promise<TestShoal> {
+/** `log`: the logger to give the server (default: silent, or debug to stdout with SHOAL_TEST_LOG=1). */
+export async function startShoal(env: Record<string, string> = {}, log?: Logger): Promise<TestShoal> {
   // freePort() can race with other processes binding the same port: retry a few times.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -41,8 +42,7 @@ export async function startShoal(env: Record<string, string> = {}): Promise<Test
       FJ_WEBRTC_TURN_TCP_PORT: '0',
       ...env,
     });
-    const log = createLogger(process.env.SHOAL_TEST_LOG === '1' ? 'debug' : 'silent', false);
-    const shoal = await createShoal(config, log);
+    const shoal = await createShoal(config, log ?? createLogger(process.env.SHOAL_TEST_LOG === '1' ? 'debug' : 'silent', false));
     try {
       await shoal.listen();
     } catch (err) {
