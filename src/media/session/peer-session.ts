@@ -1,9 +1,10 @@
 // One peer's media session (ts-client 0.5.0 negotiation): answers the client's offers — its sendonly
 // m-lines become producers in the room's Router, its recvonly m-lines carry the tracks it receives — and
 // restarts ICE on every round after the first. Composes the session's parts: the transport, negotiation
-// rounds, track announcements, the RTP listener (packets in), outbound tracks (consumers) and the RTCP
-// reporter. The Room decides who receives what; this class carries it out and reports what the client
-// publishes through its host. It runs in whichever thread hosts the room's media and never sees the Room.
+// rounds, track announcements, the RTP listener (packets in), outbound tracks (consumers), the RTCP
+// reporter and the data channels. The Room decides who receives what; this class carries it out and
+// reports what the client publishes through its host. It runs in whichever thread hosts the room's media
+// and never sees the Room.
 // It must not throw out of handleOffer on any offer text (a bad offer gets an `error` event), nor let a
 // client publish under a track id another peer of the room publishes (the Router's owner keeps it).
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -24,6 +25,7 @@ import { NegotiationRounds } from './negotiation-rounds.js';
 import { OutboundTracks, inactive } from './outbound-tracks.js';
 import { RtcpReporter } from './rtcp-reporter.js';
 import { RtpListener } from './rtp-listener.js';
+import { SessionData } from './session-data.js';
 import { TrackAnnouncements } from './track-announcements.js';
 
 /** Shared media services of the thread's media plane. */
@@ -55,6 +57,7 @@ export class PeerSession implements MediaSession {
   private readonly announcements = new TrackAnnouncements();
   private readonly rounds: NegotiationRounds;
   private readonly reporter: RtcpReporter;
+  private readonly data: SessionData;
   private remoteUfrag: string | undefined;
   private readonly rtcpSsrc = randomBytes(4).readUInt32BE(0) >>> 0;
   private readonly cname = randomUUID();
@@ -101,6 +104,14 @@ export class PeerSession implements MediaSession {
       this.rounds.transportConnected();
     });
     transport.on('iceRestarted', () => this.rounds.iceRestarted());
+    this.data = new SessionData({
+      transport,
+      router,
+      peerId: options.peerId,
+      canPublishData: options.permissions.canPublishData,
+      sendError: (message) => host.send({ type: 'error', message }),
+      log: this.log,
+    });
     router.join();
   }
 
@@ -201,7 +212,7 @@ export class PeerSession implements MediaSession {
     const out: OfferOutcome = { answerMedia: [], answerMids: {}, newTracks: [], removedTracks: [], refusedPublish: false };
     for (const m of offer.media) {
       if (m.kind === 'application') {
-        out.answerMedia.push({ mid: m.mid, kind: 'application', direction: 'inactive', extensions: [], offered: m });
+        out.answerMedia.push(this.data.answer(m));
       } else if (m.direction === 'sendonly' || m.direction === 'sendrecv') {
         out.answerMedia.push(this.answerPublishing(m, midToTrackId[m.mid], trackIdToMetadata, out));
       } else if (m.direction === 'inactive') {
@@ -328,6 +339,7 @@ export class PeerSession implements MediaSession {
     this.reporter.close();
     this.outbound.close();
     for (const line of [...this.listener.all()]) this.dropInbound(line.mid);
+    this.data.close();
     this.transport.close();
     this.router.leave();
   }

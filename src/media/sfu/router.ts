@@ -28,8 +28,12 @@ export class TrackIdInUseError extends Error {
   }
 }
 
+/** Where a peer's data-channel messages go: its channel of the label (reliable / lossy). */
+export type DataSink = (label: string, data: Buffer) => void;
+
 export class Router {
   private readonly producers = new Map<string, Producer>();
+  private readonly dataSinks = new Map<string, DataSink>();
   private sessionCount = 0;
 
   constructor(
@@ -89,6 +93,20 @@ export class Router {
       producer.collectQuality(this.roomId, c);
       for (const sink of producer.currentSinks()) if (sink instanceof Consumer) sink.collectQuality(this.roomId, c);
     }
+  }
+
+  /** `peerId` receives the room's data-channel messages through `sink` (until removeDataSink). */
+  addDataSink(peerId: string, sink: DataSink): void {
+    this.dataSinks.set(peerId, sink);
+  }
+
+  removeDataSink(peerId: string): void {
+    this.dataSinks.delete(peerId);
+  }
+
+  /** A data-channel message `from` published: to every other peer of the room, on the same label. */
+  publishData(from: string, label: string, data: Buffer): void {
+    for (const [peerId, sink] of this.dataSinks) if (peerId !== from) sink(label, data);
   }
 
   /** A consumer of `producer`, fed from now on (until either is closed). */

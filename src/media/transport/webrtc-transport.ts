@@ -21,6 +21,8 @@ export type TransportState = 'new' | 'connecting' | 'connected' | 'closed';
 interface TransportEvents {
   rtp: [Buffer];
   rtcp: [Buffer];
+  /** DTLS application data (SCTP packets of the data channels). */
+  sctp: [Buffer];
   connected: [];
   /** ICE saw traffic with the current credentials after a restart. */
   iceRestarted: [];
@@ -82,6 +84,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       certificateRequest: true,
     });
     this.dtls.onConnect.once(() => this.onDtlsConnected());
+    this.dtls.onData.subscribe((data) => this.emit('sctp', data));
     this.dtls.onError.subscribe((err) => this.log.debug({ err: err.message }, 'DTLS error'));
   }
 
@@ -206,6 +209,12 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       return;
     }
     this.path(out);
+  }
+
+  /** Sends DTLS application data (an SCTP packet); dropped while not connected. */
+  sendSctp(data: Buffer): void {
+    if (this.state !== 'connected') return;
+    this.dtls.send(data).catch((err: Error) => this.log.trace({ err: err.message }, 'DTLS send failed'));
   }
 
   close(reason = 'closed'): void {

@@ -15,7 +15,8 @@ export interface AnswerMedia {
   kind: TrackKind | 'application';
   /**
    * 'recvonly' for a publisher's sendonly line, 'sendonly' when Shoal sends on a recvonly line, 'inactive'
-   * otherwise; application lines are always rejected (port 0), as are lines the offerer rejected (port 0).
+   * otherwise (an 'inactive' application line is rejected, any other is accepted: data channels); lines
+   * the offerer rejected (port 0) are rejected.
    */
   direction: Direction;
   /** The chosen codec (with its rtxPayloadType if rtx is to be used); if omitted, the first offered codec. */
@@ -46,8 +47,12 @@ export interface AnswerParams {
 }
 
 function isRejected(m: AnswerMedia): boolean {
-  return m.kind === 'application' || m.offered?.port === 0;
+  return (m.kind === 'application' && m.direction === 'inactive') || m.offered?.port === 0;
 }
+
+/** Shoal's SCTP port and the largest message it takes (a=max-message-size). */
+export const SCTP_PORT = 5000;
+export const MAX_MESSAGE_SIZE = 65536;
 
 /**
  * A complete JSEP answer. Session: v=0, o=, s=-, t=0 0, a=group:BUNDLE (non-rejected mids in order),
@@ -58,7 +63,7 @@ function isRejected(m: AnswerMedia): boolean {
  * a=rtcp-rsize (video), a=rtpmap, a=fmtp, a=rtcp-fb…, rtx a=rtpmap + a=fmtp apt=, a=rid… + a=simulcast
  * (receiving simulcast), a=ssrc-group:FID + a=ssrc… (sending).
  * rtcp-fb is limited to nack, nack pli, ccm fir, goog-remb, transport-cc among those offered, transport-cc
- * only when the transport-cc extension is kept. Rejected sections (application, or port 0 in the offer):
+ * only when the transport-cc extension is kept. Accepted application sections: m=application 9 UDP/DTLS/SCTP webrtc-datachannel, ICE/DTLS as above, a=sctp-port, a=max-message-size. Rejected sections (inactive application, or port 0 in the offer):
  * m=<kind> 0 <proto> <fmt>, c=, a=mid, a=inactive.
  */
 export function buildAnswer(p: AnswerParams): string {
@@ -90,7 +95,23 @@ function rejectedSection(m: AnswerMedia): string[] {
   return [`m=${m.kind} 0 ${protocol} ${pt}`, 'c=IN IP4 0.0.0.0', `a=mid:${m.mid}`, 'a=inactive'];
 }
 
+function applicationSection(p: AnswerParams, m: AnswerMedia): string[] {
+  return [
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0',
+    `a=ice-ufrag:${p.iceUfrag}`,
+    `a=ice-pwd:${p.icePwd}`,
+    'a=ice-options:trickle',
+    `a=fingerprint:${p.fingerprint.algorithm} ${p.fingerprint.value}`,
+    'a=setup:passive',
+    `a=mid:${m.mid}`,
+    `a=sctp-port:${SCTP_PORT}`,
+    `a=max-message-size:${MAX_MESSAGE_SIZE}`,
+  ];
+}
+
 function mediaSection(p: AnswerParams, m: AnswerMedia): string[] {
+  if (m.kind === 'application') return applicationSection(p, m);
   const codec = m.codec ?? m.offered?.codecs[0];
   if (!codec) throw new SdpError(`answer m-line mid ${m.mid}: no codec given and no offered codec to fall back on`);
   const rtxPt = codec.rtxPayloadType;

@@ -47,6 +47,8 @@ export interface OfferedMedia {
   ssrcs: number[];
   ssrcGroups: { semantics: string; ssrcs: number[] }[];
   msid?: { streamId: string; trackId: string };
+  /** Application lines: the offerer's a=sctp-port (5000 if absent). */
+  sctpPort?: number;
   /** m-level or session-level. */
   iceUfrag: string;
   icePwd: string;
@@ -149,6 +151,7 @@ export function parseOffer(sdp: string): ParsedOffer {
       ssrcs: [...new Set((m.ssrcs ?? []).map((s) => ssrcOf(s.id, `${where} has an invalid a=ssrc id "${s.id}"`)))],
       ssrcGroups: (m.ssrcGroups ?? []).map((g) => ssrcGroup(g, where)),
       ...(msid ? { msid: { streamId: String(msid.id), trackId: str(msid.appdata) ?? '' } } : {}),
+      ...(m.type === 'application' ? { sctpPort: Number((m as { sctpPort?: number }).sctpPort ?? 5000) || 5000 } : {}),
       iceUfrag: ufrag,
       icePwd: pwd,
     };

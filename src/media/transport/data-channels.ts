@@ -1,0 +1,156 @@
+// One peer's WebRTC data channels: SCTP (werift's association, as the server side) over the peer's
+// existing DTLS association, and DCEP (RFC 8832) on top: the client opens its channels in-band, we
+// acknowledge them and remember each one's label, stream and reliability. Emits each message received with
+// its channel's label; sends on the channel of a label, bounding what waits in the association.
+// What it must not do: know about rooms, peers or permissions, parse the payloads, or buffer without a
+// bound (a lossy message past the bound is dropped; a reliable one closes that channel).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../log/logger.js';
+
+const PPID_DCEP = 50;
+const PPID_STRING = 51;
+const PPID_BINARY = 53;
+const PPID_STRING_EMPTY = 56;
+const PPID_BINARY_EMPTY = 57;
+const DCEP_OPEN = 0x03;
+const DCEP_ACK = 0x02;
+
+/** The part of werift's SCTP association used here. */
+interface SctpAssociation {
+  onReceive: { subscribe(cb: (streamId: number, ppId: number, data: Buffer) => void): unknown };
+  send(streamId: number, ppId: number, data: Buffer, opts: { ordered?: boolean; maxRetransmits?: number }): Promise<void>;
+  start(remotePort?: number): Promise<void>;
+  stop(): Promise<void>;
+  outboundQueue: { userData: Buffer }[];
+}
+interface SctpTransport {
+  onData?: (buf: Buffer) => void;
+  send: (buf: Buffer) => Promise<void>;
+  close: () => void;
+}
+type SctpClass = { server(t: SctpTransport, port?: number): SctpAssociation };
+
+let sctpClass: SctpClass | undefined;
+/** werift's SCTP class: shipped in the package but not among its exports, so loaded from its file. */
+function loadSctp(): SctpClass {
+  if (!sctpClass) {
+    const req = createRequire(import.meta.url);
+    const entry = req.resolve('werift'); // …/werift/lib/webrtc/src/index.js
+    const mod = req(path.join(path.dirname(entry), '../../sctp/src/index.js')) as { SCTP: SctpClass };
+    sctpClass = mod.SCTP;
+  }
+  return sctpClass;
+}
+
+export interface DataChannelInfo {
+  label: string;
+  streamId: number;
+  ordered: boolean;
+  maxRetransmits: number | undefined;
+  closed: boolean;
+}
+
+interface DataChannelEvents {
+  open: [DataChannelInfo];
+  message: [string, Buffer];
+}
+
+export interface DataChannelLimits {
+  /** Bytes that may wait in the association before lossy messages are dropped / reliable channels closed. */
+  maxBuffered: number;
+}
+
+export type SendResult = 'sent' | 'dropped' | 'closed';
+
+export class DataChannels extends EventEmitter<DataChannelEvents> {
+  private readonly sctp: SctpAssociation;
+  private readonly transport: SctpTransport;
+  private readonly byStream = new Map<number, DataChannelInfo>();
+  private readonly byLabel = new Map<string, DataChannelInfo>();
+  private started = false;
+
+  constructor(
+    sendDtls: (buf: Buffer) => void,
+    private readonly limits: DataChannelLimits,
+    private readonly log: Logger,
+    localPort = 5000,
+  ) {
+    super();
+    this.transport = { send: async (buf) => sendDtls(buf), close: () => {} };
+    this.sctp = loadSctp().server(this.transport, localPort);
+    this.sctp.onReceive.subscribe((streamId, ppId, data) => this.onReceive(streamId, ppId, data));
+  }
+
+  /** Waits for the client's INIT from `remotePort` (its a=sctp-port). */
+  start(remotePort: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.sctp.start(remotePort).catch((err: Error) => this.log.debug({ err: err.message }, 'SCTP start failed'));
+  }
+
+  /** An SCTP packet out of DTLS application data. */
+  receive(buf: Buffer): void {
+    this.transport.onData?.(buf);
+  }
+
+  channel(label: string): DataChannelInfo | undefined {
+    return this.byLabel.get(label);
+  }
+
+  /** Bytes queued in the association and not yet handed to DTLS. */
+  get buffered(): number {
+    let n = 0;
+    for (const chunk of this.sctp.outboundQueue) n += chunk.userData?.length ?? 0;
+    return n;
+  }
+
+  /** Sends `data` (binary) on the channel labelled `label`. */
+  send(label: string, data: Buffer): SendResult {
+    const ch = this.byLabel.get(label);
+    if (!ch || ch.closed) return 'closed';
+    if (this.buffered + data.length > this.limits.maxBuffered) {
+      if (ch.maxRetransmits !== undefined || !ch.ordered) return 'dropped';
+      ch.closed = true;
+      this.log.warn({ label }, 'data channel receiver too slow: channel closed');
+      return 'closed';
+    }
+    const ppId = data.length === 0 ? PPID_BINARY_EMPTY : PPID_BINARY;
+    const payload = data.length === 0 ? Buffer.alloc(1) : data;
+    this.sctp
+      .send(ch.streamId, ppId, payload, { ordered: ch.ordered, maxRetransmits: ch.maxRetransmits })
+      .catch((err: Error) => this.log.debug({ err: err.message }, 'SCTP send failed'));
+    return 'sent';
+  }
+
+  close(): void {
+    this.sctp.stop().catch(() => {});
+  }
+
+  private onReceive(streamId: number, ppId: number, data: Buffer): void {
+    if (ppId === PPID_DCEP) return this.onDcep(streamId, data);
+    const ch = this.byStream.get(streamId);
+    if (!ch || ch.closed) return;
+    if (ppId === PPID_BINARY || ppId === PPID_STRING) this.emit('message', ch.label, data);
+    else if (ppId === PPID_BINARY_EMPTY || ppId === PPID_STRING_EMPTY) this.emit('message', ch.label, Buffer.alloc(0));
+  }
+
+  private onDcep(streamId: number, data: Buffer): void {
+    if (data.length < 12 || data[0] !== DCEP_OPEN) return;
+    const channelType = data.readUInt8(1);
+    const reliability = data.readUInt32BE(4);
+    const labelLength = data.readUInt16BE(8);
+    if (data.length < 12 + labelLength) return;
+    const label = data.subarray(12, 12 + labelLength).toString('utf8');
+    const ordered = (channelType & 0x80) === 0;
+    const maxRetransmits = (channelType & 0x03) === 1 ? reliability : undefined;
+    const info: DataChannelInfo = { label, streamId, ordered, maxRetransmits, closed: false };
+    this.byStream.set(streamId, info);
+    this.byLabel.set(label, info);
+    this.sctp
+      .send(streamId, PPID_DCEP, Buffer.from([DCEP_ACK]), { ordered: true })
+      .catch((err: Error) => this.log.debug({ err: err.message }, 'DCEP ack failed'));
+    this.emit('open', info);
+  }
+}
