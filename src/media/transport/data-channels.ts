@@ -24,6 +24,8 @@ interface SctpAssociation {
   start(remotePort?: number): Promise<void>;
   stop(): Promise<void>;
   outboundQueue: { userData: Buffer }[];
+  reconfigQueue: number[];
+  transmitReconfigRequest(): Promise<void>;
 }
 interface SctpTransport {
   onData?: (buf: Buffer) => void;
@@ -114,6 +116,9 @@ export class DataChannels extends EventEmitter<DataChannelEvents> {
       if (ch.maxRetransmits !== undefined || !ch.ordered) return 'dropped';
       ch.closed = true;
       this.log.warn({ label }, 'data channel receiver too slow: channel closed');
+      // An outgoing stream reset (RFC 8831 §6.7) is how a data channel is closed.
+      this.sctp.reconfigQueue.push(ch.streamId);
+      this.sctp.transmitReconfigRequest().catch(() => {});
       return 'closed';
     }
     const ppId = data.length === 0 ? PPID_BINARY_EMPTY : PPID_BINARY;
