@@ -95,16 +95,23 @@ function rejectedSection(m: AnswerMedia): string[] {
   return [`m=${m.kind} 0 ${protocol} ${pt}`, 'c=IN IP4 0.0.0.0', `a=mid:${m.mid}`, 'a=inactive'];
 }
 
-function applicationSection(p: AnswerParams, m: AnswerMedia): string[] {
+/** The lines every accepted section carries: the one ICE-lite/DTLS transport (BUNDLE) and its mid. */
+function transportLines(p: AnswerParams, mid: string): string[] {
   return [
-    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
-    'c=IN IP4 0.0.0.0',
     `a=ice-ufrag:${p.iceUfrag}`,
     `a=ice-pwd:${p.icePwd}`,
     'a=ice-options:trickle',
     `a=fingerprint:${p.fingerprint.algorithm} ${p.fingerprint.value}`,
     'a=setup:passive',
-    `a=mid:${m.mid}`,
+    `a=mid:${mid}`,
+  ];
+}
+
+function applicationSection(p: AnswerParams, m: AnswerMedia): string[] {
+  return [
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0',
+    ...transportLines(p, m.mid),
     `a=sctp-port:${SCTP_PORT}`,
     `a=max-message-size:${MAX_MESSAGE_SIZE}`,
   ];
@@ -125,12 +132,7 @@ function mediaSection(p: AnswerParams, m: AnswerMedia): string[] {
     `m=${m.kind} 9 UDP/TLS/RTP/SAVPF ${pts}`,
     'c=IN IP4 0.0.0.0',
     'a=rtcp:9 IN IP4 0.0.0.0',
-    `a=ice-ufrag:${p.iceUfrag}`,
-    `a=ice-pwd:${p.icePwd}`,
-    'a=ice-options:trickle',
-    `a=fingerprint:${p.fingerprint.algorithm} ${p.fingerprint.value}`,
-    'a=setup:passive',
-    `a=mid:${m.mid}`,
+    ...transportLines(p, m.mid),
     ...m.extensions.map((e) => `a=extmap:${e.id} ${e.uri}`),
     `a=${m.direction}`,
   ];
