@@ -71,6 +71,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     secret: hkdfSecret(config.secretKeyBase[0], 'shoal turn credentials'),
     tls: tls && config.turnTlsPort !== undefined ? { ...tls, port: config.turnTlsPort } : undefined,
     tlsHost: config.turnTlsHost,
+    tcpMaxPerIp: config.turnTcpMaxPerIp,
   };
   const certificate = await dtlsCertificate();
   const media: MediaPlane =

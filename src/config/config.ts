@@ -33,6 +33,8 @@ export interface Config {
   turnUdpPort: number;
   /** One TCP port for all peers (0 = any free port; undefined = TCP off). */
   turnTcpPort: number | undefined;
+  /** Most TURN TCP/TLS connections one client IP may hold open at once. */
+  turnTcpMaxPerIp: number;
   /** TURN over TLS port (only with built-in TLS; 0 = any free port; undefined = off). */
   turnTlsPort: number | undefined;
   /** Host name clients are given for TURNS (the certificate's name; defaults to FJ_HOST's host). */
@@ -228,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     turnListenIp,
     turnUdpPort: r.int('WEBRTC_TURN_PORT', turnRange?.from ?? 50000, 0, 65535),
     turnTcpPort: r.raw('WEBRTC_TURN_TCP_PORT') === 'off' ? undefined : r.int('WEBRTC_TURN_TCP_PORT', 50000, 0, 65535),
+    turnTcpMaxPerIp: r.int('WEBRTC_TURN_TCP_MAX_PER_IP', 64, 1, 1_000_000),
     turnTlsPort,
     turnTlsHost: r.string('WEBRTC_TURN_TLS_HOST', hostName(host)),
     turnRealm: r.string('WEBRTC_TURN_REALM', 'turn.shoal.localhost'),

@@ -101,6 +101,9 @@ describe('configuration from FJ_* variables', () => {
     assert.equal(loadConfig({}).tls, undefined);
     assert.equal(loadConfig({}).turnTlsPort, undefined);
     assert.equal(configError({ FJ_WEBRTC_TURN_TLS_PORT: '5349' }).variable, 'FJ_WEBRTC_TURN_TLS_PORT');
+    assert.equal(loadConfig({}).turnTcpMaxPerIp, 64);
+    assert.equal(loadConfig({ FJ_WEBRTC_TURN_TCP_MAX_PER_IP: '500' }).turnTcpMaxPerIp, 500);
+    assert.equal(configError({ FJ_WEBRTC_TURN_TCP_MAX_PER_IP: '0' }).variable, 'FJ_WEBRTC_TURN_TCP_MAX_PER_IP');
   });
 
   test('host, node id, token TTL and origin list are configurable', () => {
@@ -184,5 +187,37 @@ describe('process start', () => {
     const { code, stderr } = await run({ NODE_ENV: 'production' });
     assert.equal(code, 1);
     assert.match(stderr, /FJ_SERVER_API_TOKEN/);
+  });
+});
+
+describe('FJ_WEBRTC_TURN_TCP_MAX_PER_IP reaches the TURN server', () => {
+  test('with 2, a third TCP connection from this IP is closed at once while two stay open', async () => {
+    const { startShoal } = await import('../helpers/server.js');
+    const { LocalMediaPlane } = await import('../../src/media/plane/local-media-plane.js');
+    const net = await import('node:net');
+    const s = await startShoal({ FJ_WEBRTC_TURN_TCP_MAX_PER_IP: '2' });
+    const sockets: import('node:net').Socket[] = [];
+    try {
+      const port = (s.shoal.media as InstanceType<typeof LocalMediaPlane>).boundPorts!.tcpPort!;
+      const open = () =>
+        new Promise<import('node:net').Socket>((resolve, reject) => {
+          const sock = net.connect(port, '127.0.0.1', () => resolve(sock));
+          sock.once('error', reject);
+          sockets.push(sock);
+        });
+      await open();
+      await open();
+      const third = await open();
+      const closed = await Promise.race([
+        new Promise<boolean>((resolve) => third.once('close', () => resolve(true))),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000)),
+      ]);
+      assert.equal(closed, true, 'the third connection was closed by the server');
+      assert.equal(sockets[0]!.destroyed, false);
+      assert.equal(sockets[1]!.destroyed, false);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await s.stop();
+    }
   });
 });
