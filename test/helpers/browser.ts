@@ -6,6 +6,8 @@
  *   `@fishjam-cloud/ts-client` (kind "c25") into an IIFE that sets
  *   `window.FishjamC5` / `window.FishjamC25`; cached in test/browser/.bundle/.
  * - launchBrowser(): Debian Chromium via playwright-core, fake media devices.
+ * - openAppPage(): the same for a React page app test/browser/apps/<name>.tsx (JSX,
+ *   react-client 0.25.1), bundled per process, settings in its query string.
  * - openClientPage(): fresh browser context + page on a tiny 127.0.0.1 static
  *   server (secure context, so getUserMedia works) with the bundle loaded and
  *   a `window.events` array / `window.pushEvent()` for test code to record
@@ -120,6 +122,44 @@ async function buildBundle(kind: ClientKind, force: boolean): Promise<string> {
   return outfile;
 }
 
+const appBundling = new Map<string, Promise<string>>();
+
+/**
+ * Bundles the page app `test/browser/apps/<name>.tsx` (React 19 with the react-client, JSX) into an IIFE,
+ * once per process (apps change with the tests, so there is no cache across processes).
+ */
+export function bundleApp(name: string): Promise<string> {
+  let pending = appBundling.get(name);
+  if (!pending) {
+    pending = buildApp(name);
+    appBundling.set(name, pending);
+    pending.catch(() => appBundling.delete(name));
+  }
+  return pending;
+}
+
+async function buildApp(name: string): Promise<string> {
+  const source = join(ROOT, 'test/browser/apps', `${name}.tsx`);
+  if (!existsSync(source)) throw new Error(`no page app ${source}`);
+  await mkdir(BUNDLE_DIR, { recursive: true });
+  const result = await esbuild.build({
+    entryPoints: [source],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome110',
+    jsx: 'automatic',
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
+  });
+  const [out] = result.outputFiles;
+  if (!out) throw new Error(`esbuild produced no output for ${source}`);
+  const outfile = join(BUNDLE_DIR, `app-${name}.${process.pid}.js`);
+  await writeAtomic(outfile, out.contents);
+  return outfile;
+}
+
 /** Test files run in parallel processes and may race on the cache. */
 async function writeAtomic(file: string, contents: string | Uint8Array): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -144,6 +184,13 @@ ${PAGE_PRELUDE}
 </head><body></body></html>`;
 }
 
+function appHtml(name: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>shoal app ${name}</title>
+${PAGE_PRELUDE}
+</head><body><div id="root"></div><script src="/app/${name}.js"></script></body></html>`;
+}
+
 let serverPromise: Promise<{ server: Server; origin: string }> | undefined;
 
 function isKind(s: string): s is ClientKind {
@@ -159,6 +206,17 @@ export async function staticServerOrigin(): Promise<string> {
         res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
         res.end(body);
       };
+      const app = /^\/app\/([a-z0-9-]+)\.(html|js)$/.exec(path);
+      if (app) {
+        if (app[2] === 'html') return send(200, 'text/html; charset=utf-8', appHtml(app[1]!));
+        bundleApp(app[1]!)
+          .then((file) => readFile(file))
+          .then(
+            (body) => send(200, 'text/javascript; charset=utf-8', body),
+            (err: unknown) => send(500, 'text/plain', String(err)),
+          );
+        return;
+      }
       const page = /^\/(c5|c25)\.html$/.exec(path);
       const bundle = /^\/bundle\/(c5|c25)\.js$/.exec(path);
       if (page && isKind(page[1]!)) return send(200, 'text/html; charset=utf-8', pageHtml(page[1]));
@@ -223,21 +281,9 @@ export function launchBrowser(opts: { timeoutMs?: number; extraArgs?: string[] }
 
 const pageLogs = new WeakMap<Page, PageLog[]>();
 
-/**
- * Opens `/<kind>.html` in a fresh browser context (own cookies/permissions)
- * and waits until the SDK global is defined. Closing the page also closes
- * its context. Console output and page errors are collected; read them with
- * getPageLogs(page).
- */
-export async function openClientPage(
-  browser: Browser,
-  kind: ClientKind,
-  opts: { timeoutMs?: number } = {},
-): Promise<Page> {
-  const timeout = opts.timeoutMs ?? 15_000;
-  await bundleClient(kind);
+/** A fresh browser context (own cookies, camera/microphone granted) with one page whose logs are collected. */
+async function newLoggedPage(browser: Browser, timeout: number): Promise<Page> {
   const origin = await staticServerOrigin();
-
   const context = await browser.newContext();
   await context.grantPermissions(['camera', 'microphone'], { origin });
   context.setDefaultTimeout(timeout);
@@ -252,7 +298,24 @@ export async function openClientPage(
   );
   page.on('crash', () => logs.push({ type: 'crash', text: 'page crashed' }));
   page.on('close', () => void context.close().catch(() => undefined));
+  return page;
+}
 
+/**
+ * Opens `/<kind>.html` in a fresh browser context (own cookies/permissions)
+ * and waits until the SDK global is defined. Closing the page also closes
+ * its context. Console output and page errors are collected; read them with
+ * getPageLogs(page).
+ */
+export async function openClientPage(
+  browser: Browser,
+  kind: ClientKind,
+  opts: { timeoutMs?: number } = {},
+): Promise<Page> {
+  const timeout = opts.timeoutMs ?? 15_000;
+  await bundleClient(kind);
+  const origin = await staticServerOrigin();
+  const page = await newLoggedPage(browser, timeout);
   try {
     await page.goto(`${origin}/${kind}.html`, { timeout, waitUntil: 'load' });
     const globalName = clientGlobalName(kind);
@@ -262,8 +325,32 @@ export async function openClientPage(
     );
     if (!ok) throw new Error(`window.${globalName}.FishjamClient missing after load`);
   } catch (err) {
-    await context.close().catch(() => undefined);
+    await page.context().close().catch(() => undefined);
     throw new Error(`openClientPage(${kind}) failed: ${(err as Error).message}\n${formatPageLogs(page)}`);
+  }
+  return page;
+}
+
+/**
+ * Opens the page app `test/browser/apps/<name>.tsx` (see bundleApp) with `params` as its query string, in a
+ * fresh context like openClientPage. The app reads its settings from `location.search` and reports through
+ * `window.pushEvent`; close it with closeClientPage.
+ */
+export async function openAppPage(
+  browser: Browser,
+  name: string,
+  params: Record<string, string> = {},
+  opts: { timeoutMs?: number } = {},
+): Promise<Page> {
+  const timeout = opts.timeoutMs ?? 15_000;
+  await bundleApp(name);
+  const origin = await staticServerOrigin();
+  const page = await newLoggedPage(browser, timeout);
+  try {
+    await page.goto(`${origin}/app/${name}.html?${new URLSearchParams(params)}`, { timeout, waitUntil: 'load' });
+  } catch (err) {
+    await page.context().close().catch(() => undefined);
+    throw new Error(`openAppPage(${name}) failed: ${(err as Error).message}\n${formatPageLogs(page)}`);
   }
   return page;
 }
