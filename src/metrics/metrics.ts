@@ -132,6 +132,12 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
     const s = await stats();
     return { nack: s.nacksReceived, pli: s.plisReceived, fir: s.firsReceived };
   });
+  plane('shoal_data_messages_received_total', 'Data-channel messages published by peers and accepted', (s) => s.dataReceived);
+  plane('shoal_data_messages_forwarded_total', 'Data-channel messages delivered to receivers (one per receiver)', (s) => s.dataForwarded);
+  labelledTotalCounter(registry, 'shoal_data_messages_dropped_total', 'Data-channel messages dropped, by reason (not_allowed, too_large, slow_receiver)', 'reason', async () => {
+    const s = await stats();
+    return { not_allowed: s.dataDroppedNotAllowed, too_large: s.dataDroppedTooLarge, slow_receiver: s.dataDroppedSlowReceiver };
+  });
   turn('fishjam_traffic_ingress_webrtc_total_bytes', 'WebRTC traffic received: bytes the TURN server received from clients', 'bytesIn');
   turn('fishjam_traffic_egress_webrtc_total_bytes', 'WebRTC traffic sent: bytes the TURN server sent to clients', 'bytesOut');
   turn('shoal_turn_packets_received_total', 'Packets (UDP datagrams, TCP/TLS frames) the TURN server received from clients', 'packetsIn');

@@ -27,7 +27,6 @@ export interface SessionDataParams {
 export class SessionData {
   private channels: DataChannels | undefined;
   private refused = false;
-  private dropped = 0;
 
   constructor(private readonly p: SessionDataParams) {}
 
@@ -46,19 +45,19 @@ export class SessionData {
     this.channels = channels;
     transport.on('sctp', (buf) => channels.receive(buf));
     channels.on('message', (label, data) => this.onMessage(label, data));
-    router.addDataSink(peerId, (label, data) => {
-      if (channels.send(label, data) !== 'sent') this.dropped++;
-    });
+    router.addDataSink(peerId, (label, data) => channels.send(label, data) === 'sent');
     channels.start(remotePort);
   }
 
   private onMessage(label: string, data: Buffer): void {
     if (!this.p.canPublishData) {
+      this.p.router.dataRefused('notAllowed');
       if (!this.refused) this.p.sendError('Publishing data is not allowed for this peer');
       this.refused = true;
       return;
     }
     if (data.length > MAX_MESSAGE_SIZE) {
+      this.p.router.dataRefused('tooLarge');
       this.p.log.debug({ label, size: data.length }, 'data message too large: dropped');
       return;
     }

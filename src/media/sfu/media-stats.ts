@@ -19,10 +19,34 @@ export interface MediaStats {
   firsReceived: number;
   /** Receiver report blocks received from subscribers about the streams Shoal sends them. */
   receiverReports: number;
+  /** Data-channel messages published by peers and accepted (permission and size checked). */
+  dataReceived: number;
+  /** Data-channel messages handed to receivers' channels (one per receiver per message). */
+  dataForwarded: number;
+  /** Data-channel messages dropped: the publisher lacks canPublishData. */
+  dataDroppedNotAllowed: number;
+  /** Data-channel messages dropped: larger than the maximum message size. */
+  dataDroppedTooLarge: number;
+  /** Data-channel messages not delivered to a receiver: its buffer was full (lossy) or its channel closed. */
+  dataDroppedSlowReceiver: number;
 }
 
 export function emptyMediaStats(): MediaStats {
-  return { rtpReceived: 0, rtpForwarded: 0, rtpRetransmitted: 0, keyframeRequests: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0, receiverReports: 0 };
+  return {
+    rtpReceived: 0,
+    rtpForwarded: 0,
+    rtpRetransmitted: 0,
+    keyframeRequests: 0,
+    nacksReceived: 0,
+    plisReceived: 0,
+    firsReceived: 0,
+    receiverReports: 0,
+    dataReceived: 0,
+    dataForwarded: 0,
+    dataDroppedNotAllowed: 0,
+    dataDroppedTooLarge: 0,
+    dataDroppedSlowReceiver: 0,
+  };
 }
 
 export function addMediaStats<T extends MediaStats>(into: T, from: MediaStats): T {

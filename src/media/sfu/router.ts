@@ -28,8 +28,8 @@ export class TrackIdInUseError extends Error {
   }
 }
 
-/** Where a peer's data-channel messages go: its channel of the label (reliable / lossy). */
-export type DataSink = (label: string, data: Buffer) => void;
+/** Where a peer's data-channel messages go: its channel of the label (reliable / lossy); false if not delivered. */
+export type DataSink = (label: string, data: Buffer) => boolean;
 
 export class Router {
   private readonly producers = new Map<string, Producer>();
@@ -106,7 +106,18 @@ export class Router {
 
   /** A data-channel message `from` published: to every other peer of the room, on the same label. */
   publishData(from: string, label: string, data: Buffer): void {
-    for (const [peerId, sink] of this.dataSinks) if (peerId !== from) sink(label, data);
+    this.stats.dataReceived++;
+    for (const [peerId, sink] of this.dataSinks) {
+      if (peerId === from) continue;
+      if (sink(label, data)) this.stats.dataForwarded++;
+      else this.stats.dataDroppedSlowReceiver++;
+    }
+  }
+
+  /** A data-channel message a session refused before publishing it. */
+  dataRefused(reason: 'notAllowed' | 'tooLarge'): void {
+    if (reason === 'notAllowed') this.stats.dataDroppedNotAllowed++;
+    else this.stats.dataDroppedTooLarge++;
   }
 
   /** A consumer of `producer`, fed from now on (until either is closed). */

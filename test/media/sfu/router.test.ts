@@ -178,4 +178,24 @@ describe('Router', () => {
     assert.equal(one.stats.rtpForwarded, 1);
     assert.deepEqual(two.stats, emptyMediaStats());
   });
+
+  test('data messages reach every other peer of the room on the same label, each delivery counted', () => {
+    const stats = emptyMediaStats();
+    const router = new Router('room-d', stats, () => {});
+    const got: string[] = [];
+    router.addDataSink('a', (label, data) => (got.push(`a:${label}:${data}`), true));
+    router.addDataSink('b', (label, data) => (got.push(`b:${label}:${data}`), true));
+    router.addDataSink('slow', () => false);
+    router.publishData('a', 'reliable', Buffer.from('x'));
+    router.publishData('b', 'lossy', Buffer.from('y'));
+    router.dataRefused('notAllowed');
+    router.dataRefused('tooLarge');
+    router.removeDataSink('slow');
+    router.publishData('a', 'reliable', Buffer.from('z'));
+    assert.deepEqual(got, ['b:reliable:x', 'a:lossy:y', 'b:reliable:z']);
+    assert.deepEqual(
+      { r: stats.dataReceived, f: stats.dataForwarded, slow: stats.dataDroppedSlowReceiver, na: stats.dataDroppedNotAllowed, big: stats.dataDroppedTooLarge },
+      { r: 3, f: 3, slow: 2, na: 1, big: 1 },
+    );
+  });
 });
