@@ -1,7 +1,8 @@
 // The port a Room drives the SFU through: it opens one MediaSession per connected WebRTC peer and talks
 // to it only in plain, cloneable data (track infos, endpoint events), so a session may live in this thread
 // or in a media worker without the room knowing which. The SFU (media/) implements this port; the room
-// never imports media/. Nothing here touches packets or sockets.
+// never imports media/. Nothing here touches packets or sockets. An agent (cloud `createAgent`) gets a
+// session too: its options carry `agent`, it is driven with agent commands and reports the audio it hears.
 import type { PeerPermissions } from '../auth/peer-token.js';
 import type { ServerEndpointEvent, TurnServerInfo } from './endpoint-events.js';
 import type { TrackInfo, Variant } from './track.js';
@@ -13,6 +14,28 @@ export interface MediaSessionOptions {
   roomCodec: 'vp8' | 'h264' | null;
   permissions: PeerPermissions;
   enableSimulcast: boolean;
+  /** Set for an agent peer: the session is an agent session hearing the room's audio in this format. */
+  agent?: AgentOutput;
+}
+
+/** The audio an agent receives (peer option `output`): 16-bit little-endian mono PCM at a rate, or Opus packets as published. */
+export interface AgentOutput {
+  format: 'pcm16' | 'opus';
+  sampleRate: 16000 | 24000 | 48000;
+}
+
+/** What an agent asks of its session (decoded from its socket's AgentRequest frames, values not yet checked). */
+export type AgentCommand =
+  | { type: 'addTrack'; trackId: string; metadata: unknown; encoding: 'pcm16' | 'opus' | 'unspecified'; sampleRate: number; channels: number }
+  | { type: 'removeTrack'; trackId: string }
+  | { type: 'trackData'; trackId: string; data: Uint8Array }
+  | { type: 'interruptTrack'; trackId: string };
+
+/** One chunk of a room track's audio for an agent (AgentResponse.TrackData). */
+export interface AgentAudio {
+  peerId: string;
+  track: { id: string; metadata: unknown };
+  data: Uint8Array;
 }
 
 /** What a session reports to its room. */
@@ -24,6 +47,8 @@ export interface MediaSessionHost {
   voiceActivity(trackId: string, status: 'speech' | 'silence'): void;
   /** The session is gone for a reason outside the room's control (its media worker died). */
   failed(reason: string): void;
+  /** Agent sessions: audio the agent hears (only agent sessions call it). */
+  agentAudio?(audio: AgentAudio): void;
 }
 
 /** One peer's media, as its room drives it. Calls after close() are ignored. */
@@ -42,6 +67,8 @@ export interface MediaSession {
   setTargetVariant(trackId: string, variant: Variant): void;
   requestNegotiation(): void;
   handleOffer(sdp: string, trackIdToMetadata: Record<string, unknown>, midToTrackId: Record<string, string>): void;
+  /** Agent sessions: one command of the agent (other sessions lack it or ignore it). */
+  agent?(command: AgentCommand): void;
   close(): void;
 }
 

@@ -1,7 +1,7 @@
 // One peer (or agent) of a room: identity, status, metadata, permissions, subscriptions and the link
 // to its live socket. Plain state owned by its Room; it never publishes events or touches sockets itself.
 import type { PeerPermissions } from '../auth/peer-token.js';
-import type { MediaSession } from './media-port.js';
+import type { AgentOutput, MediaSession } from './media-port.js';
 import type { EndpointLink, EndpointView } from './endpoint-events.js';
 import type { PeerType } from './notifications.js';
 import { trackJson, type TrackInfo } from './track.js';
@@ -15,6 +15,8 @@ export interface PeerOptions {
   metadata: unknown;
   subscribeMode: SubscribeMode;
   permissions: PeerPermissions;
+  /** Agents: the format of the audio they hear (peer option `output`). */
+  agentOutput?: AgentOutput;
 }
 
 export class Peer {

@@ -1,6 +1,7 @@
 // The media plane in the calling thread: one integrated TURN server (one UDP port, optional TCP port)
 // for every peer, one DTLS certificate, the plane's packet counters and packet slab, and per room the
-// Router that owns its media graph (walked for quality snapshots). Used directly when FJ_MEDIA_WORKERS is 0, and inside each media
+// Router that owns its media graph (walked for quality snapshots); a session is a PeerSession, or an
+// AgentSession for an agent. Used directly when FJ_MEDIA_WORKERS is 0, and inside each media
 // worker otherwise. It knows nothing about rooms beyond their ids.
 import type { Logger } from '../../log/logger.js';
 import type { TurnServerInfo } from '../../room/endpoint-events.js';
@@ -12,6 +13,7 @@ import type { MediaPlane, MediaThreadLoad, PlaneStats } from './media-plane.js';
 import { DEFAULT_QUALITY_LIMITS, QualityCollector, type QualityLimits, type QualitySnapshot } from '../sfu/media-quality.js';
 import { emptyMediaStats } from '../sfu/media-stats.js';
 import { Router } from '../sfu/router.js';
+import { AgentSession } from '../agent/agent-session.js';
 import { PeerSession, type MediaContext } from '../session/peer-session.js';
 import { PacketSlab } from '../transport/packet-slab.js';
 
@@ -63,6 +65,7 @@ export class LocalMediaPlane implements MediaPlane {
       });
       this.routers.set(roomId, router);
     }
+    if (options.agent) return new AgentSession(options, host, router, this.ctx.log.child({ agentId: options.peerId }));
     return new PeerSession(options, host, this.ctx, router);
   }
 

@@ -22,9 +22,9 @@ export interface MediaWorkerData {
 }
 
 /** The MediaSession methods the main thread forwards to the worker (all but close, which has its own message). */
-export const SESSION_METHODS = ['subscribe', 'unsubscribe', 'trackEvent', 'setTargetVariant', 'requestNegotiation', 'handleOffer'] as const;
+export const SESSION_METHODS = ['subscribe', 'unsubscribe', 'trackEvent', 'setTargetVariant', 'requestNegotiation', 'handleOffer', 'agent'] as const;
 /** The MediaSessionHost callbacks the worker reports back (all but failed, which only the main side knows). */
-export const HOST_METHODS = ['send', 'published', 'unpublished', 'trackMetadataChanged', 'voiceActivity'] as const;
+export const HOST_METHODS = ['send', 'published', 'unpublished', 'trackMetadataChanged', 'voiceActivity', 'agentAudio'] as const;
 
 export type SessionMethod = (typeof SESSION_METHODS)[number];
 export type HostMethod = (typeof HOST_METHODS)[number];
@@ -34,14 +34,16 @@ type Unlisted = Exclude<keyof MediaSession, SessionMethod | 'close'> | Exclude<k
 const allListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void allListed;
 
-type CallOf<T, K extends keyof T> = T[K] extends (...args: infer A) => void ? { method: K; args: A } : never;
+// Optional methods (agent sessions' own) are forwarded like the others; a target without one ignores the call.
+type CallOf<T, K extends keyof T> = NonNullable<T[K]> extends (...args: infer A) => void ? { method: K; args: A } : never;
 export type SessionCall = { [K in SessionMethod]: CallOf<MediaSession, K> }[SessionMethod];
 export type HostCall = { [K in HostMethod]: CallOf<MediaSessionHost, K> }[HostMethod];
 
 /** Calls `call.method` on `target` if the method is one of `allowed` (a message naming another is dropped). */
 export function invoke<T extends object>(target: T, allowed: readonly (keyof T)[], call: { method: string; args: unknown[] }): void {
   if (!(allowed as readonly string[]).includes(call.method)) return;
-  (target[call.method as keyof T] as (...args: unknown[]) => void).apply(target, call.args);
+  const fn = target[call.method as keyof T];
+  if (typeof fn === 'function') (fn as (...args: unknown[]) => void).apply(target, call.args);
 }
 
 export type ToWorker =
