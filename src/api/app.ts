@@ -12,6 +12,7 @@ import { ROOM_ID_MAX_LENGTH } from '../room/room-registry.js';
 import type { ApiDeps } from './api-deps.js';
 import { logRefusal } from './refusal-log.js';
 import { healthRoutes } from './routes/health.js';
+import { LIVE_PREFIX, liveRoutes } from './routes/live.js';
 import { peerRoutes } from './routes/peers.js';
 import { roomRoutes } from './routes/rooms.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -74,7 +75,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       return reply;
     }
     if (isDocs(req)) return;
-    if (!acceptsJson(req.headers.accept)) {
+    // WHIP/WHEP clients accept application/sdp answers.
+    if (!acceptsJson(req.headers.accept) && !req.url.startsWith(LIVE_PREFIX)) {
       logRefusal(log, req, 406, 'Not Acceptable');
       reply.code(406).send({ errors: { detail: 'Not Acceptable' } });
       return reply;
@@ -125,6 +127,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(roomRoutes, deps);
   await app.register(peerRoutes, deps);
+  await app.register(liveRoutes, deps);
   return app;
 }
 

@@ -19,6 +19,12 @@ const MESSAGES: Record<Notification['type'], [Level, string]> = {
   trackAdded: ['info', 'track added'],
   trackRemoved: ['info', 'track removed'],
   trackMetadataUpdated: ['debug', 'track metadata updated'],
+  streamConnected: ['info', 'stream connected'],
+  streamDisconnected: ['info', 'stream disconnected'],
+  streamerConnected: ['info', 'streamer connected'],
+  streamerDisconnected: ['info', 'streamer disconnected'],
+  viewerConnected: ['debug', 'viewer connected'],
+  viewerDisconnected: ['debug', 'viewer disconnected'],
 };
 
 /** The loggable fields of a notification: ids, types, a crash reason; never metadata or URLs. */
@@ -28,7 +34,15 @@ export function lifecycleFields(n: Notification): Record<string, unknown> {
       return { event: n.type, roomId: n.roomId, webhook: n.webhookUrl !== null };
     case 'roomDeleted':
     case 'roomCrashed':
+    case 'streamConnected':
+    case 'streamDisconnected':
       return { event: n.type, roomId: n.roomId };
+    case 'streamerConnected':
+    case 'streamerDisconnected':
+      return { event: n.type, roomId: n.roomId, streamerId: n.streamerId };
+    case 'viewerConnected':
+    case 'viewerDisconnected':
+      return { event: n.type, roomId: n.roomId, viewerId: n.viewerId };
     case 'trackAdded':
     case 'trackRemoved':
     case 'trackMetadataUpdated':

@@ -72,6 +72,18 @@ export function toServerMessage(n: Notification): ServerMessage {
             track: protoTrack(n.track),
           },
         };
+      case 'streamConnected':
+        return { case: 'streamConnected', value: { $typeName: 'fishjam.ServerMessage.StreamConnected', streamId: n.roomId } };
+      case 'streamDisconnected':
+        return { case: 'streamDisconnected', value: { $typeName: 'fishjam.ServerMessage.StreamDisconnected', streamId: n.roomId } };
+      case 'streamerConnected':
+        return { case: 'streamerConnected', value: { $typeName: 'fishjam.ServerMessage.StreamerConnected', streamId: n.roomId, streamerId: n.streamerId } };
+      case 'streamerDisconnected':
+        return { case: 'streamerDisconnected', value: { $typeName: 'fishjam.ServerMessage.StreamerDisconnected', streamId: n.roomId, streamerId: n.streamerId } };
+      case 'viewerConnected':
+        return { case: 'viewerConnected', value: { $typeName: 'fishjam.ServerMessage.ViewerConnected', streamId: n.roomId, viewerId: n.viewerId } };
+      case 'viewerDisconnected':
+        return { case: 'viewerDisconnected', value: { $typeName: 'fishjam.ServerMessage.ViewerDisconnected', streamId: n.roomId, viewerId: n.viewerId } };
     }
   })();
   return create(ServerMessageSchema, { content });

@@ -20,7 +20,11 @@ export type Notification =
   | ({ type: 'peerDisconnected' } & PeerRef)
   | ({ type: 'peerMetadataUpdated'; metadata: unknown } & PeerRef)
   | ({ type: 'peerCrashed'; reason: string } & PeerRef)
-  | { type: 'trackAdded' | 'trackRemoved' | 'trackMetadataUpdated'; roomId: string; peerId: string; track: TrackInfo };
+  | { type: 'trackAdded' | 'trackRemoved' | 'trackMetadataUpdated'; roomId: string; peerId: string; track: TrackInfo }
+  // Livestreams (WHIP/WHEP): the stream id is the room id.
+  | { type: 'streamConnected' | 'streamDisconnected'; roomId: string }
+  | { type: 'streamerConnected' | 'streamerDisconnected'; roomId: string; streamerId: string }
+  | { type: 'viewerConnected' | 'viewerDisconnected'; roomId: string; viewerId: string };
 
 export type NotificationListener = (n: Notification) => void;
 

@@ -8,7 +8,9 @@ import type { Notification, NotificationBus, PeerType } from './notifications.js
 import { LifecycleTimers } from './lifecycle-timers.js';
 import type { RoomConfig } from './room-config.js';
 import { Peer, type PeerOptions } from './peer.js';
-import type { MediaPort, MediaSession } from './media-port.js';
+import { Livestream } from './livestream.js';
+import type { AgentCommand, MediaPort, MediaSession } from './media-port.js';
+import { deliverAgentAudio } from './agent-link.js';
 import { TrackDistribution } from './track-distribution.js';
 
 /** Close reasons the clients match literally. */
@@ -32,6 +34,8 @@ export class Room {
   readonly createdAt = Date.now();
   private readonly timers: LifecycleTimers;
   private readonly tracks: TrackDistribution;
+  /** The room's WHIP streamer and WHEP viewers (not peers). */
+  readonly livestream: Livestream;
   private stopped = false;
 
   constructor(
@@ -41,6 +45,7 @@ export class Room {
     private readonly hooks: RoomHooks,
   ) {
     this.timers = new LifecycleTimers(config);
+    this.livestream = new Livestream({ roomId: id, roomCodec: config.videoCodec, media: hooks.media, notify: (n) => this.notify(n), onError: hooks.onError });
     this.tracks = new TrackDistribution({
       roomId: id,
       readyPeers: () => this.readyPeers(),
@@ -117,6 +122,7 @@ export class Room {
     if (this.stopped) return;
     this.stopped = true;
     this.timers.stop();
+    this.livestream.stop();
     for (const peer of this.peers.values()) {
       this.hangUp(peer, CLOSE_ROOM_STOPPED);
       this.closeMedia(peer);
@@ -152,7 +158,14 @@ export class Room {
     this.timers.cancelDisconnected(peerId);
     this.notify({ type: 'peerConnected', roomId: this.id, peerId, peerType: peer.type });
     this.rearmPeerless();
+    if (peer.type === 'agent') this.onAgentAttached(peer);
     return peer;
+  }
+
+  /** A command from an agent's socket, for its media session. Unknown peers or stale links are ignored. */
+  agentCommand(peerId: string, link: EndpointLink, command: AgentCommand): void {
+    const peer = this.peers.get(peerId);
+    if (peer?.link === link) peer.media?.agent?.(command);
   }
 
   /** The peer's socket closed. The peer stays, disconnected, with no tracks. */
@@ -222,6 +235,17 @@ export class Room {
     for (const other of others) this.sendTo(other, announce);
   }
 
+  /** An agent sends no `connect`: once authenticated it is in the room, hears the tracks it may and is announced. */
+  private onAgentAttached(peer: Peer): void {
+    peer.ready = true;
+    this.startMedia(peer);
+    for (const other of this.readyPeers()) {
+      if (other === peer) continue;
+      this.tracks.deliver(peer, other, [...other.tracks.values()]);
+      this.sendTo(other, { type: 'endpointAdded', endpoint: peer.view() });
+    }
+  }
+
   private onMetadata(peer: Peer, metadata: unknown): void {
     const next = metadata ?? null;
     if (JSON.stringify(next) === JSON.stringify(peer.clientMetadata ?? null)) return;
@@ -261,7 +285,7 @@ export class Room {
 
   private startMedia(peer: Peer): void {
     const plane = this.hooks.media;
-    if (!plane || peer.type !== 'webrtc' || peer.media) return;
+    if (!plane || (peer.type !== 'webrtc' && peer.type !== 'agent') || peer.media) return;
     // Callbacks of a session the peer no longer has (closed on disconnect; a worker's late message) do nothing.
     let session: MediaSession | undefined;
     const live = () => session !== undefined && peer.media === session;
@@ -272,6 +296,7 @@ export class Room {
         roomCodec: this.config.videoCodec,
         permissions: peer.options.permissions,
         enableSimulcast: peer.options.enableSimulcast,
+        agent: peer.type === 'agent' ? (peer.options.agentOutput ?? { format: 'pcm16', sampleRate: 16000 }) : undefined,
       },
       {
         send: (event) => {
@@ -292,6 +317,7 @@ export class Room {
         failed: (reason) => {
           if (live()) this.onMediaFailed(peer, reason);
         },
+        agentAudio: (audio) => live() && deliverAgentAudio(peer.link, audio),
       },
     );
     peer.media = session;
