@@ -16,6 +16,8 @@ const PPID_STRING_EMPTY = 56;
 const PPID_BINARY_EMPTY = 57;
 const DCEP_OPEN = 0x03;
 const DCEP_ACK = 0x02;
+/** Most user data one SCTP DATA chunk carries before the association knows its own (a 1,200-byte MTU). */
+const MAX_CHUNK_BYTES = 1200;
 
 /** The part of werift's SCTP association used here. */
 interface SctpAssociation {
@@ -24,6 +26,8 @@ interface SctpAssociation {
   start(remotePort?: number): Promise<void>;
   stop(): Promise<void>;
   outboundQueue: { userData: Buffer }[];
+  /** User data bytes per DATA chunk (set once the association is configured). */
+  maxPayloadSize?: number;
   reconfigQueue: number[];
   transmitReconfigRequest(): Promise<void>;
   /** Fired after each transmit; every pending send() waits on it until the outbound queue is empty. */
@@ -115,11 +119,19 @@ export class DataChannels extends EventEmitter<DataChannelEvents> {
     return n;
   }
 
+  /** Would `size` more bytes pass the bound? O(1) while the queue is short (a chunk carries at most one MTU). */
+  private overBound(size: number): boolean {
+    const { maxBuffered } = this.limits;
+    const perChunk = Math.max(this.sctp.maxPayloadSize ?? 0, MAX_CHUNK_BYTES);
+    if (this.sctp.outboundQueue.length * perChunk + size <= maxBuffered) return false;
+    return this.buffered + size > maxBuffered;
+  }
+
   /** Sends `data` (binary) on the channel labelled `label`. */
   send(label: string, data: Buffer): SendResult {
     const ch = this.byLabel.get(label);
     if (!ch || ch.closed) return 'closed';
-    if (this.buffered + data.length > this.limits.maxBuffered) {
+    if (this.overBound(data.length)) {
       if (ch.maxRetransmits !== undefined || !ch.ordered) return 'dropped';
       ch.closed = true;
       this.log.warn({ label }, 'data channel receiver too slow: channel closed');
