@@ -1,16 +1,29 @@
 // One agent's /socket/agent/websocket session (cloud js-server-sdk `createAgent`): authenticates the
-// first AgentRequest against an agent token and marks the agent connected in its room. Agent media
-// (track data) is not processed yet; such frames are accepted and ignored. Every refusal is logged with
-// its close reason (never the token). Owns no room state.
+// first AgentRequest against an agent token and attaches the agent to its room, then hands each agent
+// request (addTrack, removeTrack, trackData, interruptTrack) to the room for the agent's media session
+// and sends the agent the audio it hears (AgentResponse.TrackData). The SDK sends requests right after
+// its auth request without waiting for the reply, so requests that arrive while the token is checked
+// wait (at most MAX_EARLY_FRAMES). A refused request is logged (rate-limited; the protocol has no error
+// reply) and the socket stays open; audio for an agent that does not read is dropped past
+// MAX_AGENT_SOCKET_BUFFER. Every refusal is logged with its close reason (never the token). Owns no room state.
 import type { RawData, WebSocket } from 'ws';
 import type { PeerTokenService } from '../auth/peer-token.js';
-import { decodeAgentAuthToken, encodeAgentAuthenticated } from './codec/agent-frames.js';
+import { decodeAgentAuthToken, decodeAgentFrame, encodeAgentAuthenticated, encodeAgentTrackData } from './codec/agent-frames.js';
 import type { Logger } from '../log/logger.js';
-import type { EndpointLink, ServerEndpointEvent } from '../room/endpoint-events.js';
+import type { AgentLink } from '../room/agent-link.js';
+import type { ServerEndpointEvent } from '../room/endpoint-events.js';
+import type { AgentAudio } from '../room/media-port.js';
 import type { Room } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import { lookUpEndpointToken, refusalLevel } from './endpoint-auth.js';
 import { startHeartbeat } from './heartbeat.js';
+
+/** Requests kept while the auth request is being checked; more are dropped. */
+export const MAX_EARLY_FRAMES = 256;
+/** Bytes of audio that may wait in the socket for a slow agent before more is dropped. */
+export const MAX_AGENT_SOCKET_BUFFER = 1024 * 1024;
+/** At most one refused-request log line per this many ms (the others are counted into it). */
+const ERROR_LOG_INTERVAL_MS = 1000;
 
 export interface AgentSocketDeps {
   rooms: RoomRegistry;
@@ -19,11 +32,16 @@ export interface AgentSocketDeps {
   pingIntervalMs: number;
 }
 
-export class AgentSocket implements EndpointLink {
+export class AgentSocket implements AgentLink {
   private state: 'awaiting-auth' | 'authenticating' | 'authenticated' | 'closed' = 'awaiting-auth';
   private room: Room | undefined;
   private peerId = '';
   private stopHeartbeat: () => void = () => {};
+  private early: RawData[] = [];
+  private earlyDropped = 0;
+  private lastErrorLog = -Infinity;
+  private errorsUnlogged = 0;
+  private audioDropped = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -39,8 +57,23 @@ export class AgentSocket implements EndpointLink {
     ws.on('error', (err) => deps.log.debug({ err: err.message }, 'agent socket error'));
   }
 
-  send(_event: ServerEndpointEvent): void {
-    // Agents receive media, not signaling; nothing to forward yet.
+  /** The room's events for this agent: only errors concern it (it negotiates nothing). */
+  send(event: ServerEndpointEvent): void {
+    if (event.type === 'error') this.refused(event.message);
+  }
+
+  /** Audio of a room track the agent hears. */
+  agentAudio(audio: AgentAudio): void {
+    if (this.state !== 'authenticated') return;
+    if (this.ws.bufferedAmount > MAX_AGENT_SOCKET_BUFFER) {
+      if (this.audioDropped++ === 0) this.deps.log.warn({ roomId: this.room?.id, peerId: this.peerId }, 'agent does not keep up: dropping its audio');
+      return;
+    }
+    if (this.audioDropped > 0) {
+      this.deps.log.info({ roomId: this.room?.id, peerId: this.peerId, dropped: this.audioDropped }, 'agent keeps up again');
+      this.audioDropped = 0;
+    }
+    this.ws.send(encodeAgentTrackData(audio));
   }
 
   close(code: number, reason: string): void {
@@ -50,6 +83,12 @@ export class AgentSocket implements EndpointLink {
   }
 
   private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
+    if (this.state === 'authenticated') return this.onRequest(data, isBinary);
+    if (this.state === 'authenticating') {
+      if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
+      else this.earlyDropped++;
+      return;
+    }
     if (this.state !== 'awaiting-auth') return;
     const token = isBinary ? decodeAgentAuthToken(data) : undefined;
     if (token === undefined) return this.refuse(1000, 'unauthenticated', { cause: 'first frame is not an auth request' });
@@ -58,13 +97,49 @@ export class AgentSocket implements EndpointLink {
     if (this.state !== 'authenticating') return;
     if (!found.ok) return this.refuse(1000, found.reason, { roomId: found.roomId, peerId: found.peerId });
     const { room, peerId, claims } = found;
-    const attached = room.attach(peerId, claims.tokenId, this);
-    if (typeof attached === 'string') return this.refuse(1000, attached, { roomId: room.id, peerId });
     this.room = room;
     this.peerId = peerId;
+    const attached = room.attach(peerId, claims.tokenId, this);
+    if (typeof attached === 'string') {
+      this.room = undefined;
+      return this.refuse(1000, attached, { roomId: room.id, peerId });
+    }
     this.state = 'authenticated';
     this.ws.send(encodeAgentAuthenticated());
     this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
+    const early = this.early;
+    this.early = [];
+    if (this.earlyDropped > 0) this.refused(`${this.earlyDropped} requests sent before authentication completed were dropped (at most ${MAX_EARLY_FRAMES} wait)`);
+    for (const frame of early) this.onRequest(frame, true);
+  }
+
+  private onRequest(data: RawData, isBinary: boolean): void {
+    if (this.state !== 'authenticated' || !this.room) return;
+    if (!isBinary) return this.refused('text frames are not AgentRequests');
+    const frame = decodeAgentFrame(data);
+    switch (frame.type) {
+      case 'auth':
+        return; // already authenticated
+      case 'ignored':
+        return this.refused(`${frame.what} is not supported`);
+      case 'invalid':
+        return this.refused(frame.reason);
+      default:
+        this.room.agentCommand(this.peerId, this, frame);
+    }
+  }
+
+  /** A refused request: logged at most once per ERROR_LOG_INTERVAL_MS, with how many were not logged. */
+  private refused(message: string): void {
+    const now = performance.now();
+    if (now - this.lastErrorLog < ERROR_LOG_INTERVAL_MS) {
+      this.errorsUnlogged++;
+      return;
+    }
+    this.lastErrorLog = now;
+    const alsoRefused = this.errorsUnlogged;
+    this.errorsUnlogged = 0;
+    this.deps.log.warn({ roomId: this.room?.id, peerId: this.peerId, reason: message, ...(alsoRefused > 0 ? { alsoRefused } : {}) }, 'agent request refused');
   }
 
   /** Closes an unauthenticated socket, logging why (warn for a bad token, info otherwise). */
@@ -76,6 +151,7 @@ export class AgentSocket implements EndpointLink {
 
   private detach(): void {
     this.state = 'closed';
+    this.early = [];
     this.stopHeartbeat();
     const room = this.room;
     this.room = undefined;

@@ -6,6 +6,7 @@ import { badRequest } from '../../errors.js';
 import { JsonLimitError, checkMetadata } from '../../input/json-limits.js';
 import type { PeerType } from '../../room/notifications.js';
 import type { SubscribeMode } from '../../room/peer.js';
+import type { AgentOutput } from '../../room/media-port.js';
 import { AUTH, type ApiDeps } from '../api-deps.js';
 import { DRAINING, UNAUTHORIZED, errorReply, jsonReply, noContent, peerParams, ref, roomIdParams } from '../schemas.js';
 
@@ -16,9 +17,22 @@ interface AddPeerOptions {
   canPublish?: boolean;
   canSubscribe?: boolean;
   canPublishData?: boolean;
+  /** Agents: the audio they hear (cloud PeerOptionsAgent.output). */
+  output?: { audioFormat?: unknown; audioSampleRate?: unknown };
 }
 
 const PEER_TYPES: readonly string[] = ['webrtc', 'agent'];
+
+/** An agent's `output` option: pcm16 (default) at 16000 (default), 24000 or 48000 Hz, or opus. */
+function parseAgentOutput(output: AddPeerOptions['output']): AgentOutput {
+  if (output === undefined || output === null) return { format: 'pcm16', sampleRate: 16000 };
+  if (typeof output !== 'object' || Array.isArray(output)) throw badRequest('Invalid agent output: must be an object');
+  const format = output.audioFormat ?? 'pcm16';
+  if (format !== 'pcm16' && format !== 'opus') throw badRequest('Invalid agent output: audioFormat must be pcm16 or opus');
+  const rate = output.audioSampleRate ?? (format === 'opus' ? 48000 : 16000);
+  if (rate !== 16000 && rate !== 24000 && rate !== 48000) throw badRequest('Invalid agent output: audioSampleRate must be 16000, 24000 or 48000');
+  return { format, sampleRate: rate };
+}
 
 export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { rooms, tokens, config } = deps;
@@ -64,7 +78,9 @@ export async function peerRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         canSubscribe: options.canSubscribe ?? DEFAULT_PERMISSIONS.canSubscribe,
         canPublishData: options.canPublishData ?? DEFAULT_PERMISSIONS.canPublishData,
       };
+      const agentOutput = type === 'agent' ? parseAgentOutput(options.output) : undefined;
       const peer = room.addPeer({
+        agentOutput,
         type,
         enableSimulcast: options.enableSimulcast ?? true,
         metadata: options.metadata ?? null,
