@@ -19,6 +19,8 @@ const MESSAGES: Record<Notification['type'], [Level, string]> = {
   trackAdded: ['info', 'track added'],
   trackRemoved: ['info', 'track removed'],
   trackMetadataUpdated: ['debug', 'track metadata updated'],
+  channelAdded: ['debug', 'data channel added'],
+  channelRemoved: ['debug', 'data channel removed'],
   streamConnected: ['info', 'stream connected'],
   streamDisconnected: ['info', 'stream disconnected'],
   streamerConnected: ['info', 'streamer connected'],
@@ -47,6 +49,9 @@ export function lifecycleFields(n: Notification): Record<string, unknown> {
     case 'trackRemoved':
     case 'trackMetadataUpdated':
       return { event: n.type, roomId: n.roomId, peerId: n.peerId, trackId: n.track.id, trackType: n.track.type };
+    case 'channelAdded':
+    case 'channelRemoved':
+      return { event: n.type, roomId: n.roomId, peerId: n.peerId, channelId: n.channelId };
     case 'peerCrashed':
       return { event: n.type, roomId: n.roomId, peerId: n.peerId, peerType: n.peerType, reason: n.reason };
     default:

@@ -72,6 +72,16 @@ export function toServerMessage(n: Notification): ServerMessage {
             track: protoTrack(n.track),
           },
         };
+      case 'channelAdded':
+        return {
+          case: 'channelAdded',
+          value: { $typeName: 'fishjam.ServerMessage.ChannelAdded', roomId: n.roomId, endpointInfo: { case: 'peerId', value: n.peerId }, channelId: n.channelId },
+        };
+      case 'channelRemoved':
+        return {
+          case: 'channelRemoved',
+          value: { $typeName: 'fishjam.ServerMessage.ChannelRemoved', roomId: n.roomId, endpointInfo: { case: 'peerId', value: n.peerId }, channelId: n.channelId },
+        };
       case 'streamConnected':
         return { case: 'streamConnected', value: { $typeName: 'fishjam.ServerMessage.StreamConnected', streamId: n.roomId } };
       case 'streamDisconnected':

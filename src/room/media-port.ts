@@ -47,6 +47,8 @@ export interface MediaSessionHost {
   voiceActivity(trackId: string, status: 'speech' | 'silence'): void;
   /** The session is gone for a reason outside the room's control (its media worker died). */
   failed(reason: string): void;
+  /** A data channel of the peer opened ('added') or closed ('removed'); `channelId` is its label. */
+  dataChannel?(channelId: string, change: 'added' | 'removed'): void;
   /** Agent sessions: audio the agent hears (only agent sessions call it). */
   agentAudio?(audio: AgentAudio): void;
 }

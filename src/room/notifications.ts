@@ -21,6 +21,8 @@ export type Notification =
   | ({ type: 'peerMetadataUpdated'; metadata: unknown } & PeerRef)
   | ({ type: 'peerCrashed'; reason: string } & PeerRef)
   | { type: 'trackAdded' | 'trackRemoved' | 'trackMetadataUpdated'; roomId: string; peerId: string; track: TrackInfo }
+  // Data channels a peer opened (the channel id is its label: "reliable", "lossy").
+  | { type: 'channelAdded' | 'channelRemoved'; roomId: string; peerId: string; channelId: string }
   // Livestreams (WHIP/WHEP): the stream id is the room id.
   | { type: 'streamConnected' | 'streamDisconnected'; roomId: string }
   | { type: 'streamerConnected' | 'streamerDisconnected'; roomId: string; streamerId: string }

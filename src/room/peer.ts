@@ -28,6 +28,8 @@ export class Peer {
   /** Client metadata; undefined until the client sends some. */
   clientMetadata: unknown = undefined;
   readonly tracks = new Map<string, TrackInfo>();
+  /** Labels of the data channels open on the peer's media session (see peer-data-channels.ts). */
+  readonly dataChannels = new Set<string>();
   readonly subscriptions = { peers: new Set<string>(), tracks: new Set<string>() };
   /** Id of the only token that may authenticate this peer (refresh replaces it). */
   tokenId = '';

@@ -12,6 +12,7 @@ import { Livestream } from './livestream.js';
 import type { AgentCommand, MediaPort, MediaSession } from './media-port.js';
 import { deliverAgentAudio } from './agent-link.js';
 import { TrackDistribution } from './track-distribution.js';
+import { dataChannelChanged, dataChannelsClosed } from './peer-data-channels.js';
 
 /** Close reasons the clients match literally. */
 export const CLOSE_PEER_REMOVED = 'Peer removed';
@@ -272,6 +273,7 @@ export class Room {
   private closeMedia(peer: Peer): void {
     peer.media?.close();
     peer.media = undefined;
+    dataChannelsClosed(peer, this.id, (n) => this.notify(n));
   }
 
   /** Closes the peer's socket for good (the socket's own close then finds no link to detach). */
@@ -318,6 +320,7 @@ export class Room {
           if (live()) this.onMediaFailed(peer, reason);
         },
         agentAudio: (audio) => live() && deliverAgentAudio(peer.link, audio),
+        dataChannel: (channelId, change) => live() && dataChannelChanged(peer, this.id, channelId, change, (n) => this.notify(n)),
       },
     );
     peer.media = session;

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { closeClientPage, closeStaticServer, formatPageLogs, getPageEvents, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
 import { api, startShoal, type TestShoal } from '../helpers/server.js';
 import { joinC25 } from '../helpers/media-page.js';
+import { NotificationLog } from '../helpers/raw-peer.js';
+import type { Notification } from '../../src/room/notifications.js';
 
 const WAIT_MS = 15_000;
 
@@ -90,8 +92,14 @@ function suite(name: string, env: Record<string, string>, all: boolean): void {
       return [a, b, roomId];
     }
 
-    test('two peers exchange payloads both ways on the reliable and the lossy channel', async () => {
-      const [a, b] = await pair();
+    test('two peers exchange payloads both ways on the reliable and the lossy channel; the backend hears ChannelAdded/ChannelRemoved', async () => {
+      const log = new NotificationLog(s.shoal.bus);
+      const [a, b, roomId] = await pair();
+      const channels = (peerId: string) =>
+        log.items
+          .filter((n): n is Extract<Notification, { type: 'channelAdded' | 'channelRemoved' }> => (n.type === 'channelAdded' || n.type === 'channelRemoved') && n.roomId === roomId && n.peerId === peerId)
+          .map((n) => `${n.type} ${n.channelId}`)
+          .sort();
       try {
         for (const reliable of [true, false]) {
           const fromA = [payload(1, 1), payload(2, 300), payload(3, 4000)];
@@ -101,9 +109,20 @@ function suite(name: string, env: Record<string, string>, all: boolean): void {
           assert.deepEqual((await waitReceived(b, reliable, fromA.length)).sort(), [...fromA].sort());
           assert.deepEqual((await waitReceived(a, reliable, fromB.length)).sort(), [...fromB].sort());
         }
+        const peers = (await api(s, 'GET', `/room/${roomId}`)).json.data.peers as { id: string; metadata: { name: string } }[];
+        const idA = peers.find((p) => p.metadata.name === 'A')!.id;
+        const idB = peers.find((p) => p.metadata.name === 'B')!.id;
+        assert.deepEqual(channels(idA), ['channelAdded lossy', 'channelAdded reliable']);
+        assert.deepEqual(channels(idB), ['channelAdded lossy', 'channelAdded reliable']);
+        await closeClientPage(a);
+        await log.waitFor((n) => n.type === 'peerDisconnected' && n.peerId === idA, WAIT_MS, 'A disconnected');
+        assert.deepEqual(channels(idA), ['channelAdded lossy', 'channelAdded reliable', 'channelRemoved lossy', 'channelRemoved reliable']);
+        assert.deepEqual(channels(idB), ['channelAdded lossy', 'channelAdded reliable']);
       } catch (err) {
         (err as Error).message += `\nA:\n${formatPageLogs(a)}\nB:\n${formatPageLogs(b)}`;
         throw err;
+      } finally {
+        log.stop();
       }
     });
 

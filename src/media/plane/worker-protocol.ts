@@ -24,7 +24,7 @@ export interface MediaWorkerData {
 /** The MediaSession methods the main thread forwards to the worker (all but close, which has its own message). */
 export const SESSION_METHODS = ['subscribe', 'unsubscribe', 'trackEvent', 'setTargetVariant', 'requestNegotiation', 'handleOffer', 'agent'] as const;
 /** The MediaSessionHost callbacks the worker reports back (all but failed, which only the main side knows). */
-export const HOST_METHODS = ['send', 'published', 'unpublished', 'trackMetadataChanged', 'voiceActivity', 'agentAudio'] as const;
+export const HOST_METHODS = ['send', 'published', 'unpublished', 'trackMetadataChanged', 'voiceActivity', 'agentAudio', 'dataChannel'] as const;
 
 export type SessionMethod = (typeof SESSION_METHODS)[number];
 export type HostMethod = (typeof HOST_METHODS)[number];

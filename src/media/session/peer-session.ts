@@ -110,6 +110,7 @@ export class PeerSession implements MediaSession {
       peerId: options.peerId,
       canPublishData: options.permissions.canPublishData,
       sendError: (message) => host.send({ type: 'error', message }),
+      channelChanged: (label, change) => host.dataChannel?.(label, change),
       log: this.log,
     });
     router.join();

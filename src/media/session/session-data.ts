@@ -21,6 +21,8 @@ export interface SessionDataParams {
   canPublishData: boolean;
   /** Sends the client an `error` event. */
   sendError(message: string): void;
+  /** The client opened a channel, or it closed (the client reset it, a slow receiver's was closed, the session ended). */
+  channelChanged(label: string, change: 'added' | 'removed'): void;
   log: Logger;
 }
 
@@ -45,6 +47,8 @@ export class SessionData {
     this.channels = channels;
     transport.on('sctp', (buf) => channels.receive(buf));
     channels.on('message', (label, data) => this.onMessage(label, data));
+    channels.on('open', (ch) => this.p.channelChanged(ch.label, 'added'));
+    channels.on('close', (ch) => this.p.channelChanged(ch.label, 'removed'));
     router.addDataSink(peerId, (label, data) => channels.send(label, data) === 'sent');
     channels.start(remotePort);
   }

@@ -22,6 +22,8 @@ const MAX_CHUNK_BYTES = 1200;
 /** The part of werift's SCTP association used here. */
 interface SctpAssociation {
   onReceive: { subscribe(cb: (streamId: number, ppId: number, data: Buffer) => void): unknown };
+  /** Streams reset: by the peer (it closed those channels) or by us, once the peer confirmed. */
+  onReconfigStreams: { subscribe(cb: (streamIds: number[]) => void): unknown };
   send(streamId: number, ppId: number, data: Buffer, opts: { ordered?: boolean; maxRetransmits?: number }): Promise<void>;
   start(remotePort?: number): Promise<void>;
   stop(): Promise<void>;
@@ -62,6 +64,8 @@ export interface DataChannelInfo {
 
 interface DataChannelEvents {
   open: [DataChannelInfo];
+  /** A channel is gone: the peer reset its stream, or we closed it for a slow receiver (emitted once). */
+  close: [DataChannelInfo];
   message: [string, Buffer];
 }
 
@@ -94,6 +98,12 @@ export class DataChannels extends EventEmitter<DataChannelEvents> {
     // the suspended call, referenced by nothing, is collected.
     this.sctp.flush = { execute: () => {}, asPromise: () => new Promise<never>(() => {}) };
     this.sctp.onReceive.subscribe((streamId, ppId, data) => this.onReceive(streamId, ppId, data));
+    this.sctp.onReconfigStreams.subscribe((streamIds) => {
+      for (const id of streamIds) {
+        const ch = this.byStream.get(id);
+        if (ch) this.forget(ch);
+      }
+    });
   }
 
   /** Waits for the client's INIT from `remotePort` (its a=sctp-port). */
@@ -133,11 +143,11 @@ export class DataChannels extends EventEmitter<DataChannelEvents> {
     if (!ch || ch.closed) return 'closed';
     if (this.overBound(data.length)) {
       if (ch.maxRetransmits !== undefined || !ch.ordered) return 'dropped';
-      ch.closed = true;
       this.log.warn({ label }, 'data channel receiver too slow: channel closed');
       // An outgoing stream reset (RFC 8831 §6.7) is how a data channel is closed.
       this.sctp.reconfigQueue.push(ch.streamId);
       this.sctp.transmitReconfigRequest().catch(() => {});
+      this.forget(ch);
       return 'closed';
     }
     const ppId = data.length === 0 ? PPID_BINARY_EMPTY : PPID_BINARY;
@@ -150,6 +160,15 @@ export class DataChannels extends EventEmitter<DataChannelEvents> {
 
   close(): void {
     this.sctp.stop().catch(() => {});
+  }
+
+  /** The channel is closed: reported once, and its label and stream may be opened again. */
+  private forget(ch: DataChannelInfo): void {
+    if (ch.closed) return;
+    ch.closed = true;
+    if (this.byStream.get(ch.streamId) === ch) this.byStream.delete(ch.streamId);
+    if (this.byLabel.get(ch.label) === ch) this.byLabel.delete(ch.label);
+    this.emit('close', ch);
   }
 
   private onReceive(streamId: number, ppId: number, data: Buffer): void {
@@ -170,6 +189,8 @@ export class DataChannels extends EventEmitter<DataChannelEvents> {
     const ordered = (channelType & 0x80) === 0;
     const maxRetransmits = (channelType & 0x03) === 1 ? reliability : undefined;
     const info: DataChannelInfo = { label, streamId, ordered, maxRetransmits, closed: false };
+    const previous = this.byStream.get(streamId) ?? this.byLabel.get(label);
+    if (previous) this.forget(previous);
     this.byStream.set(streamId, info);
     this.byLabel.set(label, info);
     this.sctp

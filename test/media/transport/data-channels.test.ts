@@ -77,6 +77,8 @@ test('DCEP: the client opens reliable and lossy channels, the server acks, messa
 
 test('a receiver that stops acking: lossy messages are dropped, the reliable channel is closed', async () => {
   const { server, client, state } = connect();
+  const closed: string[] = [];
+  server.on('close', (ch) => closed.push(ch.label));
   await until(() => client.state === 'connected', 'association up');
   await client.send(0, 50, dcepOpen('reliable', false));
   await client.send(2, 50, dcepOpen('lossy', true, 0), { ordered: false, maxRetransmits: 0 });
@@ -89,8 +91,29 @@ test('a receiver that stops acking: lossy messages are dropped, the reliable cha
   assert.ok(server.buffered <= 64 * 1024 + 1000, `buffered ${server.buffered}`);
   const reliable = Array.from({ length: 200 }, () => server.send('reliable', big));
   assert.ok(reliable.includes('closed'));
-  assert.equal(server.channel('reliable')?.closed, true);
+  assert.equal(server.channel('reliable'), undefined);
+  assert.deepEqual(closed, ['reliable'], 'the close is reported once');
   assert.equal(server.send('reliable', big), 'closed');
+  server.close();
+  await client.stop();
+});
+
+test('the client resets a channel\'s stream: the channel is reported closed once and its label may open again', async () => {
+  const { server, client } = connect();
+  const events: string[] = [];
+  server.on('open', (ch) => events.push(`open ${ch.label} ${ch.streamId}`));
+  server.on('close', (ch) => events.push(`close ${ch.label} ${ch.streamId}`));
+  await until(() => client.state === 'connected', 'association up');
+  await client.send(0, 50, dcepOpen('reliable', false));
+  await until(() => server.channel('reliable') !== undefined, 'channel open');
+  client.reconfigQueue.push(0);
+  await client.transmitReconfigRequest();
+  await until(() => events.length === 2, 'close reported');
+  assert.equal(server.channel('reliable'), undefined);
+  await client.send(4, 50, dcepOpen('reliable', false));
+  await until(() => events.length === 3, 'reopened');
+  assert.deepEqual(events, ['open reliable 0', 'close reliable 0', 'open reliable 4']);
+  assert.equal(server.channel('reliable')?.streamId, 4);
   server.close();
   await client.stop();
 });
