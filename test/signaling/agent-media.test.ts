@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpusScript from 'opusscript';
 import { WebSocket } from 'ws';
-import { FishjamClient, type FishjamAgent, type PeerOptionsAgent, type TrackId } from '@fishjam-cloud/js-server-sdk';
+import { FishjamClient, FishjamWSNotifier, type FishjamAgent, type PeerOptionsAgent, type TrackId } from '@fishjam-cloud/js-server-sdk';
 import { api, type TestShoal } from '../helpers/server.js';
 import { startLoggedShoal } from '../log/logged-shoal.js';
 import type { CapturedLog } from '../log/capture.js';
@@ -76,6 +76,8 @@ for (const workers of ['0', '1']) {
   describe(`agents through the SFU (FJ_MEDIA_WORKERS=${workers})`, () => {
     let s: TestShoal & { logs: CapturedLog };
     let fishjam: FishjamClient;
+    let notifier: FishjamWSNotifier;
+    const trackEvents: { kind: string; peerId: string; trackId: string; type: number }[] = [];
     const previousWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
     const agents: FishjamAgent[] = [];
 
@@ -84,10 +86,24 @@ for (const workers of ['0', '1']) {
       (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
       s = await startLoggedShoal({ FJ_MEDIA_WORKERS: workers }, 'info');
       fishjam = new FishjamClient({ fishjamId: s.httpUrl, managementToken: s.apiToken });
+      notifier = new FishjamWSNotifier({ fishjamId: s.httpUrl, managementToken: s.apiToken }, () => {}, () => {});
+      for (const kind of ['trackAdded', 'trackRemoved'] as const) {
+        notifier.on(kind, (m) => trackEvents.push({ kind, peerId: m.peerId, trackId: m.track?.id ?? '', type: Number(m.track?.type) }));
+      }
+      // The SDK subscribes right after it opens; the first room's notifications show it is subscribed.
+      const probe = await fishjam.createRoom();
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => void fishjam.deleteRoom(probe.id).catch(() => {}), 200);
+        notifier.once('roomDeleted', () => {
+          clearInterval(poll);
+          resolve();
+        });
+      });
     });
 
     after(async () => {
       for (const a of agents) a.disconnect();
+      (notifier as unknown as { client: WebSocket }).client.close();
       await s?.stop();
       (globalThis as { WebSocket?: unknown }).WebSocket = previousWebSocket;
     });
@@ -134,6 +150,14 @@ for (const workers of ['0', '1']) {
         assert.ok(Date.now() < deadline, 'deleteTrack removed the track');
         await new Promise((r) => setTimeout(r, 50));
       }
+      // The backend heard of the track like of any published audio track (TRACK_TYPE_AUDIO = 2).
+      assert.deepEqual(
+        trackEvents.filter((e) => e.trackId === track.id),
+        [
+          { kind: 'trackAdded', peerId: speaker.peer.id, trackId: track.id, type: 2 },
+          { kind: 'trackRemoved', peerId: speaker.peer.id, trackId: track.id, type: 2 },
+        ],
+      );
       await fishjam.deleteRoom(room.id);
     });
 
