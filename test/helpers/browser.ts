@@ -269,10 +269,13 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-/** Launches headless Debian Chromium with fake camera/microphone. */
-export function launchBrowser(opts: { timeoutMs?: number; extraArgs?: string[] } = {}): Promise<Browser> {
+/**
+ * Launches headless Debian Chromium with fake camera/microphone. `executablePath`: another launcher (e.g. a
+ * wrapper script that runs Chromium inside a network namespace); default CHROMIUM_PATH.
+ */
+export function launchBrowser(opts: { timeoutMs?: number; extraArgs?: string[]; executablePath?: string } = {}): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: opts.executablePath ?? CHROMIUM_PATH,
     headless: true,
     args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
     timeout: opts.timeoutMs ?? 30_000,
