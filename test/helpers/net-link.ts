@@ -102,6 +102,12 @@ async function linkStats(ns: string, dev: string): Promise<{ rx: { bytes: number
   return link!.stats64;
 }
 
+/** rx/tx byte and packet counters of interface `dev` in namespace `ns` (e.g. Shoal's eth0: all it sends). */
+export async function devCounters(ns: string, dev: string): Promise<{ rxBytes: number; rxPackets: number; txBytes: number; txPackets: number }> {
+  const s = await linkStats(ns, dev);
+  return { rxBytes: s.rx.bytes, rxPackets: s.rx.packets, txBytes: s.tx.bytes, txPackets: s.tx.packets };
+}
+
 async function qdiscStats(ns: string, dev: string): Promise<{ bytes: number; drops: number }> {
   const list = JSON.parse(await sh('tc', ['-n', ns, '-j', '-s', 'qdisc', 'show', 'dev', dev])) as { root?: boolean; bytes?: number; drops?: number }[];
   const root = list.find((q) => q.root) ?? list[0];

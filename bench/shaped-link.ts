@@ -1,0 +1,190 @@
+// Shaped-link baseline (issue 12): a ts-client 0.5.0 subscriber of a simulcast ts-client 0.5.0 publisher,
+// each Chromium on its own namespace "host" and Shoal in a third (test/helpers/netns.ts), with the
+// subscriber's downlink cut to --rate kbit/s for --seconds, between a clean lead-in and a restore period.
+// Every 2 s it prints what the subscriber got (frame width, frames decoded, freeze time, video kbit/s, NACKs
+// sent, retransmissions received) next to what was put on its link (Shoal's eth0 tx, the downlink qdisc's
+// sent bytes and drops) and Shoal's forward / retransmit counters; then `RESULT <json>` with every window.
+//   node --import tsx bench/shaped-link.ts [--rate 300] [--seconds 20] [--lead 10] [--restore 10]
+//                                          [--workers 0] [--fake-camera] (default: a noisy 1280×720 clip)
+// Needs root (network namespaces). It must not leave namespaces or processes behind (the harness sweeps).
+import { parseArgs } from 'node:util';
+import { createTopology, netnsUnavailable } from '../test/helpers/netns.js';
+import { devCounters, linkCounters, setRate, tbfParams } from '../test/helpers/net-link.js';
+import { launchNetBrowser, netPageLogs, openNetPage } from '../test/helpers/net-browser.js';
+import { netMetric, netPeerToken, netRoom, startNetShoal, type NetShoal } from '../test/helpers/net-shoal.js';
+import { receiveSample, waitForSample, type ReceiveSample } from '../test/helpers/net-stats.js';
+import { noisyClip } from '../test/helpers/net-y4m.js';
+import { joinC5, publishC5 } from '../test/helpers/media-page.js';
+import { killShoalProcesses } from '../test/helpers/shoal-process.js';
+import type { Browser, Page } from '../test/helpers/browser.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '300' },
+    seconds: { type: 'string', default: '20' },
+    lead: { type: 'string', default: '10' },
+    restore: { type: 'string', default: '10' },
+    workers: { type: 'string', default: '0' },
+    'fake-camera': { type: 'boolean', default: false },
+  },
+});
+const rate = Number(flags.rate);
+const cutS = Number(flags.seconds);
+const leadS = Number(flags.lead);
+const restoreS = Number(flags.restore);
+const WINDOW_MS = 2000;
+
+interface Window {
+  phase: 'clean' | 'cut' | 'restored';
+  /** seconds since the cut (negative: before it) at the window's end */
+  t: number;
+  width: number;
+  framesDecoded: number;
+  freezeS: number;
+  videoKbit: number;
+  nacks: number;
+  rtxReceived: number;
+  shoalTxKbit: number;
+  qdiscSentKbit: number;
+  qdiscDrops: number;
+  forwarded: number;
+  retransmitted: number;
+}
+
+interface Snapshot {
+  rx: ReceiveSample;
+  shoalTx: number;
+  qdiscSent: number;
+  qdiscDrops: number;
+  forwarded: number;
+  retransmitted: number;
+}
+
+async function publisherLayers(page: Page): Promise<{ rid: string; width: number; kbit: number }[]> {
+  const read = () =>
+    page.evaluate(async () => {
+      const report: RTCStatsReport = await (window as any).client.getStatistics();
+      const out: { rid: string; width: number; bytes: number }[] = [];
+      report.forEach((s: any) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ rid: s.rid ?? '', width: s.frameWidth ?? 0, bytes: s.bytesSent ?? 0 });
+      });
+      return out;
+    });
+  const a = await read();
+  await new Promise((r) => setTimeout(r, 2000));
+  const b = await read();
+  return b.map((l) => ({ rid: l.rid, width: l.width, kbit: Math.round(((l.bytes - (a.find((x) => x.rid === l.rid)?.bytes ?? 0)) * 8) / 2000) }));
+}
+
+async function main(): Promise<void> {
+  const why = await netnsUnavailable();
+  if (why) {
+    console.error(`shaped-link bench skipped: ${why}`);
+    process.exit(0);
+  }
+  const topo = await createTopology({ clients: ['pub', 'sub'] });
+  const sub = topo.client('sub');
+  const browsers: Browser[] = [];
+  let shoal: NetShoal | undefined;
+  try {
+    const camera = flags['fake-camera'] ? [] : [`--use-file-for-fake-video-capture=${noisyClip()}`];
+    shoal = await startNetShoal(topo, { FJ_MEDIA_WORKERS: flags.workers });
+    const s = shoal;
+    const [pubBrowser, subBrowser] = await Promise.all([launchNetBrowser(topo.client('pub'), { extraArgs: camera }), launchNetBrowser(sub)]);
+    browsers.push(pubBrowser!, subBrowser!);
+    const roomId = await netRoom(s);
+    const pubPage = await openNetPage(pubBrowser!, 'c5');
+    const subPage = await openNetPage(subBrowser!, 'c5');
+    await joinC5(pubPage, { host: s.host, token: await netPeerToken(s, roomId), name: 'pub' });
+    await joinC5(subPage, { host: s.host, token: await netPeerToken(s, roomId), name: 'sub' });
+    await publishC5(pubPage, { video: true, audio: true, simulcast: true, width: 1280, height: 720, contentHint: 'detail' });
+    await waitForSample(subPage, (x) => x.framesDecoded > 48, 'the subscriber decoding', 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\npub:\n${netPageLogs(pubPage)}\nsub:\n${netPageLogs(subPage)}`);
+    });
+    const layers = await publisherLayers(pubPage);
+    console.error(`publisher layers: ${JSON.stringify(layers)}`);
+
+    const snapshot = async (): Promise<Snapshot> => {
+      const [rx, srv, link, forwarded, retransmitted] = await Promise.all([
+        receiveSample(subPage),
+        devCounters(topo.server.ns, topo.server.dev),
+        linkCounters(topo, sub),
+        netMetric(s, 'shoal_rtp_forwarded_total'),
+        netMetric(s, 'shoal_rtp_retransmitted_total'),
+      ]);
+      return { rx, shoalTx: srv.txBytes, qdiscSent: link.downQdiscSentBytes, qdiscDrops: link.downQdiscDrops, forwarded, retransmitted };
+    };
+    const windows: Window[] = [];
+    let cutAt = 0;
+    const runPhase = async (phase: Window['phase'], seconds: number) => {
+      let prev = await snapshot();
+      const end = Date.now() + seconds * 1000;
+      while (Date.now() < end) {
+        await new Promise((r) => setTimeout(r, Math.max(0, prev.rx.t + WINDOW_MS - Date.now())));
+        const cur = await snapshot();
+        const ms = cur.rx.t - prev.rx.t;
+        // qdisc byte counters restart when the qdisc is replaced; a negative step means "new qdisc".
+        const qSent = cur.qdiscSent >= prev.qdiscSent ? cur.qdiscSent - prev.qdiscSent : cur.qdiscSent;
+        const qDrops = cur.qdiscDrops >= prev.qdiscDrops ? cur.qdiscDrops - prev.qdiscDrops : cur.qdiscDrops;
+        windows.push({
+          phase,
+          t: Math.round((cur.rx.t - cutAt) / 100) / 10,
+          width: cur.rx.frameWidth,
+          framesDecoded: cur.rx.framesDecoded - prev.rx.framesDecoded,
+          freezeS: Math.round((cur.rx.totalFreezesDuration - prev.rx.totalFreezesDuration) * 100) / 100,
+          videoKbit: Math.round(((cur.rx.videoBytes - prev.rx.videoBytes) * 8) / ms),
+          nacks: cur.rx.nackCount - prev.rx.nackCount,
+          rtxReceived: cur.rx.retransmittedPacketsReceived - prev.rx.retransmittedPacketsReceived,
+          shoalTxKbit: Math.round(((cur.shoalTx - prev.shoalTx) * 8) / ms),
+          qdiscSentKbit: Math.round((qSent * 8) / ms),
+          qdiscDrops: qDrops,
+          forwarded: cur.forwarded - prev.forwarded,
+          retransmitted: cur.retransmitted - prev.retransmitted,
+        });
+        const w = windows.at(-1)!;
+        console.error(`${w.phase.padEnd(8)} t=${String(w.t).padStart(5)}s width ${w.width} frames +${w.framesDecoded} freeze +${w.freezeS}s video ${w.videoKbit} kbit/s shoal tx ${w.shoalTxKbit} kbit/s drops ${w.qdiscDrops} rtx ${w.retransmitted}`);
+        prev = cur;
+      }
+    };
+    cutAt = Date.now() + leadS * 1000;
+    await runPhase('clean', leadS);
+    cutAt = Date.now();
+    await setRate(topo, sub, 'down', rate);
+    await runPhase('cut', cutS);
+    await setRate(topo, sub, 'down', 10_000);
+    await runPhase('restored', restoreS);
+
+    const cut = windows.filter((w) => w.phase === 'cut');
+    const summary = {
+      rateKbit: rate,
+      tbf: tbfParams(rate),
+      workers: Number(flags.workers),
+      camera: flags['fake-camera'] ? 'chromium fake camera' : 'noisy 1280x720 clip',
+      publisherLayers: layers,
+      cut: {
+        seconds: cutS,
+        windowsWithoutFrames: cut.filter((w) => w.framesDecoded === 0).length,
+        windows: cut.length,
+        freezeS: Math.round(cut.reduce((a, w) => a + w.freezeS, 0) * 100) / 100,
+        meanShoalTxKbit: Math.round(cut.reduce((a, w) => a + w.shoalTxKbit, 0) / Math.max(1, cut.length)),
+        retransmitted: cut.reduce((a, w) => a + w.retransmitted, 0),
+        forwarded: cut.reduce((a, w) => a + w.forwarded, 0),
+        qdiscDrops: cut.reduce((a, w) => a + w.qdiscDrops, 0),
+        widths: [...new Set(cut.map((w) => w.width))],
+      },
+    };
+    console.log(`# shaped link: subscriber downlink ${rate} kbit/s for ${cutS} s (tbf burst ${summary.tbf.burstBytes} B, latency ${summary.tbf.latencyMs} ms), ${summary.camera}, FJ_MEDIA_WORKERS=${flags.workers}`);
+    console.log('| phase | t (s) | width | frames decoded | freeze (s) | video rx kbit/s | NACKs sent | RTX rx | Shoal tx kbit/s | link sent kbit/s | link drops | fwd pkts | rtx pkts |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const w of windows)
+      console.log(`| ${w.phase} | ${w.t} | ${w.width} | ${w.framesDecoded} | ${w.freezeS} | ${w.videoKbit} | ${w.nacks} | ${w.rtxReceived} | ${w.shoalTxKbit} | ${w.qdiscSentKbit} | ${w.qdiscDrops} | ${w.forwarded} | ${w.retransmitted} |`);
+    console.log(`RESULT ${JSON.stringify({ summary, windows })}`);
+  } finally {
+    await Promise.all(browsers.map((b) => b.close().catch(() => undefined)));
+    await shoal?.stop();
+    killShoalProcesses();
+    await topo.destroy();
+  }
+}
+
+await main();
