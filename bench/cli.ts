@@ -4,6 +4,7 @@
 //   meeting        R rooms × M peers, all publishing video and receiving every other peer
 //   join-storm     K peers join one room at once (a publisher is sending); join → first remote packet
 //   control-plane  add-peer requests/s over HTTP and token verifications/s in-process
+//   livestream     1 WHIP publisher → N WHEP viewers (CPU per viewer, loss, time to first packet)
 //   all            every scenario in turn (with --smoke: a few seconds each, used by test/bench)
 //   compare        the fan-out load through Shoal and through Janus side by side (needs Janus and root; not in `all`)
 //
@@ -18,9 +19,10 @@ import { compare } from './scenarios/compare.js';
 import { controlPlane } from './scenarios/control-plane.js';
 import { fanout } from './scenarios/fanout.js';
 import { joinStorm } from './scenarios/join-storm.js';
+import { livestream } from './scenarios/livestream.js';
 import { meeting } from './scenarios/meeting.js';
 
-export const SCENARIOS: Scenario[] = [fanout, meeting, joinStorm, controlPlane];
+export const SCENARIOS: Scenario[] = [fanout, meeting, joinStorm, controlPlane, livestream];
 /** Scenarios that `all` leaves out: they need more than this repository (compare: Janus, root). */
 export const EXTRA_SCENARIOS: Scenario[] = [compare];
 

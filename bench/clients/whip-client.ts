@@ -198,6 +198,11 @@ export class WhepViewer extends WhipBase {
     });
   }
 
+  /** Both receiving m-lines' counters (the shape bench/lib/media.ts reads). */
+  get received(): ReceiveCounter[] {
+    return [this.video, this.audio];
+  }
+
   lost(): number {
     return lostOf(this.video) + lostOf(this.audio);
   }

@@ -76,6 +76,16 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, medi
       for (const room of rooms.list()) this.set({ room_id: room.id }, room.peers.size);
     },
   });
+  new Gauge({
+    name: 'shoal_livestream_viewers',
+    help: 'WHEP viewers of a room\'s livestream (rooms with a streamer or viewers only)',
+    labelNames: ['room_id'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const room of rooms.list()) if (room.livestream.streamerConnected || room.livestream.viewerCount > 0) this.set({ room_id: room.id }, room.livestream.viewerCount);
+    },
+  });
   totalCounter(registry, 'shoal_webhooks_delivered_total', 'Webhook requests delivered', () => webhooks.stats.delivered);
   totalCounter(registry, 'shoal_webhooks_failed_attempts_total', 'Webhook attempts that failed', () => webhooks.stats.failedAttempts);
   totalCounter(registry, 'shoal_webhooks_dropped_total', 'Webhook events dropped after retries or overflow', () => webhooks.stats.dropped);

@@ -60,6 +60,8 @@ for (const workers of ['0', '1']) {
       for (const v of viewers) await v.view();
       await until(() => viewers.every((v) => v.video.packets > 50 && v.audio.packets > 20), 'video and audio at both viewers');
       assert.ok(publisher.sent.pliReceived >= 1, 'the viewers asked the publisher for a keyframe');
+      const exposition = await s.shoal.metrics.registry.metrics();
+      assert.match(exposition, new RegExp(`^shoal_livestream_viewers\\{room_id="${roomId}"\\} 2$`, 'm'), 'the viewers are counted');
 
       const streamerId = publisher.resource!.split('/').pop()!;
       const mine = () => seen.filter((n) => n.roomId === roomId).map((n) => n.type);
