@@ -1,7 +1,8 @@
 // Keeps the load generator (bench/cli.ts) from rotting: `bench/cli.ts all --smoke` runs every scenario for a
 // few seconds at the smallest size, each against its own Shoal child process — fan-out (1 publisher → 2
 // browserless subscribers through the integrated TURN server), meeting (1 room × 3 peers), join storm (4
-// peers), control plane (1 s of add-peer, then token verification) — and the test checks each table and
+// peers), control plane (1 s of add-peer, then token verification), livestream (1 WHIP publisher → 2 WHEP
+// viewers) — and the test checks each table and
 // the numbers in its RESULT line.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,10 +50,10 @@ describe('bench: cli.ts all --smoke', () => {
       .map((l) => JSON.parse(l.slice('RESULT '.length)));
     assert.deepEqual(
       results.map((r) => r.scenario),
-      ['fanout', 'meeting', 'join-storm', 'control-plane'],
+      ['fanout', 'meeting', 'join-storm', 'control-plane', 'livestream'],
       output,
     );
-    const [fanout, meeting, storm, control] = results;
+    const [fanout, meeting, storm, control, live] = results;
 
     // fan-out: 1 publisher (VP8 ~100 pkts/s + opus 50 pkts/s) → 2 subscribers, 3 s window
     assert.match(stdout, /\| N \| sub streams \| fwd pkts\/s \| server CPU % \| CPU µs\/fwd pkt \| vs 50 µs \| sub loss % \| silent streams \| RSS MiB \|/);
@@ -99,5 +100,14 @@ describe('bench: cli.ts all --smoke', () => {
       assert.ok(v.verified > 0, JSON.stringify(v));
       assert.equal(v.failed, 0, JSON.stringify(v));
     }
+
+    // livestream: 1 WHIP publisher → 2 WHEP viewers, both m-lines of each receiving in the window
+    assert.equal(live.rows.length, 1);
+    const lrow = live.rows[0];
+    assert.equal(lrow.viewers, 2);
+    assert.equal(lrow.viewersGivenUp, 0, JSON.stringify(lrow));
+    assert.equal(lrow.reception.activeStreams, 4, JSON.stringify(lrow.reception));
+    assert.ok(lrow.reception.received > 0 && lrow.forwardedPerSec > 0, JSON.stringify(lrow));
+    assert.ok(Number.isFinite(lrow.firstPacketMs.p50) && lrow.firstPacketMs.p50 > 0, JSON.stringify(lrow.firstPacketMs));
   });
 });
