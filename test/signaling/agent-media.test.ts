@@ -88,7 +88,7 @@ for (const workers of ['0', '1']) {
       fishjam = new FishjamClient({ fishjamId: s.httpUrl, managementToken: s.apiToken });
       notifier = new FishjamWSNotifier({ fishjamId: s.httpUrl, managementToken: s.apiToken }, () => {}, () => {});
       for (const kind of ['trackAdded', 'trackRemoved'] as const) {
-        notifier.on(kind, (m) => trackEvents.push({ kind, peerId: m.peerId, trackId: m.track?.id ?? '', type: Number(m.track?.type) }));
+        notifier.on(kind, (m) => trackEvents.push({ kind, peerId: m.peerId ?? '', trackId: m.track?.id ?? '', type: Number(m.track?.type) }));
       }
       // The SDK subscribes right after it opens; the first room's notifications show it is subscribed.
       const probe = await fishjam.createRoom();

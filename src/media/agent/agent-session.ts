@@ -10,10 +10,10 @@ import type { ServerEndpointEvent } from '../../room/endpoint-events.js';
 import type { AgentCommand, AgentOutput, MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { TrackInfo } from '../../room/track.js';
 import type { Router } from '../sfu/router.js';
-import type { Codec } from '../wire/sdp.js';
+import { EXT_AUDIO_LEVEL, type Codec } from '../wire/sdp.js';
 import { MAX_AGENT_TRACKS, MAX_AGENT_TRACK_ID } from './agent-limits.js';
 import { AgentListener } from './agent-listener.js';
-import { AGENT_OPUS_PT, AgentTrack, type AgentTrackEncoding } from './agent-track.js';
+import { AGENT_AUDIO_LEVEL_EXT_ID, AGENT_OPUS_PT, AgentTrack, type AgentTrackEncoding } from './agent-track.js';
 import { realClock, type PacerClock } from './frame-pacer.js';
 import { OPUS_CLOCK_RATE, isOpusRate } from './opus-codec.js';
 
@@ -140,8 +140,11 @@ export class AgentSession implements MediaSession {
     } else {
       return `Track ${c.trackId}: encoding must be pcm16 or opus`;
     }
-    const producer = this.router.produce({ trackId: c.trackId, peerId: this.options.peerId, kind: 'audio', codec: AGENT_CODEC, rids: [] }, { sendPli: () => {} });
-    this.tracks.set(c.trackId, new AgentTrack(c.trackId, format, producer, this.clock));
+    const trackId = c.trackId;
+    // PCM tracks carry their level, which subscribers that negotiated ssrc-audio-level receive.
+    const extensions = format.encoding === 'pcm16' ? [{ id: AGENT_AUDIO_LEVEL_EXT_ID, uri: EXT_AUDIO_LEVEL }] : [];
+    const producer = this.router.produce({ trackId, peerId: this.options.peerId, kind: 'audio', codec: AGENT_CODEC, rids: [] }, { sendPli: () => {}, extensions });
+    this.tracks.set(trackId, new AgentTrack(trackId, format, producer, this.clock, (status) => this.host.voiceActivity(trackId, status)));
     this.host.published([{ id: c.trackId, type: 'audio', metadata: c.metadata ?? null, simulcast: { enabled: false, active: ['h'], disabled: [] } }]);
     return undefined;
   }

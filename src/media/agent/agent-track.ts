@@ -3,9 +3,12 @@
 // (or one Opus packet) at a time in real time by a FramePacer. PCM is encoded to Opus as it is played,
 // so a long chunk costs no burst of CPU and an interrupt drops it unencoded. Bounded: each chunk and the
 // queue (MAX_AGENT_QUEUED_MS); a chunk past a bound is refused with a message, the queue kept as it was.
+// PCM frames carry their level (ssrc-audio-level, RFC 6464) and drive the track's voice activity, which
+// falls back to silence when the audio stops or is interrupted.
 // What it must not do: send faster than real time, grow without bound, or touch other tracks.
 import { randomBytes } from 'node:crypto';
 import type { Producer } from '../sfu/producer.js';
+import { VoiceActivityDetector, type VoiceActivity } from '../sfu/voice-activity.js';
 import { parseRtpHeader } from '../wire/rtp.js';
 import { MAX_AGENT_CHUNK_BYTES, MAX_AGENT_OPUS_PACKET, MAX_AGENT_QUEUED_MS } from './agent-limits.js';
 import { FramePacer, type PacerClock } from './frame-pacer.js';
@@ -15,6 +18,10 @@ export type AgentTrackEncoding = { encoding: 'pcm16'; sampleRate: OpusRate } | {
 
 /** The payload type of the Producer's codec (consumers rewrite it to each subscriber's). */
 export const AGENT_OPUS_PT = 111;
+/** The id of the ssrc-audio-level extension in an agent track's packets (consumers map it to each subscriber's). */
+export const AGENT_AUDIO_LEVEL_EXT_ID = 1;
+/** Silent levels that surely turn voice activity back to silence (two detector windows: one may be partly loud). */
+const SILENT_LEVELS = 50;
 /** A sender report is noted for subscribers every this many packets (about once a second). */
 const SR_EVERY = 50;
 const NTP_EPOCH_OFFSET = 2208988800;
@@ -36,15 +43,30 @@ export class AgentTrack {
   private resumed = true;
   private packets = 0;
   private closed = false;
+  private readonly vad: VoiceActivityDetector | undefined;
+  private speaking = false;
 
   constructor(
     readonly trackId: string,
     readonly format: AgentTrackEncoding,
     private readonly producer: Producer,
     private readonly clock: PacerClock,
+    /** Voice activity of the track changed (PCM tracks only: Opus packets are not decoded). */
+    onVoiceActivity?: (status: VoiceActivity) => void,
   ) {
     this.encoder = format.encoding === 'pcm16' ? new OpusPcmEncoder(format.sampleRate) : undefined;
-    this.pacer = new FramePacer(clock, () => this.playNext());
+    this.vad =
+      this.encoder && onVoiceActivity
+        ? new VoiceActivityDetector((status) => {
+            this.speaking = status === 'speech';
+            onVoiceActivity(status);
+          })
+        : undefined;
+    this.pacer = new FramePacer(clock, () => {
+      const ms = this.playNext();
+      if (ms === 0) this.quiet();
+      return ms;
+    });
     producer.variantSsrcs.set('', this.ssrc);
   }
 
@@ -91,6 +113,12 @@ export class AgentTrack {
   interrupt(): void {
     this.pacer.stop();
     this.clearQueue();
+    this.quiet();
+  }
+
+  /** Nothing is played any more: voice activity returns to silence. */
+  private quiet(): void {
+    if (this.speaking) for (let i = 0; i < SILENT_LEVELS; i++) this.vad?.level(127);
   }
 
   close(): void {
@@ -130,7 +158,9 @@ export class AgentTrack {
     }
     this.held = false;
     const frame = this.takePcm(frameBytes);
-    this.sendPacket(this.encoder!.encode(frame), FRAME_MS);
+    const level = audioLevel(frame);
+    this.vad?.level(level);
+    this.sendPacket(this.encoder!.encode(frame), FRAME_MS, level);
     return FRAME_MS;
   }
 
@@ -162,7 +192,8 @@ export class AgentTrack {
     this.lastEnd = this.clock.now() + ms;
   }
 
-  private sendPacket(payload: Buffer, ms: number): void {
+  /** Sends one packet; `level` (dBov) goes into an ssrc-audio-level extension when given. */
+  private sendPacket(payload: Buffer, ms: number, level?: number): void {
     const now = this.clock.now();
     let marker = false;
     if (this.resumed) {
@@ -171,13 +202,23 @@ export class AgentTrack {
       marker = true;
       this.resumed = false;
     }
-    const buf = Buffer.allocUnsafe(12 + payload.length);
-    buf[0] = 0x80;
+    const ext = level === undefined ? 0 : 8;
+    const buf = Buffer.allocUnsafe(12 + ext + payload.length);
+    buf[0] = ext > 0 ? 0x90 : 0x80;
     buf[1] = (marker ? 0x80 : 0) | AGENT_OPUS_PT;
     buf.writeUInt16BE(this.seq, 2);
     buf.writeUInt32BE(this.ts, 4);
     buf.writeUInt32BE(this.ssrc, 8);
-    payload.copy(buf, 12);
+    if (level !== undefined) {
+      // One-byte header extension (RFC 8285): one element of one byte — voice flag and level.
+      buf.writeUInt16BE(0xbede, 12);
+      buf.writeUInt16BE(1, 14);
+      buf[16] = AGENT_AUDIO_LEVEL_EXT_ID << 4;
+      buf[17] = (level < 127 ? 0x80 : 0) | level;
+      buf[18] = 0;
+      buf[19] = 0;
+    }
+    payload.copy(buf, 12 + ext);
     const h = parseRtpHeader(buf)!;
     if (this.packets % SR_EVERY === 0) {
       const wall = Date.now() / 1000 + NTP_EPOCH_OFFSET;
@@ -190,4 +231,17 @@ export class AgentTrack {
     this.ts = (this.ts + (ms * OPUS_CLOCK_RATE) / 1000) >>> 0;
     this.lastEnd = now + ms;
   }
+}
+
+/** The level of a PCM16 frame in -dBov (0 loudest, 127 silent), as ssrc-audio-level carries it. */
+export function audioLevel(frame: Buffer): number {
+  let sum = 0;
+  const n = frame.length >> 1;
+  for (let i = 0; i < n; i++) {
+    const v = frame.readInt16LE(i * 2) / 32768;
+    sum += v * v;
+  }
+  const rms = n === 0 ? 0 : Math.sqrt(sum / n);
+  if (rms === 0) return 127;
+  return Math.max(0, Math.min(127, Math.round(-20 * Math.log10(rms))));
 }

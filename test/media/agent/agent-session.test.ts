@@ -26,12 +26,13 @@ function setUp(output: AgentOutput = { format: 'pcm16', sampleRate: 16000 }, per
   const audio: AgentAudio[] = [];
   const published: TrackInfo[][] = [];
   const unpublished: string[][] = [];
+  const voice: string[] = [];
   const host: MediaSessionHost = {
     send: (e) => events.push(e),
     published: (t) => published.push(t),
     unpublished: (ids) => unpublished.push(ids),
     trackMetadataChanged: () => {},
-    voiceActivity: () => {},
+    voiceActivity: (trackId, status) => voice.push(`${trackId}:${status}`),
     failed: () => {},
     agentAudio: (a) => audio.push(a),
   };
@@ -44,7 +45,7 @@ function setUp(output: AgentOutput = { format: 'pcm16', sampleRate: 16000 }, per
     clock,
   );
   const errors = () => events.filter((e) => e.type === 'error').map((e) => (e as { message: string }).message);
-  return { router, session, events, audio, published, unpublished, clock, errors };
+  return { router, session, events, audio, published, unpublished, clock, errors, voice };
 }
 
 /** A browser-like publisher's audio track in the router, and a function sending `n` 20 ms packets of a 440 Hz tone. */
@@ -158,14 +159,16 @@ describe('AgentSession: what the agent sends', () => {
     session.close();
   });
 
-  test('interruptTrack: audio stops at once, nothing is sent within the next 100 ms or after', () => {
-    const { router, session, clock } = setUp();
+  test('interruptTrack: audio stops at once, nothing is sent within the next 100 ms or after; voice activity follows', () => {
+    const { router, session, clock, voice } = setUp();
     session.agent(addTrack());
     const sentAt: number[] = [];
     router.producer('voice')!.addSink({ forward: () => void sentAt.push(clock.now()), close: () => {} });
     session.agent({ type: 'trackData', trackId: 'voice', data: sinePcm16(440, 16000, 3000) });
-    clock.advance(300);
+    clock.advance(600);
+    assert.deepEqual(voice, ['voice:speech']);
     session.agent({ type: 'interruptTrack', trackId: 'voice' });
+    assert.deepEqual(voice, ['voice:speech', 'voice:silence']);
     const at = clock.now();
     clock.advance(3000);
     assert.equal(sentAt.filter((t) => t > at).length, 0);

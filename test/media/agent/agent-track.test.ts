@@ -6,10 +6,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpusScript from 'opusscript';
 import { MAX_AGENT_CHUNK_BYTES, MAX_AGENT_QUEUED_MS } from '../../../src/media/agent/agent-limits.js';
-import { AGENT_OPUS_PT, AgentTrack, type AgentTrackEncoding } from '../../../src/media/agent/agent-track.js';
+import { AGENT_AUDIO_LEVEL_EXT_ID, AGENT_OPUS_PT, AgentTrack, audioLevel, type AgentTrackEncoding } from '../../../src/media/agent/agent-track.js';
 import { OpusPcmEncoder } from '../../../src/media/agent/opus-codec.js';
 import { Producer } from '../../../src/media/sfu/producer.js';
-import type { RtpHeader } from '../../../src/media/wire/rtp.js';
+import { getHeaderExtension, parseAudioLevel, type RtpHeader } from '../../../src/media/wire/rtp.js';
 import { goertzel, rms, samples, sinePcm16 } from './audio-signal.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -23,16 +23,25 @@ interface Sent {
   payload: Buffer;
 }
 
-function setUp(format: AgentTrackEncoding) {
+function setUp(format: AgentTrackEncoding, onVoice?: (status: string) => void) {
   const clock = new FakeClock();
   const producer = new Producer('t1', 'agent', 'audio', { payloadType: AGENT_OPUS_PT, name: 'opus', clockRate: 48000, channels: 2, rtcpFb: [] }, [], { sendPli: () => {} });
-  const sent: Sent[] = [];
+  const sent: (Sent & { level?: number })[] = [];
   producer.addSink({
     forward: (buf: Buffer, h: RtpHeader) =>
-      sent.push({ at: clock.now(), marker: h.marker, pt: h.payloadType, seq: h.sequenceNumber, ts: h.timestamp, ssrc: h.ssrc, payload: Buffer.from(buf.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)) }),
+      sent.push({
+        at: clock.now(),
+        marker: h.marker,
+        pt: h.payloadType,
+        seq: h.sequenceNumber,
+        ts: h.timestamp,
+        ssrc: h.ssrc,
+        payload: Buffer.from(buf.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)),
+        level: parseAudioLevel(getHeaderExtension(buf, h, AGENT_AUDIO_LEVEL_EXT_ID) ?? Buffer.alloc(0))?.level,
+      }),
     close: () => {},
   });
-  const track = new AgentTrack('t1', format, producer, clock);
+  const track = new AgentTrack('t1', format, producer, clock, onVoice);
   return { clock, producer, sent, track };
 }
 
@@ -69,6 +78,24 @@ describe('AgentTrack', () => {
     });
   }
 
+  test('PCM frames carry their level; voice activity turns to speech while it plays and back to silence when it ends or is interrupted', () => {
+    const changes: string[] = [];
+    const { clock, sent, track } = setUp({ encoding: 'pcm16', sampleRate: 16000 }, (s) => changes.push(s));
+    track.push(Buffer.concat([sinePcm16(440, 16000, 1000), Buffer.alloc(640 * 10)]));
+    clock.advance(2000);
+    // A 12000-amplitude sine: rms 0.26 of full scale, 12 dB below it; the silent frames are 127.
+    assert.deepEqual([...new Set(sent.slice(0, 50).map((p) => p.level))], [12]);
+    assert.deepEqual([...new Set(sent.slice(50).map((p) => p.level))], [127]);
+    assert.deepEqual(changes, ['speech', 'silence']);
+    track.push(sinePcm16(440, 16000, 3000));
+    clock.advance(600);
+    assert.deepEqual(changes, ['speech', 'silence', 'speech']);
+    track.interrupt();
+    assert.deepEqual(changes, ['speech', 'silence', 'speech', 'silence']);
+    assert.equal(audioLevel(Buffer.alloc(640)), 127);
+    assert.equal(audioLevel(sinePcm16(440, 16000, 20, 32767)), 3);
+  });
+
   test('a partial frame waits one frame for the rest, then is padded with silence', () => {
     const { clock, sent, track } = setUp({ encoding: 'pcm16', sampleRate: 16000 });
     track.push(sinePcm16(440, 16000, 10));
@@ -94,6 +121,7 @@ describe('AgentTrack', () => {
     assert.deepEqual(sent.map((s) => (s.ts - sent[0]!.ts) >>> 0), [0, 960, 3840]);
     assert.deepEqual(sent[1]!.payload, p60);
     assert.deepEqual(sent[0]!.payload, p20);
+    assert.equal(sent[0]!.level, undefined, 'Opus packets are not decoded: no level');
   });
 
   test('interrupt: nothing more is sent after it (within 0 ms), and later audio plays as a new talkspurt', () => {
