@@ -1,7 +1,7 @@
 // Agents and browsers, with the unmodified js-server-sdk 0.25.0 agent and ts-client 0.25.1 in Chromium,
 // media in the main thread and in a media worker: an agent hears a page's microphone (Chromium's fake
 // capture playing a generated 440 Hz WAV; the agent's PCM has its energy at 440 Hz, not at 1900 Hz),
-// and a page receives an agent's track (audio packets arriving and a non-silent audioLevel).
+// and a page receives an agent's track (audio packets arriving, a non-silent audioLevel, voice activity).
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -133,6 +133,7 @@ describe('agents and browsers (ts-client 0.25.1)', () => {
             el.srcObject = ctx.stream;
             void el.play().catch((e: unknown) => window.pushEvent('playFailed', { e: String(e) }));
             document.body.appendChild(el);
+            ctx.on('voiceActivityChanged', (c: any) => window.pushEvent('agentVoice', { status: c.vadStatus }));
             window.pushEvent('agentAudioReady', { trackId: ctx.trackId });
           });
         });
@@ -149,6 +150,8 @@ describe('agents and browsers (ts-client 0.25.1)', () => {
           await new Promise((r) => setTimeout(r, 200));
           last = await inboundAudio(page);
         }
+        // The agent's track reports voice activity like a microphone's.
+        await waitForPageEvent(page, (e) => e.name === 'agentVoice' && (e.data as { status: string }).status === 'speech', WAIT_MS);
         await fishjam.deleteRoom(room.id);
       });
     });
