@@ -1,13 +1,17 @@
 // Starts Shoal as a process inside the server namespace of a netns topology (spawnShoal under
 // `ip netns exec`): HTTP, TURN (the address clients are given, FJ_WEBRTC_TURN_IP) and metrics all on the
 // server's address on the topology, so clients reach it only through their shaped veth while the test
-// process reaches it over the root namespace's unshaped link. Plus a REST helper and a metrics reader.
+// process reaches it over the root namespace's unshaped link (optionally with the delay relay of
+// net-relay.ts in front of its TURN port). Plus a REST helper and a metrics reader.
 // It must not bind anything outside the server namespace.
+import { availableParallelism } from 'node:os';
 import { spawnShoal, type ShoalProcess } from './shoal-process.js';
 import { inNamespace, type NetTopology } from './netns.js';
+import { startDelayRelay, type DelayRelay } from './net-relay.js';
 
 export const NET_API_TOKEN = 'netns-test-api-token';
 const METRICS_PORT = 9568; // alone in its namespace: the default port cannot be taken
+const RELAYED_TURN_PORT = 50_000; // fixed when relayed: the relay listens on the same ports
 
 export interface NetShoal {
   proc: ShoalProcess;
@@ -20,24 +24,44 @@ export interface NetShoal {
   wsUrl: string;
   metricsUrl: string;
   apiToken: string;
+  /** With `delayRelay`: the relay clients reach Shoal's TURN through (set delays on it). */
+  relay?: DelayRelay;
   stop(): Promise<void>;
 }
 
-/** `env` adds or overrides FJ_* variables (e.g. FJ_MEDIA_WORKERS). */
-export async function startNetShoal(topo: NetTopology, env: Record<string, string> = {}): Promise<NetShoal> {
+/**
+ * `env` adds or overrides FJ_* variables (e.g. FJ_MEDIA_WORKERS). `delayRelay`: clients are given the delay
+ * relay's address (net-relay.ts) as Shoal's TURN address, so delay and jitter can be set per client.
+ */
+export async function startNetShoal(topo: NetTopology, env: Record<string, string> = {}, opts: { delayRelay?: boolean } = {}): Promise<NetShoal> {
   const ip = topo.server.ip;
-  const proc = await spawnShoal({
-    token: NET_API_TOKEN,
-    command: inNamespace(topo.server.ns, [process.execPath, '--import', 'tsx', 'src/main.ts']),
-    env: {
-      FJ_IP: ip,
-      FJ_WEBRTC_TURN_IP: ip,
-      FJ_WEBRTC_TURN_LISTEN_IP: ip,
-      FJ_METRICS_IP: ip,
-      FJ_METRICS_PORT: String(METRICS_PORT),
-      ...env,
-    },
-  });
+  let relay: DelayRelay | undefined;
+  const relayEnv: Record<string, string> = {};
+  if (opts.delayRelay) {
+    const workers = env.FJ_MEDIA_WORKERS === 'auto' ? availableParallelism() : Number(env.FJ_MEDIA_WORKERS ?? 0);
+    const ports = Array.from({ length: Math.max(1, workers) }, (_, i) => RELAYED_TURN_PORT + i);
+    relay = await startDelayRelay(topo, ports);
+    Object.assign(relayEnv, { FJ_WEBRTC_TURN_IP: relay.ip, FJ_WEBRTC_TURN_PORT: String(RELAYED_TURN_PORT), FJ_WEBRTC_TURN_TCP_PORT: 'off' });
+  }
+  let proc: ShoalProcess;
+  try {
+    proc = await spawnShoal({
+      token: NET_API_TOKEN,
+      command: inNamespace(topo.server.ns, [process.execPath, '--import', 'tsx', 'src/main.ts']),
+      env: {
+        FJ_IP: ip,
+        FJ_WEBRTC_TURN_IP: ip,
+        FJ_WEBRTC_TURN_LISTEN_IP: ip,
+        FJ_METRICS_IP: ip,
+        FJ_METRICS_PORT: String(METRICS_PORT),
+        ...relayEnv,
+        ...env,
+      },
+    });
+  } catch (err) {
+    relay?.stop();
+    throw err;
+  }
   const host = `${ip}:${proc.port}`;
   return {
     proc,
@@ -48,7 +72,9 @@ export async function startNetShoal(topo: NetTopology, env: Record<string, strin
     wsUrl: `ws://${host}`,
     metricsUrl: `http://${ip}:${METRICS_PORT}/metrics`,
     apiToken: NET_API_TOKEN,
+    relay,
     stop: async () => {
+      relay?.stop();
       if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
       proc.child.kill('SIGKILL');
       await proc.exited;

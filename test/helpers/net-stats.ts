@@ -13,6 +13,8 @@ export interface SelectedPair {
   remotePort: number;
   bytesReceived: number;
   bytesSent: number;
+  /** seconds (ICE consent checks), undefined before the first answer */
+  currentRoundTripTime?: number;
 }
 
 /** The transport's selected candidate pair, or undefined while there is none. */
@@ -41,6 +43,7 @@ export async function selectedPair(page: Page): Promise<SelectedPair | undefined
       remotePort: remote.port ?? 0,
       bytesReceived: pair.bytesReceived ?? 0,
       bytesSent: pair.bytesSent ?? 0,
+      currentRoundTripTime: pair.currentRoundTripTime,
     };
   });
 }

@@ -3,8 +3,10 @@
 //   recv <ip> <port> <maxMs>  — prints {"ready":true}, then, 1.5 s after the last packet (or at maxMs),
 //                               one JSON line: packets, bytes, first/last arrival (ms) — and exits;
 //   send <ip> <port> <kbit/s> <bytes> <count> — sends `count` datagrams of `bytes`, paced at the rate,
-//                               prints {"sent":N,"ms":T} and exits.
-// It must not run for longer than its bounds (maxMs, or count at the rate plus 5 s).
+//                               prints {"sent":N,"ms":T} and exits;
+//   stun <ip> <port> <count> <intervalMs> — STUN Binding requests, prints {"sent":N,"rtts":[ms…]} 2 s after
+//                               the last one.
+// It must not run for longer than its bounds (maxMs, count at the rate plus 5 s, count × interval + 2 s).
 import { createSocket } from 'node:dgram';
 
 const [mode, ip, portText, ...rest] = process.argv.slice(2);
@@ -71,6 +73,40 @@ if (mode === 'recv') {
     }, 50);
   };
   setTimeout(() => fail('send: took too long'), count / perMs + 5000).unref();
+  tick();
+} else if (mode === 'stun') {
+  const count = Number(rest[0]);
+  const intervalMs = Number(rest[1]);
+  if (!(count >= 1 && count <= 10_000) || !(intervalMs >= 1 && intervalMs <= 10_000)) fail('stun: bad count/interval');
+  const sock = createSocket('udp4');
+  const sentAt = new Map<string, number>();
+  const rtts: number[] = [];
+  sock.on('message', (msg) => {
+    // A Binding success response (0x0101) carries our transaction id (bytes 8–19).
+    if (msg.length < 20 || msg.readUInt16BE(0) !== 0x0101) return;
+    const id = msg.subarray(8, 20).toString('hex');
+    const t = sentAt.get(id);
+    if (t !== undefined) {
+      rtts.push(Math.round((performance.now() - t) * 10) / 10);
+      sentAt.delete(id);
+    }
+  });
+  let sent = 0;
+  const finish = () => {
+    console.log(JSON.stringify({ sent, rtts }));
+    sock.close();
+    process.exit(0);
+  };
+  const tick = () => {
+    const req = Buffer.alloc(20);
+    req.writeUInt16BE(0x0001, 0); // Binding request, no attributes
+    req.writeUInt32BE(0x2112a442, 4);
+    for (let i = 8; i < 20; i++) req[i] = Math.floor(Math.random() * 256);
+    sentAt.set(req.subarray(8, 20).toString('hex'), performance.now());
+    sock.send(req, port, ip);
+    if (++sent < count) setTimeout(tick, intervalMs);
+    else setTimeout(finish, 2000);
+  };
   tick();
 } else {
   fail(`unknown mode ${mode}`);
