@@ -250,8 +250,22 @@ for (const workers of ['0', '1']) {
       a.sendData(ids[0]!, chunk);
       await waitRefusal('queue full');
 
-      const stored = (await fishjam.getRoom(room.id)).peers.find((p) => p.id === peer.id);
-      assert.deepEqual(stored?.tracks.map((t) => t.id).sort(), ids.slice(0, 4).sort());
+      // Garbage on the socket (the SDK's own WebSocket): text, random bytes, truncated protobuf.
+      const raw = (a as unknown as { client: WebSocket }).client;
+      raw.send('hello');
+      for (let i = 0; i < 50; i++) raw.send(Buffer.from(Array.from({ length: 1 + ((i * 37) % 200) }, (_, k) => (k * 131 + i * 17) & 0xff)));
+      raw.send(Buffer.from([0x22, 0x7f, 0x0a]));
+      await waitRefusal('text frames are not AgentRequests');
+      a.deleteTrack(ids[3]!);
+
+      const deadline = Date.now() + WAIT_MS;
+      let stored = (await fishjam.getRoom(room.id)).peers.find((p) => p.id === peer.id);
+      while (stored?.tracks.length !== 3) {
+        assert.ok(Date.now() < deadline, `deleteTrack after the garbage: ${JSON.stringify(stored?.tracks)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        stored = (await fishjam.getRoom(room.id)).peers.find((p) => p.id === peer.id);
+      }
+      assert.deepEqual(stored?.tracks.map((t) => t.id).sort(), ids.slice(0, 3).sort());
       assert.equal(stored?.status, 'connected');
       assert.deepEqual(closes, []);
       await fishjam.deleteRoom(room.id);
