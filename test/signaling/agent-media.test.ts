@@ -252,6 +252,7 @@ for (const workers of ['0', '1']) {
 
       // Garbage on the socket (the SDK's own WebSocket): text, random bytes, truncated protobuf.
       const raw = (a as unknown as { client: WebSocket }).client;
+      await new Promise((r) => setTimeout(r, 1000));
       raw.send('hello');
       for (let i = 0; i < 50; i++) raw.send(Buffer.from(Array.from({ length: 1 + ((i * 37) % 200) }, (_, k) => (k * 131 + i * 17) & 0xff)));
       raw.send(Buffer.from([0x22, 0x7f, 0x0a]));
