@@ -5,18 +5,18 @@
 // sent, retransmissions received) next to what was put on its link (Shoal's eth0 tx, the downlink qdisc's
 // sent bytes and drops) and Shoal's forward / retransmit counters; then `RESULT <json>` with every window.
 //   node --import tsx bench/shaped-link.ts [--rate 300] [--seconds 20] [--lead 10] [--restore 10]
-//                                          [--workers 0] [--fake-camera] (default: a noisy 1280×720 clip)
+//                                          [--workers 0] [--sub c5|c25] (the subscriber's ts-client)
+//                                          [--fake-camera] (default: a noisy 1280×720 clip)
 // Needs root (network namespaces). It must not leave namespaces or processes behind (the harness sweeps).
 import { parseArgs } from 'node:util';
-import { createTopology, netnsUnavailable } from '../test/helpers/netns.js';
+import { netnsUnavailable } from '../test/helpers/netns.js';
 import { devCounters, linkCounters, setRate, tbfParams } from '../test/helpers/net-link.js';
-import { launchNetBrowser, netPageLogs, openNetPage } from '../test/helpers/net-browser.js';
-import { netMetric, netPeerToken, netRoom, startNetShoal, type NetShoal } from '../test/helpers/net-shoal.js';
+import { netMetric } from '../test/helpers/net-shoal.js';
+import { startNetScene } from '../test/helpers/net-scene.js';
 import { receiveSample, waitForSample, type ReceiveSample } from '../test/helpers/net-stats.js';
 import { noisyClip } from '../test/helpers/net-y4m.js';
-import { joinC5, publishC5 } from '../test/helpers/media-page.js';
-import { killShoalProcesses } from '../test/helpers/shoal-process.js';
-import type { Browser, Page } from '../test/helpers/browser.js';
+import { joinC25, joinC5, publishC5 } from '../test/helpers/media-page.js';
+import type { Page } from '../test/helpers/browser.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -25,6 +25,7 @@ const { values: flags } = parseArgs({
     lead: { type: 'string', default: '10' },
     restore: { type: 'string', default: '10' },
     workers: { type: 'string', default: '0' },
+    sub: { type: 'string', default: 'c5' },
     'fake-camera': { type: 'boolean', default: false },
   },
 });
@@ -33,6 +34,7 @@ const cutS = Number(flags.seconds);
 const leadS = Number(flags.lead);
 const restoreS = Number(flags.restore);
 const WINDOW_MS = 2000;
+const subKind = flags.sub === 'c25' ? 'c25' : 'c5';
 
 interface Window {
   phase: 'clean' | 'cut' | 'restored';
@@ -82,24 +84,19 @@ async function main(): Promise<void> {
     console.error(`shaped-link bench skipped: ${why}`);
     process.exit(0);
   }
-  const topo = await createTopology({ clients: ['pub', 'sub'] });
+  const camera = flags['fake-camera'] ? [] : [`--use-file-for-fake-video-capture=${noisyClip()}`];
+  const scene = await startNetScene({ clients: ['pub', 'sub'], env: { FJ_MEDIA_WORKERS: flags.workers! }, browserArgs: { pub: camera } });
+  const { topo, shoal: s } = scene;
   const sub = topo.client('sub');
-  const browsers: Browser[] = [];
-  let shoal: NetShoal | undefined;
   try {
-    const camera = flags['fake-camera'] ? [] : [`--use-file-for-fake-video-capture=${noisyClip()}`];
-    shoal = await startNetShoal(topo, { FJ_MEDIA_WORKERS: flags.workers });
-    const s = shoal;
-    const [pubBrowser, subBrowser] = await Promise.all([launchNetBrowser(topo.client('pub'), { extraArgs: camera }), launchNetBrowser(sub)]);
-    browsers.push(pubBrowser!, subBrowser!);
-    const roomId = await netRoom(s);
-    const pubPage = await openNetPage(pubBrowser!, 'c5');
-    const subPage = await openNetPage(subBrowser!, 'c5');
-    await joinC5(pubPage, { host: s.host, token: await netPeerToken(s, roomId), name: 'pub' });
-    await joinC5(subPage, { host: s.host, token: await netPeerToken(s, roomId), name: 'sub' });
+    const roomId = await scene.room();
+    const [pubPage, subPage] = await Promise.all([scene.page('pub', 'c5'), scene.page('sub', subKind)]);
+    await joinC5(pubPage, { host: s.host, token: await scene.token(roomId), name: 'pub' });
+    if (subKind === 'c5') await joinC5(subPage, { host: s.host, token: await scene.token(roomId), name: 'sub' });
+    else await joinC25(subPage, s.wsUrl, await scene.token(roomId), 'sub');
     await publishC5(pubPage, { video: true, audio: true, simulcast: true, width: 1280, height: 720, contentHint: 'detail' });
     await waitForSample(subPage, (x) => x.framesDecoded > 48, 'the subscriber decoding', 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\npub:\n${netPageLogs(pubPage)}\nsub:\n${netPageLogs(subPage)}`);
+      throw new Error(`${err.message}\n${scene.logs()}`);
     });
     const layers = await publisherLayers(pubPage);
     console.error(`publisher layers: ${JSON.stringify(layers)}`);
@@ -159,6 +156,7 @@ async function main(): Promise<void> {
       rateKbit: rate,
       tbf: tbfParams(rate),
       workers: Number(flags.workers),
+      subscriber: subKind,
       camera: flags['fake-camera'] ? 'chromium fake camera' : 'noisy 1280x720 clip',
       publisherLayers: layers,
       cut: {
@@ -173,17 +171,14 @@ async function main(): Promise<void> {
         widths: [...new Set(cut.map((w) => w.width))],
       },
     };
-    console.log(`# shaped link: subscriber downlink ${rate} kbit/s for ${cutS} s (tbf burst ${summary.tbf.burstBytes} B, latency ${summary.tbf.latencyMs} ms), ${summary.camera}, FJ_MEDIA_WORKERS=${flags.workers}`);
+    console.log(`# shaped link: subscriber downlink ${rate} kbit/s for ${cutS} s (tbf burst ${summary.tbf.burstBytes} B, latency ${summary.tbf.latencyMs} ms), ${summary.camera}, subscriber ts-client ${subKind === 'c5' ? '0.5.0' : '0.25.1'}, FJ_MEDIA_WORKERS=${flags.workers}`);
     console.log('| phase | t (s) | width | frames decoded | freeze (s) | video rx kbit/s | NACKs sent | RTX rx | Shoal tx kbit/s | link sent kbit/s | link drops | fwd pkts | rtx pkts |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const w of windows)
       console.log(`| ${w.phase} | ${w.t} | ${w.width} | ${w.framesDecoded} | ${w.freezeS} | ${w.videoKbit} | ${w.nacks} | ${w.rtxReceived} | ${w.shoalTxKbit} | ${w.qdiscSentKbit} | ${w.qdiscDrops} | ${w.forwarded} | ${w.retransmitted} |`);
     console.log(`RESULT ${JSON.stringify({ summary, windows })}`);
   } finally {
-    await Promise.all(browsers.map((b) => b.close().catch(() => undefined)));
-    await shoal?.stop();
-    killShoalProcesses();
-    await topo.destroy();
+    await scene.close();
   }
 }
 

@@ -4,14 +4,11 @@
 // through it with the ICE round trip time showing the delay. Skipped where namespaces are unavailable.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTopology, netnsUnavailable, type NetTopology } from '../helpers/netns.js';
+import { netnsUnavailable } from '../helpers/netns.js';
 import { stunRtts } from '../helpers/net-udp.js';
-import { launchNetBrowser, netPageLogs, openNetPage } from '../helpers/net-browser.js';
-import { netPeerToken, netRoom, startNetShoal, type NetShoal } from '../helpers/net-shoal.js';
+import { startNetScene, type NetScene } from '../helpers/net-scene.js';
 import { selectedPair, waitForSample } from '../helpers/net-stats.js';
 import { joinC5, publishC5 } from '../helpers/media-page.js';
-import { killShoalProcesses } from '../helpers/shoal-process.js';
-import type { Browser, Page } from '../helpers/browser.js';
 
 const unavailable = await netnsUnavailable();
 
@@ -19,25 +16,17 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const median = (xs: number[]) => sorted(xs)[xs.length >> 1]!;
 
 describe('shaped-link harness: delay relay in front of Shoal', { skip: unavailable ?? false }, () => {
-  let topo: NetTopology;
-  let shoal: NetShoal;
-  let browsers: Browser[] = [];
-  const pages: Page[] = [];
+  let scene: NetScene;
   before(async () => {
-    topo = await createTopology({ clients: ['pub', 'sub'] });
-    shoal = await startNetShoal(topo, {}, { delayRelay: true });
+    scene = await startNetScene({ clients: ['pub', 'sub'], delayRelay: true });
   });
   after(async () => {
-    for (const p of pages) await p.context().close().catch(() => undefined);
-    await Promise.all(browsers.map((b) => b.close()));
-    await shoal?.stop();
-    killShoalProcesses();
-    await topo?.destroy();
+    await scene?.close();
   });
 
   test('STUN round trips through the relay: ~0 ms clean, 50 ms up + 30 ms down ≈ 80 ms, jitter ±20 ms spreads them', async (t) => {
-    const sub = topo.client('sub');
-    const relay = shoal.relay!;
+    const sub = scene.client('sub');
+    const relay = scene.shoal.relay!;
     const rtts = (count: number) => stunRtts({ fromNs: sub.ns, ip: relay.ip, port: relay.ports[0]!, count, intervalMs: 20 });
     const clean = await rtts(20);
     t.diagnostic(`clean: median ${median(clean)} ms of ${clean.length}`);
@@ -62,16 +51,15 @@ describe('shaped-link harness: delay relay in front of Shoal', { skip: unavailab
   });
 
   test('ts-client 0.5.0 pages reach Shoal through the relay: the selected pair is the relay\'s address and its RTT carries the delay', async (t) => {
-    const sub = topo.client('sub');
-    browsers = await Promise.all([launchNetBrowser(topo.client('pub')), launchNetBrowser(sub)]);
-    const roomId = await netRoom(shoal);
-    const pubPage = await openNetPage(browsers[0]!, 'c5');
-    const subPage = await openNetPage(browsers[1]!, 'c5');
-    pages.push(pubPage, subPage);
+    const { shoal } = scene;
+    const sub = scene.client('sub');
+    const roomId = await scene.room();
+    const pubPage = await scene.page('pub', 'c5');
+    const subPage = await scene.page('sub', 'c5');
     try {
       await shoal.relay!.setDelay(sub, 'down', 100);
-      await joinC5(pubPage, { host: shoal.host, token: await netPeerToken(shoal, roomId), name: 'pub' });
-      await joinC5(subPage, { host: shoal.host, token: await netPeerToken(shoal, roomId), name: 'sub' });
+      await joinC5(pubPage, { host: shoal.host, token: await scene.token(roomId), name: 'pub' });
+      await joinC5(subPage, { host: shoal.host, token: await scene.token(roomId), name: 'sub' });
       await publishC5(pubPage, { video: true, audio: true });
       const first = await waitForSample(subPage, (s) => s.framesDecoded > 0, 'first frames through the relay');
       await waitForSample(subPage, (s) => s.framesDecoded > first.framesDecoded + 24, 'frames increasing');
@@ -88,7 +76,7 @@ describe('shaped-link harness: delay relay in front of Shoal', { skip: unavailab
       const pubPair = await selectedPair(pubPage);
       assert.ok(pubPair && pubPair.currentRoundTripTime !== undefined && pubPair.currentRoundTripTime < 0.05, `the publisher has no delay set: ${JSON.stringify(pubPair)}`);
     } catch (err) {
-      (err as Error).message += `\npub:\n${netPageLogs(pubPage)}\nsub:\n${netPageLogs(subPage)}`;
+      (err as Error).message += `\n${scene.logs()}`;
       throw err;
     }
   });
