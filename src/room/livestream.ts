@@ -33,6 +33,8 @@ export interface LivestreamDeps {
   media: MediaPort | undefined;
   notify(n: Notification): void;
   onError(err: unknown, context: string): void;
+  /** A streamer or viewer came or went (the room's peerless countdown counts them as connected). */
+  activityChanged(): void;
 }
 
 const PUBLISH_ONLY = { canPublish: true, canSubscribe: false, canPublishData: false };
@@ -53,6 +55,11 @@ export class Livestream {
     return this.streamer !== undefined;
   }
 
+  /** True while a streamer or a viewer is connected. */
+  get active(): boolean {
+    return this.streamer !== undefined || this.viewers.size > 0;
+  }
+
   /** The streamer's published tracks (empty before its offer was answered). */
   get tracks(): TrackInfo[] {
     return this.streamer ? [...this.streamer.tracks.values()] : [];
@@ -68,6 +75,7 @@ export class Livestream {
     this.streamer = entry;
     this.deps.notify({ type: 'streamConnected', roomId: this.deps.roomId });
     this.deps.notify({ type: 'streamerConnected', roomId: this.deps.roomId, streamerId: id });
+    this.deps.activityChanged();
     return entry;
   }
 
@@ -83,6 +91,7 @@ export class Livestream {
     this.viewers.set(id, entry);
     entry.session.subscribe(streamer.id, [...streamer.tracks.values()]);
     this.deps.notify({ type: 'viewerConnected', roomId: this.deps.roomId, viewerId: id });
+    this.deps.activityChanged();
     return entry;
   }
 
@@ -110,6 +119,7 @@ export class Livestream {
       streamer.tracks.clear();
       this.deps.notify({ type: 'streamerDisconnected', roomId: this.deps.roomId, streamerId: streamer.id });
       this.deps.notify({ type: 'streamDisconnected', roomId: this.deps.roomId });
+      this.deps.activityChanged();
       return true;
     }
     const viewer = this.viewers.get(id);
@@ -117,6 +127,7 @@ export class Livestream {
     this.viewers.delete(id);
     this.close(viewer, reason);
     this.deps.notify({ type: 'viewerDisconnected', roomId: this.deps.roomId, viewerId: id });
+    this.deps.activityChanged();
     return true;
   }
 

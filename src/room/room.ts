@@ -46,7 +46,7 @@ export class Room {
     private readonly hooks: RoomHooks,
   ) {
     this.timers = new LifecycleTimers(config);
-    this.livestream = new Livestream({ roomId: id, roomCodec: config.videoCodec, media: hooks.media, notify: (n) => this.notify(n), onError: hooks.onError });
+    this.livestream = new Livestream({ roomId: id, roomCodec: config.videoCodec, media: hooks.media, notify: (n) => this.notify(n), onError: hooks.onError, activityChanged: () => this.rearmPeerless() });
     this.tracks = new TrackDistribution({
       roomId: id,
       readyPeers: () => this.readyPeers(),
@@ -374,7 +374,7 @@ export class Room {
   /** A room with no connected peer for peerlessPurgeTimeout is dropped. */
   private rearmPeerless(): void {
     if (this.stopped) return;
-    const anyConnected = () => [...this.peers.values()].some((p) => p.status === 'connected');
+    const anyConnected = () => this.livestream.active || [...this.peers.values()].some((p) => p.status === 'connected');
     this.timers.peerlessCheck(anyConnected(), () => {
       if (!this.stopped && !anyConnected()) this.hooks.onPurge(this);
     });

@@ -1,7 +1,7 @@
 // The room's Livestream with a fake media port: one streamer (a second is refused), viewers only once the
 // streamer has published (each subscribed to its tracks, bounded in number), the notifications in order,
 // the sessions' own track changes followed, and a streamer's end, a session failure and the room's stop
-// ending everyone. Streamers and viewers are never room peers.
+// ending everyone; they keep the peerless countdown off. Streamers and viewers are never room peers.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_LIVESTREAM_VIEWERS, type LiveEndpoint } from '../../src/room/livestream.js';
@@ -95,6 +95,20 @@ describe('livestream', () => {
     assert.equal(types.filter((t) => t === 'viewerDisconnected').length, MAX_LIVESTREAM_VIEWERS);
     assert.deepEqual(types.slice(-4), ['trackRemoved', 'streamerDisconnected', 'streamDisconnected', 'roomDeleted']);
     assert.equal(h.room.livestream.connectStreamer(new FakeLink()), 'media unavailable', 'a stopped room takes nobody');
+  });
+
+  test('a streamer or viewer keeps the peerless countdown off; once they leave it runs again', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const h = makeRoom({ roomType: 'livestream', peerlessPurgeTimeout: 10 });
+    t.mock.timers.tick(5000);
+    const { endpoint } = streamerOf(h);
+    t.mock.timers.tick(20_000);
+    assert.deepEqual(h.purges, [], 'not purged while streaming');
+    h.room.livestream.disconnect(endpoint.id);
+    t.mock.timers.tick(9000);
+    assert.deepEqual(h.purges, []);
+    t.mock.timers.tick(1000);
+    assert.deepEqual(h.purges, [h.room], 'purged peerlessPurgeTimeout after the stream ended');
   });
 
   test('without a media plane nobody connects', () => {
