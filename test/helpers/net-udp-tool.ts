@@ -2,8 +2,8 @@
 // (`ip netns exec NS node --import tsx net-udp-tool.ts …`):
 //   recv <ip> <port> <maxMs>  — prints {"ready":true}, then, 1.5 s after the last packet (or at maxMs),
 //                               one JSON line: packets, bytes, first/last arrival (ms) — and exits;
-//   send <ip> <port> <kbit/s> <bytes> <count> — sends `count` datagrams of `bytes`, paced at the rate,
-//                               prints {"sent":N,"ms":T} and exits;
+//   send <ip> <port> <kbit/s> <bytes> <count> — sends `count` datagrams of `bytes`, paced at the rate
+//                               (a stall slips the schedule, no catch-up burst), prints {"sent":N,"ms":T};
 //   stun <ip> <port> <count> <intervalMs> — STUN Binding requests, prints {"sent":N,"rtts":[ms…]} 2 s after
 //                               the last one.
 // It must not run for longer than its bounds (maxMs, count at the rate plus 5 s, count × interval + 2 s).
@@ -56,10 +56,16 @@ if (mode === 'recv') {
   const sock = createSocket('udp4');
   const payload = Buffer.alloc(size, 0x5a);
   const perMs = (kbit * 1000) / 8 / size / 1000; // datagrams per millisecond
-  const t0 = performance.now();
+  const burstCap = Math.max(1, Math.ceil(perMs * 10)); // after a stall, catch up by at most 10 ms of packets
+  const start = performance.now();
+  let t0 = start;
   let sent = 0;
   const tick = () => {
-    const due = Math.min(count, Math.floor((performance.now() - t0) * perMs) + 1);
+    let due = Math.min(count, Math.floor((performance.now() - t0) * perMs) + 1);
+    if (due - sent > burstCap) {
+      t0 += (due - sent - burstCap) / perMs; // the schedule slips instead of bursting into the link
+      due = sent + burstCap;
+    }
     while (sent < due) {
       payload.writeUInt32BE(sent, 0);
       sock.send(payload, port, ip);
@@ -67,7 +73,7 @@ if (mode === 'recv') {
     }
     if (sent < count) setTimeout(tick, 2);
     else setTimeout(() => {
-      console.log(JSON.stringify({ sent, ms: performance.now() - t0 }));
+      console.log(JSON.stringify({ sent, ms: performance.now() - start }));
       sock.close();
       process.exit(0);
     }, 50);

@@ -13,6 +13,8 @@ export interface UdpFlowResult {
   bytes: number;
   /** Arrival rate between the first and the last datagram, kbit/s. */
   kbit: number;
+  /** The rate the sender achieved (its schedule slips when it stalls), kbit/s. */
+  sendKbit: number;
   /** 100 × (sent − received) / sent */
   lossPercent: number;
 }
@@ -28,7 +30,7 @@ export async function udpFlow(o: { fromNs: string; toNs: string; toIp: string; k
     const ready = await recv.nextLine(15_000, 'udp receiver start');
     if (!ready.includes('"ready"')) throw new Error(`udp receiver said ${ready}`);
     send = startInNamespace(o.fromNs, TOOL, ['send', o.toIp, String(port), String(o.kbit), String(o.size), String(o.count)]);
-    const sent = JSON.parse(await send.nextLine(boundMs, 'udp sender')) as { sent: number };
+    const sent = JSON.parse(await send.nextLine(boundMs, 'udp sender')) as { sent: number; ms: number };
     const r = JSON.parse(await recv.nextLine(boundMs, 'udp receiver result')) as { packets: number; bytes: number; firstMs: number; lastMs: number };
     const spanMs = r.lastMs - r.firstMs;
     return {
@@ -36,6 +38,7 @@ export async function udpFlow(o: { fromNs: string; toNs: string; toIp: string; k
       received: r.packets,
       bytes: r.bytes,
       kbit: spanMs > 0 ? ((r.bytes - o.size) * 8) / spanMs : 0,
+      sendKbit: sent.ms > 0 ? (sent.sent * o.size * 8) / sent.ms : 0,
       lossPercent: (100 * (sent.sent - r.packets)) / sent.sent,
     };
   } finally {

@@ -73,7 +73,8 @@ describe('shaped-link harness: links between namespaces', { skip: unavailable ??
       const fast = await udpFlow({ fromNs: topo.server.ns, toNs: a.ns, toIp: a.ip, kbit: 3000, size: 1200, count: 1000 });
       t.diagnostic(`10 Mbit/s down: ${JSON.stringify(fast)}`);
       assert.ok(fast.received >= 995, `at 10 Mbit/s a 3 Mbit/s flow must pass: ${fast.received}/1000 arrived`);
-      assert.ok(fast.kbit > 2700, `arrival rate ${fast.kbit.toFixed(0)} kbit/s, want about 3000`);
+      // Against what the sender achieved (a stalled sender slips its schedule on a busy machine).
+      assert.ok(fast.kbit > 0.8 * fast.sendKbit, `arrival rate ${fast.kbit.toFixed(0)} kbit/s of ${fast.sendKbit.toFixed(0)} sent`);
     } finally {
       await clearLink(topo, a);
     }
