@@ -18,6 +18,7 @@ import type { ApiDeps } from '../api-deps.js';
 import { HttpOfferLink, OfferRefused } from '../live/http-offer-link.js';
 import { MAX_OFFER_BYTES, OfferError, offerLines, oneWay } from '../live/offer-lines.js';
 import { logRefusal } from '../refusal-log.js';
+import { errorReply, noContent } from '../schemas.js';
 
 export const LIVE_PREFIX = '/api/v1/live/api';
 const SDP = 'application/sdp';
@@ -130,12 +131,18 @@ export async function liveRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       return [];
     }
   };
-  for (const path of ['whip', 'whep', 'whep/:stream_id']) app.options(`${LIVE_PREFIX}/${path}`, async (_req, reply) => reply.code(204).send());
+  for (const path of ['whip', 'whep', 'whep/:stream_id']) app.options(`${LIVE_PREFIX}/${path}`, { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());
 
-  app.post(`${LIVE_PREFIX}/whip`, async (req, reply) => exchange(req, reply, roomOf(req, 'streamer'), 'streamer', 'whip'));
-  app.post(`${LIVE_PREFIX}/whep`, async (req, reply) => exchange(req, reply, roomOf(req, 'viewer'), 'viewer', 'whep'));
-  app.post<{ Params: { stream_id: string } }>(`${LIVE_PREFIX}/whep/:stream_id`, async (req, reply) =>
-    exchange(req, reply, roomOf(req, 'viewer', req.params.stream_id), 'viewer', 'whep'),
+  app.post(`${LIVE_PREFIX}/whip`, { schema: offerSchema('whip_publish', 'Publish a livestream (WHIP); Bearer streamer token') }, async (req, reply) =>
+    exchange(req, reply, roomOf(req, 'streamer'), 'streamer', 'whip'),
+  );
+  app.post(`${LIVE_PREFIX}/whep`, { schema: offerSchema('whep_view', 'Watch a livestream (WHEP); Bearer viewer token') }, async (req, reply) =>
+    exchange(req, reply, roomOf(req, 'viewer'), 'viewer', 'whep'),
+  );
+  app.post<{ Params: { stream_id: string } }>(
+    `${LIVE_PREFIX}/whep/:stream_id`,
+    { schema: { ...offerSchema('whep_view_stream', "Watch a room's livestream (WHEP); no token for a public room"), params: streamParams } },
+    async (req, reply) => exchange(req, reply, roomOf(req, 'viewer', req.params.stream_id), 'viewer', 'whep'),
   );
 
   /** The room whose livestream has the resource `id` (404 if none). */
@@ -148,13 +155,21 @@ export async function liveRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   };
 
   for (const path of ['whip', 'whep']) {
-    app.delete<{ Params: { id: string } }>(`${LIVE_PREFIX}/${path}/:id`, async (req, reply) => {
+    const resourceSchema = (verb: string, ok: Record<number, unknown>) => ({
+      tags: ['livestream'],
+      operationId: `${path}_${verb}`,
+      summary: `${verb === 'stop' ? 'End' : 'Trickle ICE for'} a ${path.toUpperCase()} session (its Location)`,
+      params: { type: 'object', properties: { id: { type: 'string', description: 'Session id (from Location)' } } },
+      response: { ...ok, 401: errorReply('Not used: the session id is the credential'), 404: errorReply('No such session') },
+    });
+    app.delete<{ Params: { id: string } }>(`${LIVE_PREFIX}/${path}/:id`, { schema: resourceSchema('stop', { 200: noContent('Session ended') }) }, async (req, reply) => {
       const { room, endpoint } = resource(req.params.id);
       if ((endpoint.role === 'streamer') !== (path === 'whip')) throw new Refusal(404, 'No such WHIP/WHEP session');
       room.livestream.disconnect(endpoint.id);
       return reply.code(200).send();
     });
-    app.patch<{ Params: { id: string } }>(`${LIVE_PREFIX}/${path}/:id`, async (req, reply) => {
+    const patchReplies = { 204: noContent('Candidates accepted (ICE-lite: nothing to do)'), 405: errorReply('ICE restart: not supported'), 415: errorReply('Not a trickle-ice-sdpfrag') };
+    app.patch<{ Params: { id: string } }>(`${LIVE_PREFIX}/${path}/:id`, { schema: resourceSchema('trickle', patchReplies) }, async (req, reply) => {
       resource(req.params.id);
       if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith(TRICKLE)) throw new Refusal(415, `Content-Type must be ${TRICKLE}`);
       // An ICE restart (RFC 9725 §4.4) asks for new server credentials: not supported.
@@ -165,6 +180,27 @@ export async function liveRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       return reply.code(204).send();
     });
   }
+}
+
+const streamParams = { type: 'object', properties: { stream_id: { type: 'string', description: 'Stream id (the room id)' } } } as const;
+
+/** OpenAPI for an offer POST (the 201 body is the SDP answer, sent as text). */
+function offerSchema(operationId: string, summary: string) {
+  return {
+    tags: ['livestream'],
+    operationId,
+    summary,
+    response: {
+      201: { description: 'SDP answer (application/sdp); Location names the session, Link the ICE servers', content: { [SDP]: { schema: { type: 'string' } } } },
+      400: errorReply('Not an SDP offer, or no audio/video m-line'),
+      401: errorReply('Missing, invalid, expired or wrong-kind token'),
+      404: errorReply('Room gone or no stream yet'),
+      409: errorReply('A streamer is already connected'),
+      413: errorReply('Offer larger than 64 KiB'),
+      415: errorReply('Content-Type is not application/sdp'),
+      503: errorReply('Too many viewers, media unavailable, or no answer in time'),
+    },
+  };
 }
 
 /** RFC 9725 §4.6: one `Link: <url>; rel="ice-server"` per integrated TURN entry, with its credentials. */
