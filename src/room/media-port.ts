@@ -76,6 +76,8 @@ export interface MediaSession {
 
 /** What the Room needs of the SFU. */
 export interface MediaPort {
+  /** True if the port can open agent sessions (options.agent); without it agents get no media session. */
+  readonly hostsAgents?: boolean;
   open(options: MediaSessionOptions, host: MediaSessionHost): MediaSession;
   /** The integrated TURN entries a peer of `roomId` is given (empty before the plane has started). */
   turnServers(roomId: string, peerId: string): TurnServerInfo[];

@@ -159,7 +159,7 @@ export class Room {
     this.timers.cancelDisconnected(peerId);
     this.notify({ type: 'peerConnected', roomId: this.id, peerId, peerType: peer.type });
     this.rearmPeerless();
-    if (peer.type === 'agent') this.onAgentAttached(peer);
+    if (peer.type === 'agent' && this.hooks.media?.hostsAgents) this.onAgentAttached(peer);
     return peer;
   }
 
@@ -287,7 +287,7 @@ export class Room {
 
   private startMedia(peer: Peer): void {
     const plane = this.hooks.media;
-    if (!plane || (peer.type !== 'webrtc' && peer.type !== 'agent') || peer.media) return;
+    if (!plane || peer.media || (peer.type !== 'webrtc' && !plane.hostsAgents)) return;
     // Callbacks of a session the peer no longer has (closed on disconnect; a worker's late message) do nothing.
     let session: MediaSession | undefined;
     const live = () => session !== undefined && peer.media === session;
@@ -298,7 +298,7 @@ export class Room {
         roomCodec: this.config.videoCodec,
         permissions: peer.options.permissions,
         enableSimulcast: peer.options.enableSimulcast,
-        agent: peer.type === 'agent' ? (peer.options.agentOutput ?? { format: 'pcm16', sampleRate: 16000 }) : undefined,
+        ...(peer.type === 'agent' ? { agent: peer.options.agentOutput ?? { format: 'pcm16', sampleRate: 16000 } } : {}),
       },
       {
         send: (event) => {

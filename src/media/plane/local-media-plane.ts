@@ -29,6 +29,8 @@ export interface LocalMediaPlaneOptions {
 }
 
 export class LocalMediaPlane implements MediaPlane {
+  /** Agents' media runs here too (AgentSession). */
+  readonly hostsAgents = true;
   private readonly turn: TurnServer;
   private ports: TurnPorts | undefined;
   private readonly routers = new Map<string, Router>();

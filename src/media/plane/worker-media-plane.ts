@@ -37,6 +37,8 @@ interface WorkerMediaPlaneEvents {
 }
 
 export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> implements MediaPlane {
+  /** Agents' media runs here too (AgentSession). */
+  readonly hostsAgents = true;
   private readonly workers: MediaWorker[] = [];
   /** Room id → its worker and how many of its sessions are open there. */
   private readonly pins = new Map<string, { worker: MediaWorker; sessions: number }>();
