@@ -1,9 +1,9 @@
 // A room's livestream (WHIP ingest, WHEP playback): at most one streamer, any number of viewers (bounded),
 // each a media session opened through the room's MediaPort. The streamer's session publishes the tracks
 // of its WHIP offer; each viewer's session is subscribed to them before its WHEP offer is answered. It
-// reports StreamConnected/StreamerConnected, ViewerConnected and their disconnect twins and the streamer's
-// track notifications on the room's bus. Streamers and viewers are not room peers: REST and the room's
-// peers never see them. No I/O here: the caller's EndpointLink carries the session's events to HTTP.
+// reports StreamConnected/StreamerConnected, ViewerConnected (once the endpoint's offer was answered) and
+// their disconnect twins and the streamer's track notifications on the room's bus. Streamers and viewers
+// are not room peers: REST and the room's peers never see them. No I/O here: the caller's EndpointLink carries the session's events to HTTP.
 import { randomUUID } from 'node:crypto';
 import type { EndpointLink, TurnServerInfo } from './endpoint-events.js';
 import type { MediaPort, MediaSession } from './media-port.js';
@@ -25,6 +25,8 @@ export interface LiveEndpoint {
 interface LiveEntry extends LiveEndpoint {
   link: EndpointLink;
   tracks: Map<string, TrackInfo>;
+  /** Its session answered the offer and the backend was told it connected (a refused offer never is). */
+  announced: boolean;
 }
 
 export interface LivestreamDeps {
@@ -73,8 +75,6 @@ export class Livestream {
     const id = randomUUID();
     const entry = this.open(media, id, 'streamer', link);
     this.streamer = entry;
-    this.deps.notify({ type: 'streamConnected', roomId: this.deps.roomId });
-    this.deps.notify({ type: 'streamerConnected', roomId: this.deps.roomId, streamerId: id });
     this.deps.activityChanged();
     return entry;
   }
@@ -90,7 +90,6 @@ export class Livestream {
     const entry = this.open(media, id, 'viewer', link);
     this.viewers.set(id, entry);
     entry.session.subscribe(streamer.id, [...streamer.tracks.values()]);
-    this.deps.notify({ type: 'viewerConnected', roomId: this.deps.roomId, viewerId: id });
     this.deps.activityChanged();
     return entry;
   }
@@ -117,8 +116,10 @@ export class Livestream {
       this.close(streamer, reason);
       for (const track of streamer.tracks.values()) this.deps.notify({ type: 'trackRemoved', roomId: this.deps.roomId, peerId: streamer.id, track });
       streamer.tracks.clear();
-      this.deps.notify({ type: 'streamerDisconnected', roomId: this.deps.roomId, streamerId: streamer.id });
-      this.deps.notify({ type: 'streamDisconnected', roomId: this.deps.roomId });
+      if (streamer.announced) {
+        this.deps.notify({ type: 'streamerDisconnected', roomId: this.deps.roomId, streamerId: streamer.id });
+        this.deps.notify({ type: 'streamDisconnected', roomId: this.deps.roomId });
+      }
       this.deps.activityChanged();
       return true;
     }
@@ -126,7 +127,7 @@ export class Livestream {
     if (!viewer) return false;
     this.viewers.delete(id);
     this.close(viewer, reason);
-    this.deps.notify({ type: 'viewerDisconnected', roomId: this.deps.roomId, viewerId: id });
+    if (viewer.announced) this.deps.notify({ type: 'viewerDisconnected', roomId: this.deps.roomId, viewerId: id });
     this.deps.activityChanged();
     return true;
   }
@@ -148,6 +149,7 @@ export class Livestream {
       {
         send: (event) => {
           if (!live()) return;
+          if (event.type === 'sdpAnswer' && !entry!.announced) this.announce(entry!);
           try {
             link.send(event);
           } catch (err) {
@@ -179,8 +181,17 @@ export class Livestream {
         },
       },
     );
-    entry = { id, role, session, link, tracks };
+    entry = { id, role, session, link, tracks, announced: false };
     return entry;
+  }
+
+  /** The first answer went out: the backend hears the endpoint connected (before any of its tracks). */
+  private announce(entry: LiveEntry): void {
+    entry.announced = true;
+    const roomId = this.deps.roomId;
+    if (entry.role === 'viewer') return this.deps.notify({ type: 'viewerConnected', roomId, viewerId: entry.id });
+    this.deps.notify({ type: 'streamConnected', roomId });
+    this.deps.notify({ type: 'streamerConnected', roomId, streamerId: entry.id });
   }
 
   private close(entry: LiveEntry, reason: string): void {

@@ -110,6 +110,14 @@ describe('WHIP/WHEP over HTTP', () => {
     assert.equal((await call(s, 'POST', `${LIVE}/whip`, { token: streamer, body: noMedia })).status, 400);
     const huge = offer('sendonly') + `a=x:${'y'.repeat(70_000)}\r\n`;
     assert.equal((await call(s, 'POST', `${LIVE}/whip`, { token: streamer, body: huge })).status, 413);
+    // An offer the media session refuses (no ICE credentials): 400 with the session's reason, nothing announced.
+    const notes: string[] = [];
+    const unsubscribe = s.shoal.bus.subscribe((n) => notes.push(n.type));
+    const noIce = await call(s, 'POST', `${LIVE}/whip`, { token: streamer, body: offer('sendonly').replace(/^a=ice-(ufrag|pwd):.*\r\n/gm, '') });
+    unsubscribe();
+    assert.equal(noIce.status, 400, noIce.text);
+    assert.match(JSON.parse(noIce.text).errors, /^Invalid SDP offer/);
+    assert.deepEqual(notes, [], 'a refused streamer is never announced');
     assert.equal(s.shoal.rooms.get(roomId).livestream.streamerConnected, false, 'a refused offer leaves no streamer');
   });
 

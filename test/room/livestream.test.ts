@@ -7,17 +7,20 @@ import assert from 'node:assert/strict';
 import { MAX_LIVESTREAM_VIEWERS, type LiveEndpoint } from '../../src/room/livestream.js';
 import { FakeLink, makeRoom, track, type Harness } from './fakes.js';
 
-function streamerOf(h: Harness): { endpoint: LiveEndpoint; link: FakeLink } {
+/** Connects a streamer (or viewer) whose session then answers its offer, unless `answer` is false. */
+function streamerOf(h: Harness, answer = true): { endpoint: LiveEndpoint; link: FakeLink } {
   const link = new FakeLink();
   const endpoint = h.room.livestream.connectStreamer(link);
   if (typeof endpoint === 'string') throw new Error(endpoint);
+  if (answer) h.port.session(endpoint.id).host.send({ type: 'sdpAnswer', sdp: 'v=0', midToTrackId: {} });
   return { endpoint, link };
 }
 
-function viewerOf(h: Harness): { endpoint: LiveEndpoint; link: FakeLink } {
+function viewerOf(h: Harness, answer = true): { endpoint: LiveEndpoint; link: FakeLink } {
   const link = new FakeLink();
   const endpoint = h.room.livestream.connectViewer(link);
   if (typeof endpoint === 'string') throw new Error(endpoint);
+  if (answer) h.port.session(endpoint.id).host.send({ type: 'sdpAnswer', sdp: 'v=0', midToTrackId: {} });
   return { endpoint, link };
 }
 
@@ -50,9 +53,9 @@ describe('livestream', () => {
     assert.equal(h.room.livestream.viewerCount, 2);
 
     // A session's events go to its own link only.
-    sa.host.send({ type: 'sdpAnswer', sdp: 'v=0', midToTrackId: {} });
-    assert.deepEqual(a.link.types(), ['sdpAnswer']);
-    assert.deepEqual(b.link.types(), []);
+    sa.host.send({ type: 'candidate', candidate: 'candidate:1', sdpMLineIndex: 0, sdpMid: '0' });
+    assert.deepEqual(a.link.types(), ['sdpAnswer', 'candidate']);
+    assert.deepEqual(b.link.types(), ['sdpAnswer']);
 
     // The streamer stops publishing its audio: viewers unsubscribe, the backend hears trackRemoved.
     h.port.session(streamer.id).host.unpublished([tracks[1]!.id]);
@@ -109,6 +112,20 @@ describe('livestream', () => {
     assert.deepEqual(h.purges, []);
     t.mock.timers.tick(1000);
     assert.deepEqual(h.purges, [h.room], 'purged peerlessPurgeTimeout after the stream ended');
+  });
+
+  test('an endpoint whose offer was never answered (refused) is never announced, nor its end', () => {
+    const h = makeRoom({ roomType: 'livestream' });
+    h.clearNotes();
+    const { endpoint } = streamerOf(h, false);
+    h.port.session(endpoint.id).host.send({ type: 'error', message: 'Invalid SDP offer' });
+    h.room.livestream.disconnect(endpoint.id);
+    assert.deepEqual(h.types(), []);
+    const { endpoint: streamer } = streamerOf(h);
+    h.port.session(streamer.id).host.published([track('v', 'video')]);
+    const viewer = viewerOf(h, false);
+    h.room.livestream.disconnect(viewer.endpoint.id);
+    assert.deepEqual(h.types(), ['streamConnected', 'streamerConnected', 'trackAdded']);
   });
 
   test('without a media plane nobody connects', () => {
