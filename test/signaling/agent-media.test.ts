@@ -161,7 +161,7 @@ for (const workers of ['0', '1']) {
       await fishjam.deleteRoom(room.id);
     });
 
-    test('agent audio is paced in real time: 1 s (of 1.2 s) sent at once is heard over at least 0.8 s', async () => {
+    test('agent audio is paced in real time: 1 s (of 1.2 s) sent at once is heard over at least 0.8 s', async (t) => {
       const room = await fishjam.createRoom();
       const speaker = await agent(room.id);
       const listener = await agent(room.id);
@@ -171,11 +171,12 @@ for (const workers of ['0', '1']) {
       sendTone(speaker.agent, track.id, 16000, 1200);
       await ear.until(50, 'one second of audio');
       const span = ear.heard[49]!.at - ear.heard[0]!.at;
+      t.diagnostic(`50 frames (1 s of audio) arrived over ${span.toFixed(0)} ms`);
       assert.ok(span >= 800, `50 frames (1 s) arrived over ${span.toFixed(0)} ms`);
       await fishjam.deleteRoom(room.id);
     });
 
-    test('interruptTrack drops the queued audio: it stops at once, and audio sent afterwards plays', async () => {
+    test('interruptTrack drops the queued audio: it stops at once, and audio sent afterwards plays', async (t) => {
       const room = await fishjam.createRoom();
       const speaker = await agent(room.id);
       const listener = await agent(room.id);
@@ -193,6 +194,7 @@ for (const workers of ['0', '1']) {
       }
       const after = ear.heard.filter((h) => h.at > interruptedAt);
       const lastAfter = after.at(-1)?.at ?? interruptedAt;
+      t.diagnostic(`last frame heard ${(lastAfter - interruptedAt).toFixed(1)} ms after interruptTrack was sent (${after.length} frames in flight)`);
       assert.ok(lastAfter - interruptedAt < 250, `last frame ${(lastAfter - interruptedAt).toFixed(0)} ms after the interrupt`);
       assert.ok(ear.heard.length < 30, `${ear.heard.length} of 250 queued frames were played`);
 
