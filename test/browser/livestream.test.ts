@@ -2,7 +2,8 @@
 // another origin than Shoal's (CORS): useLivestreamStreamer publishes Chromium's fake camera and
 // microphone over WHIP, useLivestreamViewer plays it over WHEP (video width > 0, audio packets arriving),
 // a second streamer gets the hook's streamer_already_connected (409), a bad viewer token unauthorized
-// (401), and a public room's stream plays with only its stream id. Main thread and a media worker.
+// (401), a public room's stream plays with only its stream id, and an H264 room's stream is H264. Main
+// thread and a media worker.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeClientPage, closeStaticServer, formatPageLogs, getPageEvents, launchBrowser, openAppPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
@@ -89,6 +90,18 @@ for (const workers of ['0', '1']) {
         (err as Error).message += `\nstreamer:\n${formatPageLogs(pub)}\nviewer:\n${formatPageLogs(view)}\n${JSON.stringify(await getPageEvents(view))}`;
         throw err;
       }
+    });
+
+    test('an H264 room: the stream is published and played in H264', async () => {
+      const { streamer, viewer } = await livestreamRoom({ videoCodec: 'h264' });
+      const pub = await open({ role: 'streamer', token: streamer });
+      await pub.evaluate(() => window.live!.connect());
+      await connected(pub);
+      const view = await open({ role: 'viewer', token: viewer });
+      await view.evaluate(() => window.live!.connect());
+      await until(view, (st) => st.videoWidth > 0 && st.audioPacketsReceived > 0, 'H264 video frames and audio');
+      const codecs = await view.evaluate(() => window.live!.codecs());
+      assert.ok(codecs.includes('video/H264'), JSON.stringify(codecs));
     });
 
     test('a bad viewer token is unauthorized; a viewer before any streamer is stream_not_found; a public stream plays by its id', async () => {

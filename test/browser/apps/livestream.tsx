@@ -25,6 +25,8 @@ interface LiveControls {
   connect(): Promise<void>;
   disconnect(): void;
   stats(): Promise<LiveStats>;
+  /** MIME types of the codecs the page's connections receive with. */
+  codecs(): Promise<string[]>;
 }
 
 declare global {
@@ -42,6 +44,20 @@ window.RTCPeerConnection = class extends NativePeerConnection {
     connections.push(this);
   }
 } as typeof RTCPeerConnection;
+
+async function inboundCodecs(): Promise<string[]> {
+  const out = new Set<string>();
+  for (const pc of connections) {
+    if (pc.connectionState === 'closed') continue;
+    const byId = new Map<string, { type: string; codecId?: string; mimeType?: string }>();
+    (await pc.getStats()).forEach((r: { id: string; type: string; codecId?: string; mimeType?: string }) => byId.set(r.id, r));
+    for (const r of byId.values()) {
+      const mime = r.type === 'inbound-rtp' && r.codecId ? byId.get(r.codecId)?.mimeType : undefined;
+      if (mime) out.add(mime);
+    }
+  }
+  return [...out].sort();
+}
 
 async function rtpStats(): Promise<Omit<LiveStats, 'videoWidth'>> {
   const out = { audioPacketsReceived: 0, videoPacketsReceived: 0, audioPacketsSent: 0, videoPacketsSent: 0 };
@@ -72,6 +88,7 @@ function Streamer() {
       },
       disconnect,
       stats: async () => ({ videoWidth: 0, ...(await rtpStats()) }),
+      codecs: inboundCodecs,
     };
   }, [connect, disconnect]);
   return <p>streamer</p>;
@@ -98,6 +115,7 @@ function Viewer() {
       },
       disconnect,
       stats: async () => ({ videoWidth: video.current?.videoWidth ?? 0, ...(await rtpStats()) }),
+      codecs: inboundCodecs,
     };
   }, [connect, disconnect]);
   return <video ref={video} muted autoPlay playsInline />;
