@@ -176,12 +176,18 @@ export class WhipPublisher extends WhipBase {
   }
 }
 
-/** Receives a stream over WHEP: recvonly video then audio (as react-client's viewer offers), counted per kind. */
+/**
+ * Receives a stream over WHEP: recvonly video then audio (as react-client's viewer offers), counted per kind.
+ * Sends an empty RTCP receiver report every second, as browsers send RTCP: Shoal ends a WHEP session whose
+ * client is silent for 30 s (libdatachannel sends no RTCP of its own without a handler).
+ */
 export class WhepViewer extends WhipBase {
   readonly video = newReceiveCounter('0', 'video');
   readonly audio = newReceiveCounter('1', 'audio');
   /** performance.now() when the POST was sent (time to first packet is measured from it). */
   startedAt = 0;
+  private rrTimer: NodeJS.Timeout | undefined;
+  private readonly rr = emptyReceiverReport(randomBytes(4).readUInt32BE(0) >>> 0);
 
   async view(): Promise<void> {
     this.startedAt = performance.now();
@@ -195,7 +201,19 @@ export class WhepViewer extends WhipBase {
       this.tracks.push(vt, at);
       vt.onMessage((msg) => countRtp(this.video, msg));
       at.onMessage((msg) => countRtp(this.audio, msg));
+      this.rrTimer = setInterval(() => {
+        try {
+          if (vt.isOpen()) vt.sendMessageBinary(this.rr);
+        } catch (err) {
+          this.errors.push(`rtcp: ${(err as Error).message}`);
+        }
+      }, 1000);
     });
+  }
+
+  override close(): void {
+    clearInterval(this.rrTimer);
+    super.close();
   }
 
   /** Both receiving m-lines' counters (the shape bench/lib/media.ts reads). */
@@ -211,6 +229,16 @@ export class WhepViewer extends WhipBase {
     const first = [this.video.firstPacketAt, this.audio.firstPacketAt].filter((t): t is number => t !== undefined);
     return first.length === 0 ? undefined : Math.min(...first) - this.startedAt;
   }
+}
+
+/** RTCP RR (PT 201) with no report blocks: V=2, RC=0, length 1 (8 bytes). */
+function emptyReceiverReport(ssrc: number): Buffer {
+  const b = Buffer.alloc(8);
+  b[0] = 0x80;
+  b[1] = 201;
+  b.writeUInt16BE(1, 2);
+  b.writeUInt32BE(ssrc, 4);
+  return b;
 }
 
 export type { ReceiveCounter };

@@ -6,9 +6,20 @@
 // are not room peers: REST and the room's peers never see them. No I/O here: the caller's EndpointLink carries the session's events to HTTP.
 import { randomUUID } from 'node:crypto';
 import type { EndpointLink, TurnServerInfo } from './endpoint-events.js';
-import type { MediaPort, MediaSession } from './media-port.js';
+import type { MediaPort, MediaSession, MediaSessionOptions } from './media-port.js';
 import type { Notification } from './notifications.js';
 import type { TrackInfo } from './track.js';
+
+/** How long a streamer or viewer may send no RTP/RTCP before its session ends it (it left without a DELETE). */
+export const LIVESTREAM_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * The session option that asks a media session to report (host.failed) a client silent for this long.
+ * Only livestream sessions set it: they have no signaling socket whose close would end them.
+ */
+export interface IdleTimeoutOption {
+  idleTimeoutMs?: number;
+}
 
 /** Most viewers one livestream takes; more get a refusal (the REST layer's 503). */
 export const MAX_LIVESTREAM_VIEWERS = 5000;
@@ -37,6 +48,8 @@ export interface LivestreamDeps {
   onError(err: unknown, context: string): void;
   /** A streamer or viewer came or went (the room's peerless countdown counts them as connected). */
   activityChanged(): void;
+  /** Default LIVESTREAM_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
 }
 
 const PUBLISH_ONLY = { canPublish: true, canSubscribe: false, canPublishData: false };
@@ -144,8 +157,16 @@ export class Livestream {
     const tracks = new Map<string, TrackInfo>();
     let entry: LiveEntry | undefined;
     const live = () => entry !== undefined && this.find(id) === entry;
+    const options: MediaSessionOptions & IdleTimeoutOption = {
+      roomId: this.deps.roomId,
+      peerId: id,
+      roomCodec: this.deps.roomCodec,
+      permissions: role === 'streamer' ? PUBLISH_ONLY : RECEIVE_ONLY,
+      enableSimulcast: false,
+      idleTimeoutMs: this.deps.idleTimeoutMs ?? LIVESTREAM_IDLE_TIMEOUT_MS,
+    };
     const session = media.open(
-      { roomId: this.deps.roomId, peerId: id, roomCodec: this.deps.roomCodec, permissions: role === 'streamer' ? PUBLISH_ONLY : RECEIVE_ONLY, enableSimulcast: false },
+      options,
       {
         send: (event) => {
           if (!live()) return;

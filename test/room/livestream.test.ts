@@ -4,7 +4,7 @@
 // ending everyone; they keep the peerless countdown off. Streamers and viewers are never room peers.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_LIVESTREAM_VIEWERS, type LiveEndpoint } from '../../src/room/livestream.js';
+import { LIVESTREAM_IDLE_TIMEOUT_MS, MAX_LIVESTREAM_VIEWERS, type LiveEndpoint } from '../../src/room/livestream.js';
 import { FakeLink, makeRoom, track, type Harness } from './fakes.js';
 
 /** Connects a streamer (or viewer) whose session then answers its offer, unless `answer` is false. */
@@ -33,6 +33,7 @@ describe('livestream', () => {
     const session = h.port.session(endpoint.id);
     assert.deepEqual(session.options.permissions, { canPublish: true, canSubscribe: false, canPublishData: false });
     assert.equal(session.options.enableSimulcast, false);
+    assert.equal((session.options as { idleTimeoutMs?: number }).idleTimeoutMs, LIVESTREAM_IDLE_TIMEOUT_MS, 'a silent client is ended');
     assert.equal(h.room.livestream.connectStreamer(new FakeLink()), 'streamer already connected');
     assert.equal(h.room.livestream.connectViewer(new FakeLink()), 'stream not found', 'no tracks published yet');
     assert.deepEqual(h.room.toJSON().peers, [], 'not a room peer');

@@ -10,6 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
 import type { ServerEndpointEvent, TurnServerInfo } from '../../room/endpoint-events.js';
+import type { IdleTimeoutOption } from '../../room/livestream.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
 import type { TurnServer } from '../../turn/turn-server.js';
@@ -21,6 +22,7 @@ import { WebRtcTransport } from '../transport/webrtc-transport.js';
 import { buildPli, parseRtcp, type ReportBlock } from '../wire/rtcp.js';
 import { buildAnswer, type AnswerMedia } from '../wire/sdp-answer.js';
 import { EXT_AUDIO_LEVEL, EXT_TWCC, SdpError, chooseCodec, parseOffer, supportedExtensions, type HeaderExtension, type OfferedMedia, type ParsedOffer } from '../wire/sdp.js';
+import { IdleWatch } from './idle-watch.js';
 import { NegotiationRounds } from './negotiation-rounds.js';
 import { OutboundTracks, inactive } from './outbound-tracks.js';
 import { RtcpReporter } from './rtcp-reporter.js';
@@ -58,6 +60,8 @@ export class PeerSession implements MediaSession {
   private readonly rounds: NegotiationRounds;
   private readonly reporter: RtcpReporter;
   private readonly data: SessionData;
+  /** Livestream sessions (no socket): ends them when the client goes silent. */
+  private readonly idle: IdleWatch | undefined;
   private remoteUfrag: string | undefined;
   private readonly rtcpSsrc = randomBytes(4).readUInt32BE(0) >>> 0;
   private readonly cname = randomUUID();
@@ -91,11 +95,15 @@ export class PeerSession implements MediaSession {
       rtcpSsrc: this.rtcpSsrc,
       cname: this.cname,
     });
+    const { idleTimeoutMs } = options as MediaSessionOptions & IdleTimeoutOption;
+    const idle = (this.idle = idleTimeoutMs ? new IdleWatch(idleTimeoutMs, () => host.failed('client went silent')) : undefined);
     transport.on('rtp', (b) => {
+      idle?.packet();
       this.rounds.clientActive();
       this.listener.onRtp(b);
     });
     transport.on('rtcp', (b) => {
+      idle?.packet();
       this.rounds.clientActive();
       this.onRtcp(b);
     });
@@ -337,6 +345,7 @@ export class PeerSession implements MediaSession {
     this.rounds.close();
     if (this.closed) return;
     this.closed = true;
+    this.idle?.close();
     this.reporter.close();
     this.outbound.close();
     for (const line of [...this.listener.all()]) this.dropInbound(line.mid);
