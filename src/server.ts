@@ -86,7 +86,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
           structuredLogging: config.structuredLogging,
         })
       : new LocalMediaPlane({ turn, certificate, credentialTtlSeconds: config.peerTokenTtlSeconds, log });
-  const rooms = new RoomRegistry(bus, (err, context) => log.error({ err, context }, 'room error'), media);
+  const rooms = new RoomRegistry(bus, (err, context) => log.error({ err, context }, 'room error'), media, config.livestreamIdleTimeoutMs);
   const tokens = new PeerTokenService(config.secretKeyBase, config.nodeId, config.peerTokenTtlSeconds);
   const hub = new NotificationHub(bus, log);
   const lifecycleLog = new LifecycleLog(bus, log.child({ module: 'lifecycle' }));

@@ -65,6 +65,8 @@ export interface Config {
   webhookQueueLimit: number;
   /** How long a drain (first SIGTERM/SIGINT) waits for webhook events to be delivered before exiting, ms. */
   drainTimeoutMs: number;
+  /** A WHIP streamer or WHEP viewer whose client sends nothing for this long is ended, ms. */
+  livestreamIdleTimeoutMs: number;
   warnings: string[];
 }
 
@@ -248,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxRetryMs: r.int('WEBHOOK_MAX_RETRY_MS', 300_000, 0, 86_400_000),
     webhookQueueLimit: r.int('WEBHOOK_QUEUE_LIMIT', 10_000, 1, 10_000_000),
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+    livestreamIdleTimeoutMs: r.int('LIVESTREAM_IDLE_TIMEOUT_MS', 30_000, 1_000, 3_600_000),
     warnings: r.warnings,
   };
 }

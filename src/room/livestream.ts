@@ -13,14 +13,6 @@ import type { TrackInfo } from './track.js';
 /** How long a streamer or viewer may send no RTP/RTCP before its session ends it (it left without a DELETE). */
 export const LIVESTREAM_IDLE_TIMEOUT_MS = 30_000;
 
-/**
- * The session option that asks a media session to report (host.failed) a client silent for this long.
- * Only livestream sessions set it: they have no signaling socket whose close would end them.
- */
-export interface IdleTimeoutOption {
-  idleTimeoutMs?: number;
-}
-
 /** Most viewers one livestream takes; more get a refusal (the REST layer's 503). */
 export const MAX_LIVESTREAM_VIEWERS = 5000;
 
@@ -157,7 +149,7 @@ export class Livestream {
     const tracks = new Map<string, TrackInfo>();
     let entry: LiveEntry | undefined;
     const live = () => entry !== undefined && this.find(id) === entry;
-    const options: MediaSessionOptions & IdleTimeoutOption = {
+    const options: MediaSessionOptions = {
       roomId: this.deps.roomId,
       peerId: id,
       roomCodec: this.deps.roomCodec,

@@ -16,6 +16,11 @@ export interface MediaSessionOptions {
   enableSimulcast: boolean;
   /** Set for an agent peer: the session is an agent session hearing the room's audio in this format. */
   agent?: AgentOutput;
+  /**
+   * Report host.failed('client went silent') when the client sends nothing for this long (or never connects).
+   * Only livestream sessions set it: they have no signaling socket whose close would end them.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The audio an agent receives (peer option `output`): 16-bit little-endian mono PCM at a rate, or Opus packets as published. */

@@ -17,6 +17,7 @@ export class RoomRegistry {
     private readonly bus: NotificationBus,
     private readonly onError: (err: unknown, context: string) => void,
     private readonly media?: MediaPort,
+    private readonly livestreamIdleTimeoutMs?: number,
   ) {}
 
   /** `config.roomId` may be empty: a UUID is generated. */
@@ -27,6 +28,7 @@ export class RoomRegistry {
       onPurge: (r) => this.delete(r.id),
       onError: this.onError,
       media: this.media,
+      livestreamIdleTimeoutMs: this.livestreamIdleTimeoutMs,
     });
     this.rooms.set(id, room);
     room.start();

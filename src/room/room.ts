@@ -28,6 +28,8 @@ export interface RoomHooks {
   onError(err: unknown, context: string): void;
   /** The SFU; absent when the media plane is off (signaling only). */
   media?: MediaPort;
+  /** How long a silent WHIP/WHEP client is kept (default LIVESTREAM_IDLE_TIMEOUT_MS). */
+  livestreamIdleTimeoutMs?: number;
 }
 
 export class Room {
@@ -46,7 +48,7 @@ export class Room {
     private readonly hooks: RoomHooks,
   ) {
     this.timers = new LifecycleTimers(config);
-    this.livestream = new Livestream({ roomId: id, roomCodec: config.videoCodec, media: hooks.media, notify: (n) => this.notify(n), onError: hooks.onError, activityChanged: () => this.rearmPeerless() });
+    this.livestream = new Livestream({ roomId: id, roomCodec: config.videoCodec, media: hooks.media, notify: (n) => this.notify(n), onError: hooks.onError, activityChanged: () => this.rearmPeerless(), idleTimeoutMs: hooks.livestreamIdleTimeoutMs });
     this.tracks = new TrackDistribution({
       roomId: id,
       readyPeers: () => this.readyPeers(),

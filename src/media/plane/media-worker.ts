@@ -16,7 +16,7 @@ const sessions = new Map<number, MediaSession>();
 const post = (msg: FromWorker) => port.postMessage(msg);
 
 function hostFor(session: number): MediaSessionHost {
-  const host = { failed: () => {} } as Partial<MediaSessionHost>;
+  const host: Partial<MediaSessionHost> = {};
   for (const method of HOST_METHODS) {
     host[method] = (...args: unknown[]) => post({ type: 'host', session, method, args } as FromWorker);
   }

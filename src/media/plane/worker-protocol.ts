@@ -23,14 +23,14 @@ export interface MediaWorkerData {
 
 /** The MediaSession methods the main thread forwards to the worker (all but close, which has its own message). */
 export const SESSION_METHODS = ['subscribe', 'unsubscribe', 'trackEvent', 'setTargetVariant', 'requestNegotiation', 'handleOffer', 'agent'] as const;
-/** The MediaSessionHost callbacks the worker reports back (all but failed, which only the main side knows). */
-export const HOST_METHODS = ['send', 'published', 'unpublished', 'trackMetadataChanged', 'voiceActivity', 'agentAudio', 'dataChannel'] as const;
+/** The MediaSessionHost callbacks the worker reports back (failed too: a session may end itself, e.g. a silent client). */
+export const HOST_METHODS = ['send', 'published', 'unpublished', 'trackMetadataChanged', 'voiceActivity', 'agentAudio', 'dataChannel', 'failed'] as const;
 
 export type SessionMethod = (typeof SESSION_METHODS)[number];
 export type HostMethod = (typeof HOST_METHODS)[number];
 
 // A method added to MediaSession or MediaSessionHost must be added to its list (or excluded here).
-type Unlisted = Exclude<keyof MediaSession, SessionMethod | 'close'> | Exclude<keyof MediaSessionHost, HostMethod | 'failed'>;
+type Unlisted = Exclude<keyof MediaSession, SessionMethod | 'close'> | Exclude<keyof MediaSessionHost, HostMethod>;
 const allListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void allListed;
 

@@ -10,7 +10,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
 import type { ServerEndpointEvent, TurnServerInfo } from '../../room/endpoint-events.js';
-import type { IdleTimeoutOption } from '../../room/livestream.js';
 import type { MediaSession, MediaSessionHost, MediaSessionOptions } from '../../room/media-port.js';
 import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
 import type { TurnServer } from '../../turn/turn-server.js';
@@ -95,7 +94,7 @@ export class PeerSession implements MediaSession {
       rtcpSsrc: this.rtcpSsrc,
       cname: this.cname,
     });
-    const { idleTimeoutMs } = options as MediaSessionOptions & IdleTimeoutOption;
+    const { idleTimeoutMs } = options;
     const idle = (this.idle = idleTimeoutMs ? new IdleWatch(idleTimeoutMs, () => host.failed('client went silent')) : undefined);
     transport.on('rtp', (b) => {
       idle?.packet();
