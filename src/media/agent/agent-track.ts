@@ -4,7 +4,9 @@
 // so a long chunk costs no burst of CPU and an interrupt drops it unencoded. Bounded: each chunk and the
 // queue (MAX_AGENT_QUEUED_MS); a chunk past a bound is refused with a message, the queue kept as it was.
 // PCM frames carry their level (ssrc-audio-level, RFC 6464) and drive the track's voice activity, which
-// falls back to silence when the audio stops or is interrupted.
+// falls back to silence when the audio stops or is interrupted. A new track's first audio waits (at most
+// FIRST_LISTENER_WAIT_MS) until someone receives the track, so the peers negotiating it when the agent
+// starts speaking hear it from its start; after that, the track plays in real time whoever listens.
 // What it must not do: send faster than real time, grow without bound, or touch other tracks.
 import { randomBytes } from 'node:crypto';
 import type { Producer } from '../sfu/producer.js';
@@ -25,6 +27,10 @@ const SILENT_LEVELS = 50;
 /** A sender report is noted for subscribers every this many packets (about once a second). */
 const SR_EVERY = 50;
 const NTP_EPOCH_OFFSET = 2208988800;
+/** Longest a new track's first audio waits for its first receiver (a peer's negotiation of it takes ~0.1–0.5 s). */
+export const FIRST_LISTENER_WAIT_MS = 1000;
+/** How often a waiting track looks for its first receiver. */
+const LISTENER_POLL_MS = 20;
 
 export class AgentTrack {
   private readonly pacer: FramePacer;
@@ -43,6 +49,10 @@ export class AgentTrack {
   private resumed = true;
   private packets = 0;
   private closed = false;
+  /** Set once the track first played (it had a receiver, or waited long enough). */
+  private started = false;
+  private readonly createdAt: number;
+  private startPoll: unknown;
   private readonly vad: VoiceActivityDetector | undefined;
   private speaking = false;
 
@@ -68,6 +78,7 @@ export class AgentTrack {
       return ms;
     });
     producer.variantSsrcs.set('', this.ssrc);
+    this.createdAt = clock.now();
   }
 
   /** Milliseconds of audio waiting to be played. */
@@ -105,8 +116,21 @@ export class AgentTrack {
       this.resumed = true;
       this.held = false;
     }
-    this.pacer.wake();
+    this.play();
     return undefined;
+  }
+
+  /** Starts the pacer, unless the track has never played and nobody receives it yet (then looks again soon). */
+  private play(): void {
+    if (!this.started && this.producer.sinkCount === 0 && this.clock.now() - this.createdAt < FIRST_LISTENER_WAIT_MS) {
+      this.startPoll ??= this.clock.setTimeout(() => {
+        this.startPoll = undefined;
+        if (!this.closed && this.queue.length > 0) this.play();
+      }, LISTENER_POLL_MS);
+      return;
+    }
+    this.started = true;
+    this.pacer.wake();
   }
 
   /** Drops everything queued and not yet played; audio sent afterwards plays normally. */
@@ -125,6 +149,8 @@ export class AgentTrack {
     if (this.closed) return;
     this.closed = true;
     this.pacer.stop();
+    if (this.startPoll !== undefined) this.clock.clearTimeout(this.startPoll);
+    this.startPoll = undefined;
     this.clearQueue();
     this.encoder?.free();
   }

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpusScript from 'opusscript';
 import { MAX_AGENT_CHUNK_BYTES, MAX_AGENT_QUEUED_MS } from '../../../src/media/agent/agent-limits.js';
-import { AGENT_AUDIO_LEVEL_EXT_ID, AGENT_OPUS_PT, AgentTrack, audioLevel, type AgentTrackEncoding } from '../../../src/media/agent/agent-track.js';
+import { AGENT_AUDIO_LEVEL_EXT_ID, AGENT_OPUS_PT, AgentTrack, FIRST_LISTENER_WAIT_MS, audioLevel, type AgentTrackEncoding } from '../../../src/media/agent/agent-track.js';
 import { OpusPcmEncoder } from '../../../src/media/agent/opus-codec.js';
 import { Producer } from '../../../src/media/sfu/producer.js';
 import { getHeaderExtension, parseAudioLevel, type RtpHeader } from '../../../src/media/wire/rtp.js';
@@ -43,6 +43,12 @@ function setUp(format: AgentTrackEncoding, onVoice?: (status: string) => void) {
   });
   const track = new AgentTrack('t1', format, producer, clock, onVoice);
   return { clock, producer, sent, track };
+}
+
+function setUpWithoutSink() {
+  const clock = new FakeClock();
+  const producer = new Producer('t3', 'agent', 'audio', { payloadType: AGENT_OPUS_PT, name: 'opus', clockRate: 48000, channels: 2, rtcpFb: [] }, [], { sendPli: () => {} });
+  return { clock, track: new AgentTrack('t3', { encoding: 'pcm16', sampleRate: 16000 }, producer, clock) };
 }
 
 function decodeAll(packets: Buffer[]): Int16Array {
@@ -165,5 +171,33 @@ describe('AgentTrack', () => {
     assert.match(opus.push(Uint8Array.from([0x03, 0x00])) ?? '', /not an Opus packet/); // zero frames
     assert.match(opus.push(Uint8Array.from([(3 << 3) | 3, 3])) ?? '', /not an Opus packet/); // 3 × 60 ms > 120 ms
     assert.equal(opus.queued, 0);
+  });
+
+  test('a new track waits for its first receiver (at most FIRST_LISTENER_WAIT_MS), then plays from the start', () => {
+    const clock = new FakeClock();
+    const producer = new Producer('t2', 'agent', 'audio', { payloadType: AGENT_OPUS_PT, name: 'opus', clockRate: 48000, channels: 2, rtcpFb: [] }, [], { sendPli: () => {} });
+    const sent: number[] = [];
+    const track = new AgentTrack('t2', { encoding: 'pcm16', sampleRate: 16000 }, producer, clock);
+    track.push(sinePcm16(440, 16000, 200, 12000));
+    clock.advance(300);
+    assert.equal(track.queued, 200, 'nothing played while nobody receives the track');
+    producer.addSink({ forward: () => void sent.push(clock.now()), close: () => {} });
+    clock.advance(400);
+    assert.equal(sent.length, 10, 'all 200 ms heard once the first receiver is there');
+    assert.ok(sent[0]! >= 300 && sent[0]! <= 320, `started within one poll of the receiver (${sent[0]} ms)`);
+
+    // Once it has played, later audio plays at once, receiver or not.
+    track.push(sinePcm16(440, 16000, 40, 12000));
+    clock.advance(100);
+    assert.equal(sent.length, 12);
+    track.close();
+
+    // Nobody ever receives: it plays (into no one) after the wait, so the agent's queue does not stall.
+    const lonely = setUpWithoutSink();
+    lonely.track.push(sinePcm16(440, 16000, 100, 12000));
+    lonely.clock.advance(FIRST_LISTENER_WAIT_MS - 50);
+    assert.equal(lonely.track.queued, 100);
+    lonely.clock.advance(250);
+    assert.equal(lonely.track.queued, 0);
   });
 });
