@@ -108,6 +108,14 @@ const peerOptions = {
     canPublish: { type: 'boolean' },
     canSubscribe: { type: 'boolean' },
     canPublishData: { type: 'boolean' },
+    output: {
+      description: 'Agent peers: the format of the room audio the agent hears (default pcm16 at 16 kHz)',
+      // An object; its shape and values are checked by the route (with a message naming the allowed ones), not here.
+      properties: {
+        audioFormat: { description: '"pcm16" (default) or "opus"' },
+        audioSampleRate: { description: '16000 (default), 24000 or 48000 (pcm16 only)' },
+      },
+    },
   },
 } as const;
 
