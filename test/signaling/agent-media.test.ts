@@ -195,7 +195,8 @@ for (const workers of ['0', '1']) {
       const after = ear.heard.filter((h) => h.at > interruptedAt);
       const lastAfter = after.at(-1)?.at ?? interruptedAt;
       t.diagnostic(`last frame heard ${(lastAfter - interruptedAt).toFixed(1)} ms after interruptTrack was sent (${after.length} frames in flight)`);
-      assert.ok(lastAfter - interruptedAt < 250, `last frame ${(lastAfter - interruptedAt).toFixed(0)} ms after the interrupt`);
+      // The issue asks for 100 ms; measured 0 frames after the interrupt (the pacer stops when the request arrives).
+      assert.ok(lastAfter - interruptedAt < 100, `last frame ${(lastAfter - interruptedAt).toFixed(0)} ms after the interrupt`);
       assert.ok(ear.heard.length < 30, `${ear.heard.length} of 250 queued frames were played`);
 
       const before = ear.heard.length;
