@@ -136,6 +136,7 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
   plane('shoal_rtp_received_total', 'RTP packets received from publishers', (s) => s.rtpReceived);
   plane('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
   plane('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);
+  plane('shoal_rtp_retransmit_refused_total', 'NACKed packets not resent (unknown, too old, or over the per-packet NACK budget)', (s) => s.rtpRetransmitRefused);
   plane('shoal_keyframe_requests_total', 'Keyframe requests (PLIs) sent to publishers', (s) => s.keyframeRequests);
   plane('shoal_rtcp_receiver_reports_total', 'Report blocks received from subscribers about the streams Shoal sends them', (s) => s.receiverReports);
   labelledTotalCounter(registry, 'shoal_rtcp_feedback_received_total', 'RTCP feedback received from subscribers, by type (nack, pli, fir)', 'type', async () => {

@@ -23,6 +23,16 @@ import type { StreamVariant } from './stream-variant.js';
  */
 const RETRANSMIT_PACKETS = 512;
 
+/**
+ * The NACK budget: a packet is resent at most this often, not again within about one round trip (never
+ * sooner than MIN_RESEND_INTERVAL_MS, 100 ms while no round trip is known), and not when older than
+ * MAX_RESEND_AGE_MS (a receiver's jitter buffer has given up on it by then: it would only add load).
+ */
+const MAX_RESENDS = 3;
+const MIN_RESEND_INTERVAL_MS = 20;
+const UNKNOWN_RTT_MS = 100;
+const MAX_RESEND_AGE_MS = 1000;
+
 /** Where forward() writes each rewritten packet (one thread; `send` consumes it before returning). */
 const scratch = Buffer.allocUnsafe(65536);
 
@@ -137,26 +147,34 @@ export class Consumer implements RtpSink {
     this.bytesSent += length;
     this.lastOutSeq = seq;
     this.lastOutTs = ts;
-    this.lastOutWall = Date.now();
+    const now = performance.now();
+    this.lastOutWall = now;
     this.stats.rtpForwarded++;
     const kept = this.p.send(scratch, length);
-    if (kept !== undefined) this.rtx?.put(seq, kept);
+    if (kept !== undefined) this.rtx?.put(seq, kept, now);
   }
 
   /** Re-bases sequence numbers and timestamps so the new stream continues the old one. */
   private switchTo(h: RtpHeader): void {
     const nextSeq = this.started ? (this.lastOutSeq + 1) & 0xffff : this.lastOutSeq;
     this.seqOffset = (nextSeq - h.sequenceNumber) & 0xffff;
-    const elapsed = this.started ? Math.max(1, Math.round(((Date.now() - this.lastOutWall) * this.producer.codec.clockRate) / 1000)) : 0;
+    const elapsed = this.started ? Math.max(1, Math.round(((performance.now() - this.lastOutWall) * this.producer.codec.clockRate) / 1000)) : 0;
     this.tsOffset = (this.lastOutTs + elapsed - h.timestamp) >>> 0;
     this.started = true;
   }
 
-  /** The subscriber asked for these (rewritten) sequence numbers again. */
+  /** The subscriber asked for these (rewritten) sequence numbers again: resends those the NACK budget allows. */
   retransmit(seqs: number[]): void {
+    if (!this.rtx) return;
+    const now = performance.now();
+    const rttMs = this.rttSeconds === undefined ? UNKNOWN_RTT_MS : this.rttSeconds * 1000;
+    const budget = { maxResends: MAX_RESENDS, minIntervalMs: Math.max(MIN_RESEND_INTERVAL_MS, rttMs), maxAgeMs: MAX_RESEND_AGE_MS };
     for (const seq of seqs) {
-      const packet = this.rtx?.get(seq);
-      if (!packet) continue;
+      const packet = this.rtx.takeForResend(seq, now, budget);
+      if (!packet) {
+        this.stats.rtpRetransmitRefused++;
+        continue;
+      }
       this.stats.rtpRetransmitted++;
       this.p.resend(packet);
     }

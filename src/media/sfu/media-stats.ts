@@ -9,6 +9,8 @@ export interface MediaStats {
   rtpForwarded: number;
   /** Retransmissions answered from the buffer. */
   rtpRetransmitted: number;
+  /** NACKed packets not resent: unknown, too old, resent too recently or too often (the NACK budget). */
+  rtpRetransmitRefused: number;
   /** PLIs sent to publishers (the keyframe pacer's output). */
   keyframeRequests: number;
   /** Generic NACK feedback messages received from subscribers. */
@@ -36,6 +38,7 @@ export function emptyMediaStats(): MediaStats {
     rtpReceived: 0,
     rtpForwarded: 0,
     rtpRetransmitted: 0,
+    rtpRetransmitRefused: 0,
     keyframeRequests: 0,
     nacksReceived: 0,
     plisReceived: 0,

@@ -30,7 +30,8 @@ const spec = (rids: ('l' | 'm' | 'h')[]) => ({ trackId: 't', peerId: 'p', kind: 
 
 function setup(rids: ('l' | 'm' | 'h')[] = []) {
   const plis: number[] = [];
-  const router = new Router('room', emptyMediaStats(), () => {});
+  const stats = emptyMediaStats();
+  const router = new Router('room', stats, () => {});
   const producer = router.produce(spec(rids), { sendPli: (ssrc) => plis.push(ssrc) });
   const sent: Buffer[] = [];
   const switched: string[] = [];
@@ -50,7 +51,7 @@ function setup(rids: ('l' | 'm' | 'h')[] = []) {
   consumer.start();
   plis.length = 0;
   const feed = (pkt: Buffer, layer: StreamVariant) => producer.onRtp(pkt, parseRtpHeader(pkt)!, layer);
-  return { producer, consumer, sent, switched, plis, feed };
+  return { producer, consumer, sent, switched, plis, feed, stats };
 }
 
 describe('Consumer', () => {
@@ -97,6 +98,17 @@ describe('Consumer', () => {
     consumer.retransmit([lost, (lost + 100) & 0xffff]);
     assert.equal(sent.length, 3);
     assert.equal(sent[2], sent[1], 'the very buffer send() returned');
+  });
+
+  test('NACK budget: the same packet NACKed again at once is not resent again (counted as refused)', () => {
+    const { consumer, sent, feed, stats } = setup();
+    feed(vp8(1, 0, 1, true), '');
+    feed(vp8(2, 3000, 1, false), '');
+    const lost = parseRtpHeader(sent[1])!.sequenceNumber;
+    for (let i = 0; i < 50; i++) consumer.retransmit([lost]);
+    assert.equal(sent.length, 3, 'one resend for 50 NACKs inside one round trip');
+    assert.equal(stats.rtpRetransmitted, 1);
+    assert.equal(stats.rtpRetransmitRefused, 49);
   });
 
   test('keyframe requests: one PLI per interval per layer; a request inside it is deferred, not dropped', (t) => {

@@ -131,4 +131,21 @@ describe('RetransmitBuffer', () => {
   test('invalid capacity is refused', () => {
     for (const c of [0, -1, 1.5, 40000]) assert.throws(() => new RetransmitBuffer(c), RangeError);
   });
+
+  test('takeForResend: at most maxResends, not within minIntervalMs of the last send, not older than maxAgeMs', () => {
+    const rb = new RetransmitBuffer(16);
+    const budget = { maxResends: 2, minIntervalMs: 50, maxAgeMs: 500 };
+    const p = pkt(5);
+    rb.put(5, p, 1000);
+    assert.equal(rb.takeForResend(5, 1001, budget), p, 'first resend right away');
+    assert.equal(rb.takeForResend(5, 1040, budget), undefined, 'again within 50 ms: refused');
+    assert.equal(rb.takeForResend(5, 1051, budget), p, 'after 50 ms: second resend');
+    assert.equal(rb.takeForResend(5, 1200, budget), undefined, 'third: over maxResends');
+    rb.put(6, pkt(6), 1000);
+    assert.equal(rb.takeForResend(6, 1501, budget), undefined, 'older than maxAgeMs');
+    assert.equal(rb.takeForResend(7, 1001, budget), undefined, 'never stored');
+    rb.put(5 + 16, pkt(21), 1100);
+    assert.equal(rb.takeForResend(5, 1300, budget), undefined, 'evicted');
+    assert.deepEqual(rb.takeForResend(21, 1101, budget), pkt(21), 'a new packet in the slot starts a fresh budget');
+  });
 });
