@@ -1,0 +1,66 @@
+// The rate controller of a GCC-like send-side estimate: one target bitrate moved by what the delay
+// detector and the loss ratio say. Overuse (a queue builds) cuts it to 85 % of what actually arrived;
+// loss over 10 % cuts it by half the loss; with no overuse and under 2 % loss it grows, by 8 % a second
+// while far from the rate it last had to drop from and by about one packet per response time near it
+// (additive increase, multiplicative decrease); underuse and 2–10 % loss hold it. Bounded to
+// [MIN_BITRATE, MAX_BITRATE]; decreases at most once per DECREASE_INTERVAL_MS (one reaction per round trip).
+// What it must not do: read a clock (times are given), parse feedback, or know about tracks or layers.
+import type { BandwidthUsage } from './trendline.js';
+
+export const MIN_BITRATE = 30_000;
+export const MAX_BITRATE = 20_000_000;
+export const START_BITRATE = 600_000;
+const BETA = 0.85;
+const HIGH_LOSS = 0.1;
+const LOW_LOSS = 0.02;
+const MULTIPLICATIVE_PER_SECOND = 1.08;
+const DECREASE_INTERVAL_MS = 300;
+/** Additive increase near the last drop: one 1200-byte packet per ~300 ms response time, per second. */
+const ADDITIVE_BPS_PER_SECOND = (1200 * 8 * 1000) / 300;
+
+export class RateControl {
+  private rate: number;
+  private lastUpdate = -1;
+  private lastDecrease = -Infinity;
+  /** The rate that last had to be cut (−1 until one was); near it the increase is additive. */
+  private dropFrom = -1;
+
+  constructor(start = START_BITRATE) {
+    this.rate = clamp(start);
+  }
+
+  get bitrate(): number {
+    return this.rate;
+  }
+
+  /**
+   * One feedback's verdict at `now` (ms): the detector's usage, the loss ratio of recent packets (0..1)
+   * and the bitrate that reached the receiver (bps, 0 if unknown). Returns the new target.
+   */
+  update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number): number {
+    const dt = this.lastUpdate < 0 ? 0 : Math.min(1000, Math.max(0, now - this.lastUpdate));
+    this.lastUpdate = now;
+    const canDecrease = now - this.lastDecrease >= DECREASE_INTERVAL_MS;
+    if (usage === 'overusing' || loss > HIGH_LOSS) {
+      if (canDecrease) {
+        let next = this.rate;
+        if (usage === 'overusing') next = Math.min(next, BETA * (ackedBps > 0 ? ackedBps : this.rate));
+        if (loss > HIGH_LOSS) next = Math.min(next, this.rate * (1 - 0.5 * loss));
+        this.dropFrom = this.rate;
+        this.rate = clamp(next);
+        this.lastDecrease = now;
+      }
+    } else if (usage === 'normal' && loss < LOW_LOSS) {
+      const near = this.dropFrom > 0 && this.rate >= this.dropFrom * 0.9;
+      const grown = near ? this.rate + (ADDITIVE_BPS_PER_SECOND * dt) / 1000 : this.rate * MULTIPLICATIVE_PER_SECOND ** (dt / 1000);
+      // Never far above what arrives: at most 1.5 × acked + a margin, unless nothing is known yet.
+      const cap = ackedBps > 0 ? Math.max(this.rate, 1.5 * ackedBps + 10_000) : Infinity;
+      this.rate = clamp(Math.min(grown, cap));
+    }
+    return this.rate;
+  }
+}
+
+function clamp(bps: number): number {
+  return Math.min(MAX_BITRATE, Math.max(MIN_BITRATE, bps));
+}
