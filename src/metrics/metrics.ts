@@ -143,6 +143,11 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
     const s = await stats();
     return { nack: s.nacksReceived, pli: s.plisReceived, fir: s.firsReceived };
   });
+  labelledTotalCounter(registry, 'shoal_rtcp_feedback_sent_total', 'RTCP feedback sent to publishers, by type (nack, pli, transport_cc)', 'type', async () => {
+    const s = await stats();
+    return { nack: s.nacksSent, pli: s.keyframeRequests, transport_cc: s.twccFeedbackSent };
+  });
+  plane('shoal_rtx_received_total', 'RTX retransmissions received from publishers (unwrapped into their streams)', (s) => s.rtxReceived);
   plane('shoal_data_messages_received_total', 'Data-channel messages published by peers and accepted', (s) => s.dataReceived);
   plane('shoal_data_messages_forwarded_total', 'Data-channel messages delivered to receivers (one per receiver)', (s) => s.dataForwarded);
   labelledTotalCounter(registry, 'shoal_data_messages_dropped_total', 'Data-channel messages dropped, by reason (not_allowed, too_large, slow_receiver)', 'reason', async () => {

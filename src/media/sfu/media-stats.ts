@@ -15,6 +15,12 @@ export interface MediaStats {
   keyframeRequests: number;
   /** Generic NACK feedback messages received from subscribers. */
   nacksReceived: number;
+  /** Generic NACK feedback messages sent to publishers (for packets lost on their uplink). */
+  nacksSent: number;
+  /** RTX retransmissions received from publishers (unwrapped into their original streams). */
+  rtxReceived: number;
+  /** transport-cc feedback packets sent to publishers. */
+  twccFeedbackSent: number;
   /** PLIs received from subscribers. */
   plisReceived: number;
   /** FIRs received from subscribers. */
@@ -41,6 +47,9 @@ export function emptyMediaStats(): MediaStats {
     rtpRetransmitRefused: 0,
     keyframeRequests: 0,
     nacksReceived: 0,
+    nacksSent: 0,
+    rtxReceived: 0,
+    twccFeedbackSent: 0,
     plisReceived: 0,
     firsReceived: 0,
     receiverReports: 0,
