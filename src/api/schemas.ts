@@ -108,13 +108,10 @@ const peerOptions = {
     canPublish: { type: 'boolean' },
     canSubscribe: { type: 'boolean' },
     canPublishData: { type: 'boolean' },
+    // Checked by the route (its 400 names the allowed values), so the schema only documents it.
     output: {
-      description: 'Agent peers: the format of the room audio the agent hears (default pcm16 at 16 kHz)',
-      // An object; its shape and values are checked by the route (with a message naming the allowed ones), not here.
-      properties: {
-        audioFormat: { description: '"pcm16" (default) or "opus"' },
-        audioSampleRate: { description: '16000 (default), 24000 or 48000 (pcm16 only)' },
-      },
+      description:
+        'Agent peers: the format of the room audio the agent hears, {audioFormat: "pcm16" (default) | "opus", audioSampleRate: 16000 (default) | 24000 | 48000}',
     },
   },
 } as const;

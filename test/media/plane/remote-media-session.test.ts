@@ -75,9 +75,12 @@ describe('RemoteMediaSession', () => {
       posted.map((m) => (m.type === 'call' ? m.method : m.type)),
       [...SESSION_METHODS],
     );
-    s.deliver({ method: 'failed', args: ['x'] } as never);
+    s.deliver({ method: 'close', args: [] } as never);
     s.deliver({ method: 'toString', args: [] } as never);
     assert.deepEqual(calls, [], 'only host callbacks of the protocol list are replayed');
+    // A session may end itself in the worker (a silent livestream client): its failed() is replayed too.
+    s.deliver({ method: 'failed', args: ['client went silent'] });
+    assert.deepEqual(calls, [['failed', ['client went silent']]]);
   });
 
   test('fail() ends the session once and tells the room why; later callbacks are dropped', () => {
