@@ -1,14 +1,17 @@
 // The tracks one session's client receives, from announcement to removal (slots are never reused): which
 // of the client's m-lines carries each and the consumer that feeds it. Answers the client's recvonly
 // m-lines, and finds consumers by SSRC for the client's RTCP. Consumers are made through the room's
-// Router; it announces nothing and sends no packet itself.
+// Router; it announces nothing and sends no packet itself. Its Downlink estimates the client's bandwidth
+// from transport-cc feedback and fits the consumers into it (layers, pauses).
 import { randomBytes } from 'node:crypto';
 import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
+import { Downlink } from '../sfu/bwe/downlink.js';
 import type { Consumer } from '../sfu/consumer.js';
+import { emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
 import type { Producer } from '../sfu/producer.js';
 import type { Router } from '../sfu/router.js';
 import type { AnswerMedia } from '../wire/sdp-answer.js';
-import { EXT_AUDIO_LEVEL, matchCodec, type OfferedMedia } from '../wire/sdp.js';
+import { EXT_AUDIO_LEVEL, EXT_TWCC, matchCodec, type OfferedMedia } from '../wire/sdp.js';
 
 interface OutboundSlot {
   trackId: string;
@@ -29,8 +32,12 @@ export interface OutboundDeps {
   resend(frame: Buffer): void;
   /** The CNAME of every stream this session sends. */
   cname: string;
-  /** A consumer switched simulcast variant (the client is told with encodingSwitched). */
-  variantSwitched(endpointId: string, trackId: string, variant: Variant): void;
+  /** A consumer switched simulcast variant (the client is told with encodingSwitched; lowered = for bandwidth). */
+  variantSwitched(endpointId: string, trackId: string, variant: Variant, lowered: boolean): void;
+  /** The bandwidth allocator paused (or resumed) a video track for this client (the client is told). */
+  trackPaused?(endpointId: string, trackId: string, variant: Variant, paused: boolean): void;
+  /** The plane's counters (a session made outside a plane counts on its own). */
+  stats?: MediaStats;
 }
 
 /** The variant a consumer starts on (ts-client 0.5.0 and Fishjam start receivers on the middle one). */
@@ -39,8 +46,29 @@ const START_VARIANT: Variant = 'm';
 export class OutboundTracks {
   private readonly slots: OutboundSlot[] = [];
   private readonly bySsrc = new Map<number, Consumer>();
+  private readonly downlink: Downlink;
 
-  constructor(private readonly deps: OutboundDeps) {}
+  constructor(private readonly deps: OutboundDeps) {
+    this.downlink = new Downlink({
+      consumers: () => this.bySsrc.values(),
+      stats: deps.stats ?? emptyMediaStats(),
+      pausedChanged: (consumer, paused) => {
+        const slot = this.slots.find((s) => s.consumer === consumer);
+        const variant = consumer.producer.simulcast ? consumer.targetVariant : 'h';
+        if (slot) deps.trackPaused?.(slot.endpointId, slot.trackId, variant, paused);
+      },
+    });
+  }
+
+  /** The client's RTCP (decrypted compound), received at `now` (performance.now() ms): its transport-cc feedback. */
+  onRtcp(buf: Buffer, now: number): void {
+    this.downlink.onRtcp(buf, now);
+  }
+
+  /** The client's downlink estimate (bps). */
+  get estimate(): number {
+    return this.downlink.estimate;
+  }
 
   /** Takes the tracks of `endpointId` that are published here and not already received; returns them. */
   add(endpointId: string, tracks: TrackInfo[]): TrackInfo[] {
@@ -103,14 +131,17 @@ export class OutboundTracks {
     const codec = matchCodec(m, slot.producer.codec);
     if (!codec) return inactive(m);
     const extensions = forwardedExtensions(slot.producer, m);
-    const consumer = (slot.consumer ??= this.consume(slot, codec.payloadType, codec.rtcpFb.includes('nack'), extensions));
+    const twcc = m.extensions.find((e) => e.uri === EXT_TWCC && e.id >= 1 && e.id <= 255);
+    const consumer = (slot.consumer ??= this.consume(slot, codec.payloadType, codec.rtcpFb.includes('nack'), extensions, twcc?.id));
     answerMids[m.mid] = slot.trackId;
+    const answered = extensions.map((e) => ({ id: e.to, uri: e.uri }));
+    if (twcc) answered.push({ id: twcc.id, uri: twcc.uri });
     return {
       mid: m.mid,
       kind: m.kind as TrackKind,
       direction: 'sendonly',
       codec: { ...codec, rtxPayloadType: undefined },
-      extensions: extensions.map((e) => ({ id: e.to, uri: e.uri })),
+      extensions: answered,
       send: { ssrc: consumer.ssrc, cname: this.deps.cname, streamId: slot.endpointId, trackId: slot.trackId },
       offered: m,
     };
@@ -120,7 +151,7 @@ export class OutboundTracks {
     for (const slot of this.slots) slot.consumer?.close();
   }
 
-  private consume(slot: OutboundSlot, payloadType: number, nack: boolean, extensions: ForwardedExtension[]): Consumer {
+  private consume(slot: OutboundSlot, payloadType: number, nack: boolean, extensions: ForwardedExtension[], twccExtId: number | undefined): Consumer {
     const ssrc = randomBytes(4).readUInt32BE(0) >>> 0;
     const consumer = this.deps.router.consume(slot.producer, {
       ssrc,
@@ -131,7 +162,8 @@ export class OutboundTracks {
       resend: this.deps.resend,
       nack,
       subscriberId: this.deps.peerId,
-      onVariantSwitched: (variant) => this.deps.variantSwitched(slot.endpointId, slot.trackId, variant),
+      onVariantSwitched: (variant, lowered) => this.deps.variantSwitched(slot.endpointId, slot.trackId, variant, lowered),
+      transportCc: twccExtId === undefined ? undefined : { extId: twccExtId, history: this.downlink.history },
     });
     this.bySsrc.set(ssrc, consumer);
     return consumer;

@@ -85,7 +85,9 @@ export class PeerSession implements MediaSession {
       send: (packet, length) => transport.sendRtp(packet, length),
       resend: (frame) => transport.resendRtp(frame),
       cname: this.cname,
-      variantSwitched: (endpointId, trackId, variant) => host.send({ type: 'encodingSwitched', endpointId, trackId, variant, reason: 'other' }),
+      variantSwitched: (endpointId, trackId, variant, lowered) => host.send({ type: 'encodingSwitched', endpointId, trackId, variant, reason: lowered ? 'low_bandwidth' : 'other' }),
+      trackPaused: (endpointId, trackId, variant, paused) => host.send({ type: paused ? 'trackEncodingDisabled' : 'trackEncodingEnabled', endpointId, trackId, variant }),
+      stats: ctx.stats,
     });
     this.reporter = new RtcpReporter({
       connected: () => transport.state === 'connected',
@@ -301,6 +303,7 @@ export class PeerSession implements MediaSession {
 
   private onRtcp(buf: Buffer): void {
     const stats = this.ctx.stats;
+    this.outbound.onRtcp(buf, performance.now());
     for (const p of parseRtcp(buf)) {
       switch (p.type) {
         case 'pli':

@@ -13,6 +13,7 @@ import { rewriteRtpInto, type RtpHeader } from '../wire/rtp.js';
 import { BitrateMeter, compactNtp, type QualityCollector } from './media-quality.js';
 import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
+import type { SendHistory } from './bwe/send-history.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
 import type { RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
@@ -51,8 +52,10 @@ export interface ConsumerParams {
   nack: boolean;
   /** Publisher extension id → this subscriber's id; ids not listed are dropped. */
   extensionMap?: Map<number, number>;
-  /** Called when the forwarded simulcast variant changes. */
-  onVariantSwitched: (variant: Variant) => void;
+  /** Called when the forwarded simulcast variant changes (lowered: below the client's target, for bandwidth). */
+  onVariantSwitched: (variant: Variant, lowered: boolean) => void;
+  /** The subscriber's transport negotiated transport-cc: stamp each packet with its transport-wide sequence number (this m-line's extension id) and remember it. */
+  transportCc?: { extId: number; history: SendHistory };
   /** The counters of the thread's media plane (a consumer made outside a plane counts on its own). */
   stats?: MediaStats;
   /** The receiving peer (quality labels); empty if unknown. */
@@ -66,10 +69,17 @@ interface ReceivedReport {
   jitterSeconds: number;
 }
 
+const VARIANT_RANK: Record<Variant, number> = { l: 0, m: 1, h: 2 };
+
 export class Consumer implements RtpSink {
   /** Stream being forwarded now; undefined until the first keyframe of the target arrives. */
   currentVariant: StreamVariant | undefined;
   targetVariant: Variant;
+  /**
+   * The bandwidth allocator's choice: a variant (never above targetVariant when used), null = paused (a
+   * video track that does not fit: nothing is forwarded), undefined = no choice (the target is used).
+   */
+  private allocated: Variant | null | undefined;
   private seqOffset = 0;
   private tsOffset = 0;
   private lastOutSeq = Math.floor(Math.random() * 0x8000);
@@ -109,24 +119,53 @@ export class Consumer implements RtpSink {
 
   /** Stream this consumer wants from the producer now. */
   private wantedVariant(): StreamVariant {
-    return this.producer.simulcast ? this.targetVariant : '';
+    if (!this.producer.simulcast) return '';
+    const a = this.allocated;
+    return a === undefined || a === null || VARIANT_RANK[a] > VARIANT_RANK[this.targetVariant] ? this.targetVariant : a;
+  }
+
+  /** The allocator's choice now (see `allocated`). */
+  get allocation(): Variant | null | undefined {
+    return this.allocated;
+  }
+
+  /** True while the allocator has paused this track. */
+  get paused(): boolean {
+    return this.allocated === null;
+  }
+
+  /**
+   * The allocator's choice: a variant (a simulcast track switches at its next keyframe), null pauses the
+   * track, undefined returns it to the client's target. Resuming waits for a keyframe.
+   */
+  allocate(choice: Variant | null | undefined): void {
+    if (choice === this.allocated) return;
+    const wasPaused = this.allocated === null;
+    this.allocated = choice;
+    if (choice === null) {
+      this.currentVariant = undefined;
+      return;
+    }
+    const wanted = this.wantedVariant();
+    if (wasPaused || this.currentVariant !== wanted) this.producer.requestKeyframe(this.producer.simulcast ? wanted : undefined);
   }
 
   setTargetVariant(variant: Variant): void {
     if (this.targetVariant === variant) return;
     this.targetVariant = variant;
-    if (this.currentVariant !== variant) this.producer.requestKeyframe(variant);
+    const wanted = this.wantedVariant();
+    if (this.allocated !== null && this.currentVariant !== wanted) this.producer.requestKeyframe(wanted);
   }
 
   /** Called once the subscriber's transport can receive: asks for a keyframe to start from. */
   start(): void {
     this.ready = true;
     if (this.currentVariant !== undefined) return;
-    this.producer.requestKeyframe(this.producer.simulcast ? this.targetVariant : undefined);
+    if (this.allocated !== null) this.producer.requestKeyframe(this.producer.simulcast ? this.wantedVariant() : undefined);
   }
 
   forward(buf: Buffer, h: RtpHeader, variant: StreamVariant, keyframe: boolean): void {
-    if (this.closed || !this.ready) return;
+    if (this.closed || !this.ready || this.allocated === null) return;
     const wanted = this.wantedVariant();
     if (variant !== this.currentVariant) {
       // Switch (or start) only at a keyframe of the wanted stream.
@@ -136,11 +175,18 @@ export class Consumer implements RtpSink {
       }
       this.switchTo(h);
       this.currentVariant = variant;
-      if (this.producer.simulcast && variant !== '') this.p.onVariantSwitched(variant);
+      if (this.producer.simulcast && variant !== '') this.p.onVariantSwitched(variant, VARIANT_RANK[variant] < VARIANT_RANK[this.targetVariant]);
     }
     const seq = (h.sequenceNumber + this.seqOffset) & 0xffff;
     const ts = (h.timestamp + this.tsOffset) >>> 0;
-    const length = rewriteRtpInto(buf, h, { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts, extensionMap: this.p.extensionMap }, scratch);
+    const tcc = this.p.transportCc;
+    const tseq = tcc === undefined ? 0 : tcc.history.nextSeq();
+    const length = rewriteRtpInto(
+      buf,
+      h,
+      { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts, extensionMap: this.p.extensionMap, transportSeqExtId: tcc?.extId, transportSeq: tseq },
+      scratch,
+    );
     if (length < 0) return;
     this.packetsSent++;
     this.octetsSent += h.payloadLength;
@@ -152,6 +198,7 @@ export class Consumer implements RtpSink {
     this.stats.rtpForwarded++;
     const kept = this.p.send(scratch, length);
     if (kept !== undefined) this.rtx?.put(seq, kept, now);
+    if (tcc !== undefined) tcc.history.record(tseq, now, length);
   }
 
   /** Re-bases sequence numbers and timestamps so the new stream continues the old one. */

@@ -21,6 +21,13 @@ export interface MediaStats {
   rtxReceived: number;
   /** transport-cc feedback packets sent to publishers. */
   twccFeedbackSent: number;
+  /** transport-cc feedback packets received from subscribers (fed to their bandwidth estimates). */
+  transportFeedbackReceived: number;
+  /** Layer changes the bandwidth allocators made (a simulcast track moved up or down for a subscriber). */
+  allocatorLayerChanges: number;
+  /** Video tracks the bandwidth allocators paused (lowest layer did not fit) and resumed. */
+  allocatorPauses: number;
+  allocatorResumes: number;
   /** PLIs received from subscribers. */
   plisReceived: number;
   /** FIRs received from subscribers. */
@@ -50,6 +57,10 @@ export function emptyMediaStats(): MediaStats {
     nacksSent: 0,
     rtxReceived: 0,
     twccFeedbackSent: 0,
+    transportFeedbackReceived: 0,
+    allocatorLayerChanges: 0,
+    allocatorPauses: 0,
+    allocatorResumes: 0,
     plisReceived: 0,
     firsReceived: 0,
     receiverReports: 0,

@@ -142,6 +142,10 @@ export interface RewriteParams {
   timestamp: number;
   /** map publisher ext id → subscriber ext id; elements whose id is not in the map are dropped; undefined map = drop the whole extension block */
   extensionMap?: Map<number, number>;
+  /** Write a transport-wide sequence number element (2 bytes) first, with this subscriber id (1..255); 0/undefined = none. */
+  transportSeqExtId?: number;
+  /** The transport-wide sequence number written with transportSeqExtId. */
+  transportSeq?: number;
 }
 
 // Results of the counting pass of walkExtensions (module scratch, so the pass allocates nothing).
@@ -204,14 +208,17 @@ function walkExtensions(
 let planKept = 0;
 let planOneByte = true;
 let planExtBlock = 0;
+let planTseqId = 0;
 
 /** Counts what rewriting keeps of the extension block; returns the rewritten packet's length. */
-function planRewrite(src: Buffer, h: RtpHeader, map: Map<number, number> | undefined): number {
+function planRewrite(src: Buffer, h: RtpHeader, map: Map<number, number> | undefined, tseqId: number): number {
   const fixedLen = 12 + ((src[0] & 0x0f) << 2);
   const srcForm = map !== undefined && h.hasExtension ? extForm(h.extProfile) : 0;
   planKept = 0;
   planOneByte = true;
   planExtBlock = 0;
+  let bytes = 0;
+  planTseqId = tseqId;
   if (srcForm !== 0) {
     scanKept = 0;
     scanBytes = 0;
@@ -219,8 +226,14 @@ function planRewrite(src: Buffer, h: RtpHeader, map: Map<number, number> | undef
     walkExtensions(src, h.extOffset, h.extOffset + h.extLength, srcForm, map!, null, 0, true);
     planKept = scanKept;
     planOneByte = scanOneByteOk;
-    if (planKept > 0) planExtBlock = 4 + ((scanBytes + planKept * (planOneByte ? 1 : 2) + 3) & ~3);
+    bytes = scanBytes;
   }
+  if (tseqId > 0) {
+    planKept++;
+    bytes += 2;
+    if (tseqId > 14) planOneByte = false;
+  }
+  if (planKept > 0) planExtBlock = 4 + ((bytes + planKept * (planOneByte ? 1 : 2) + 3) & ~3);
   return fixedLen + planExtBlock + (src.length - h.headerLength);
 }
 
@@ -253,7 +266,21 @@ function writeRewrite(src: Buffer, h: RtpHeader, p: RewriteParams, out: Buffer):
     out[pos + 1] = profile & 0xff;
     out[pos + 2] = words >>> 8;
     out[pos + 3] = words & 0xff;
-    pos = walkExtensions(src, h.extOffset, h.extOffset + h.extLength, extForm(h.extProfile), p.extensionMap!, out, pos + 4, oneByte);
+    pos += 4;
+    const tseqId = planTseqId;
+    if (tseqId > 0) {
+      if (oneByte) {
+        out[pos++] = (tseqId << 4) | 1;
+      } else {
+        out[pos++] = tseqId;
+        out[pos++] = 2;
+      }
+      const tseq = p.transportSeq ?? 0;
+      out[pos++] = (tseq >>> 8) & 0xff;
+      out[pos++] = tseq & 0xff;
+    }
+    const srcForm = p.extensionMap !== undefined && h.hasExtension ? extForm(h.extProfile) : 0;
+    if (srcForm !== 0) pos = walkExtensions(src, h.extOffset, h.extOffset + h.extLength, srcForm, p.extensionMap!, out, pos, oneByte);
     const blockEnd = fixedLen + planExtBlock;
     while (pos < blockEnd) out[pos++] = 0;
   }
@@ -268,7 +295,7 @@ function writeRewrite(src: Buffer, h: RtpHeader, p: RewriteParams, out: Buffer):
  * other than 0xBEDE/0x100x cannot be read and are dropped; an empty result drops the block (X = 0).
  */
 export function rewriteRtpInto(src: Buffer, h: RtpHeader, p: RewriteParams, out: Buffer): number {
-  const n = planRewrite(src, h, p.extensionMap);
+  const n = planRewrite(src, h, p.extensionMap, p.transportSeqExtId !== undefined && p.transportSeqExtId >= 1 && p.transportSeqExtId <= 255 ? p.transportSeqExtId : 0);
   if (n > out.length) return -1;
   writeRewrite(src, h, p, out);
   return n;

@@ -10,7 +10,7 @@ import { emptyMediaStats } from '../../../src/media/sfu/media-stats.js';
 import { Router } from '../../../src/media/sfu/router.js';
 import type { TrackInfo, TrackKind } from '../../../src/room/track.js';
 import { getHeaderExtension } from '../../../src/media/wire/rtp.js';
-import { EXT_AUDIO_LEVEL, type Codec } from '../../../src/media/wire/sdp.js';
+import { EXT_AUDIO_LEVEL, EXT_TWCC, type Codec } from '../../../src/media/wire/sdp.js';
 import { feed, fixtureOffer, header, mline, rtp, VP8_KEY } from '../sfu/test-packets.js';
 
 const OFFER = fixtureOffer('chromium-publish-receive.sdp');
@@ -18,6 +18,7 @@ const RECV_AUDIO = mline(OFFER, '3');
 const RECV_VIDEO = mline(OFFER, '4');
 const SUB_OPUS_PT = RECV_AUDIO.codecs.find((c) => c.name === 'opus')!.payloadType;
 const SUB_VP8_PT = RECV_VIDEO.codecs.find((c) => c.name === 'VP8')!.payloadType;
+const twccOf = (m: { extensions: { id: number; uri: string }[] }) => m.extensions.filter((e) => e.uri === EXT_TWCC).map((e) => ({ id: e.id, uri: e.uri }));
 const SUB_LEVEL_ID = RECV_AUDIO.extensions.find((e) => e.uri === EXT_AUDIO_LEVEL)!.id;
 
 /** The publisher's codecs and ids, chosen unlike the subscriber's so that a rewrite shows. */
@@ -95,7 +96,7 @@ describe('OutboundTracks', () => {
     assert.equal(answer.kind, 'audio');
     assert.equal(answer.codec?.payloadType, SUB_OPUS_PT, 'the subscriber\'s payload type');
     assert.equal(answer.codec?.rtxPayloadType, undefined, 'no RTX is sent');
-    assert.deepEqual(answer.extensions, [{ id: SUB_LEVEL_ID, uri: EXT_AUDIO_LEVEL }]);
+    assert.deepEqual(answer.extensions, [{ id: SUB_LEVEL_ID, uri: EXT_AUDIO_LEVEL }, ...twccOf(RECV_AUDIO)], 'audio level forwarded; transport-cc answered (Shoal stamps it)');
     assert.deepEqual(mids, { '3': 'ta' });
     assert.equal(audio.sinkCount, 1, 'a consumer made through the router feeds from the producer');
     const ssrc = answer.send!.ssrc;
@@ -120,7 +121,8 @@ describe('OutboundTracks', () => {
     const answer = outbound.answerRecvonly(RECV_VIDEO, {});
     assert.equal(answer.codec?.name, 'VP8');
     assert.equal(answer.codec?.payloadType, SUB_VP8_PT);
-    assert.deepEqual(answer.extensions, [], 'audio level only on audio');
+    assert.deepEqual(answer.extensions.filter((e) => e.uri !== EXT_TWCC), [], 'audio level only on audio');
+    assert.equal(answer.extensions.filter((e) => e.uri === EXT_TWCC).length, 1, 'transport-cc answered on video');
     feed(video, rtp({ ssrc: 0x55, pt: PUB_VP8.payloadType, payload: VP8_KEY }));
     assert.equal(sent.length, 0, 'nothing is forwarded before startAll');
     outbound.startAll();

@@ -264,6 +264,22 @@ describe('rewriteRtpInto', () => {
     return { out, h };
   }
 
+  test('transport-wide sequence number: written first (one-byte form for id ≤ 14, two-byte above), mapped elements kept after it', () => {
+    const src = rtp({ marker: true, pt: 96, seq: 10, ts: 5, ssrc: 1, ext: ONE_BYTE_EXT, payload });
+    const bare = rtp({ pt: 96, seq: 10, ts: 5, ssrc: 1, payload });
+    for (const [s, map] of [[src, new Map([[1, 3]])], [src, undefined], [bare, new Map([[1, 3]])]] as const) {
+      for (const id of [5, 14, 15, 200]) {
+        const { out, h } = check(s, { ...params, extensionMap: map, transportSeqExtId: id, transportSeq: 0xbeef });
+        assert.equal(h.hasExtension, true);
+        assert.deepEqual(getHeaderExtension(out, h, id), Buffer.from([0xbe, 0xef]), `id ${id}`);
+        if (map && s === src) assert.ok(getHeaderExtension(out, h, 3), 'mapped element still there');
+      }
+    }
+    const { out, h } = check(src, { ...params, transportSeqExtId: 300, transportSeq: 1 });
+    assert.equal(h.hasExtension, false, 'an id out of 1..255 writes nothing');
+    assert.equal(out.length, 12 + payload.length);
+  });
+
   test('header fields rewritten, marker kept, no map drops the extension block', () => {
     const src = rtp({ marker: true, pt: 96, seq: 10, ts: 5, ssrc: 1, ext: ONE_BYTE_EXT, payload });
     const { out, h } = check(src, params);

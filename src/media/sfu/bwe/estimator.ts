@@ -33,6 +33,8 @@ export class BandwidthEstimator {
   private ackedBytes = 0;
   private ackedFrom = -1;
   private ackedBps = 0;
+  /** What the allocator would need for everything the client asked for (bps): the estimate may grow to it. */
+  probeCeiling = 0;
   /** Highest transport sequence number fed to the detector (unwrapped); older ones are not fed again. */
   private newestFed = -1;
 
@@ -71,7 +73,7 @@ export class BandwidthEstimator {
     }
     if (known === 0) return this.rate.bitrate;
     this.updateLoss(now);
-    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now);
+    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now, this.probeCeiling);
   }
 
   /** True once per sequence number going forward (feedback may repeat or reorder). */

@@ -37,7 +37,7 @@ export class RateControl {
    * One feedback's verdict at `now` (ms): the detector's usage, the loss ratio of recent packets (0..1)
    * and the bitrate that reached the receiver (bps, 0 if unknown). Returns the new target.
    */
-  update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number): number {
+  update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number, probeCeiling = 0): number {
     const dt = this.lastUpdate < 0 ? 0 : Math.min(1000, Math.max(0, now - this.lastUpdate));
     this.lastUpdate = now;
     const canDecrease = now - this.lastDecrease >= DECREASE_INTERVAL_MS;
@@ -53,8 +53,10 @@ export class RateControl {
     } else if (usage === 'normal' && loss < LOW_LOSS) {
       const near = this.dropFrom > 0 && this.rate >= this.dropFrom * 0.9;
       const grown = near ? this.rate + (ADDITIVE_BPS_PER_SECOND * dt) / 1000 : this.rate * MULTIPLICATIVE_PER_SECOND ** (dt / 1000);
-      // Never far above what arrives: at most 1.5 × acked + a margin, unless nothing is known yet.
-      const cap = ackedBps > 0 ? Math.max(this.rate, 1.5 * ackedBps + 10_000) : Infinity;
+      // Never far above what arrives (1.5 × acked + a margin, unless nothing is known yet) — except up
+      // to `probeCeiling`, what the allocator would need for the layers the client asked for: with no
+      // congestion signal the estimate may grow to it, and the allocator's upgrade is the probe.
+      const cap = ackedBps > 0 ? Math.max(this.rate, 1.5 * ackedBps + 10_000, probeCeiling) : Infinity;
       this.rate = clamp(Math.min(grown, cap));
     }
     return this.rate;

@@ -1,0 +1,106 @@
+// One subscriber's bandwidth allocator: fits the video it receives into its bandwidth estimate. Audio is
+// served first (AUDIO_BPS per track, never paused); then every video track gets its lowest layer, then
+// layers are raised one step at a time, round-robin, while they fit — never above the client's target.
+// A video track whose lowest layer does not fit is paused. Going down happens at once; going up (or
+// resuming) needs the new layer to fit with a margin, the track to have held its layer for HOLD_MS, and
+// is backed off (doubling, up to MAX_BACKOFF_MS) when an upgrade had to be undone soon after: raising a
+// layer is also how the allocator probes for headroom, and a failed probe must not repeat at once.
+// What it must not do: touch consumers or producers (the caller applies its choices), read a clock
+// (times are given), or know about transports and feedback.
+import type { Variant } from '../../room/track.js';
+
+/** One track as the allocator sees it. `level` indexes `layers`; −1 = paused. */
+export interface AllocTrack {
+  readonly key: string;
+  readonly kind: 'audio' | 'video';
+  /** Bitrate (bps) of each layer the client may get, low to high (simulcast: up to its target; else one). */
+  readonly layers: number[];
+  /** The layer now (−1 paused). */
+  readonly level: number;
+}
+
+export const AUDIO_BPS = 50_000;
+/** Part of the estimate the allocator hands out (the rest absorbs bursts, RTCP and retransmissions). */
+const USABLE = 0.9;
+const UP_MARGIN = 1.15;
+const RESUME_MARGIN = 1.3;
+export const HOLD_MS = 2000;
+/** An upgrade undone within this long counts as a failed probe. */
+const FAILED_WITHIN_MS = 6000;
+const MIN_BACKOFF_MS = 4000;
+export const MAX_BACKOFF_MS = 30_000;
+
+interface TrackState {
+  changedAt: number;
+  upgradedAt: number;
+  backoffMs: number;
+  noUpgradeUntil: number;
+}
+
+export class Allocator {
+  private readonly state = new Map<string, TrackState>();
+
+  /** The level each track should have at `now` given `estimateBps` (same order as `tracks`). */
+  allocate(tracks: AllocTrack[], estimateBps: number, now: number): number[] {
+    let budget = estimateBps * USABLE;
+    const out: number[] = tracks.map((t) => (t.kind === 'audio' ? 0 : -1));
+    for (const t of tracks) if (t.kind === 'audio') budget -= AUDIO_BPS;
+    const video = tracks.map((t, i) => i).filter((i) => tracks[i]!.kind === 'video' && tracks[i]!.layers.length > 0);
+    const keys = new Set(tracks.map((t) => t.key));
+    for (const k of this.state.keys()) if (!keys.has(k)) this.state.delete(k);
+    // Raise every video track one level per round while the next level fits.
+    let raised = true;
+    while (raised) {
+      raised = false;
+      for (const i of video) {
+        const t = tracks[i]!;
+        const next = out[i]! + 1;
+        if (next >= t.layers.length) continue;
+        const current = out[i]! < 0 ? 0 : t.layers[out[i]!]!;
+        const cost = t.layers[next]! - current;
+        const margin = next > t.level ? (t.level < 0 ? RESUME_MARGIN : UP_MARGIN) : 1;
+        if (next > t.level && !this.mayRaise(t.key, now)) continue;
+        if (t.layers[next]! * margin - current > budget) continue;
+        budget -= cost;
+        out[i] = next;
+        raised = true;
+      }
+    }
+    for (const i of video) this.record(tracks[i]!, out[i]!, now);
+    return out;
+  }
+
+  private st(key: string, now: number): TrackState {
+    let s = this.state.get(key);
+    if (!s) {
+      s = { changedAt: now - HOLD_MS, upgradedAt: -Infinity, backoffMs: MIN_BACKOFF_MS, noUpgradeUntil: -Infinity };
+      this.state.set(key, s);
+    }
+    return s;
+  }
+
+  private mayRaise(key: string, now: number): boolean {
+    const s = this.st(key, now);
+    return now - s.changedAt >= HOLD_MS && now >= s.noUpgradeUntil;
+  }
+
+  private record(t: AllocTrack, level: number, now: number): void {
+    const s = this.st(t.key, now);
+    if (level === t.level) return;
+    if (level > t.level) {
+      s.upgradedAt = now;
+    } else if (now - s.upgradedAt < FAILED_WITHIN_MS) {
+      s.noUpgradeUntil = now + s.backoffMs;
+      s.backoffMs = Math.min(MAX_BACKOFF_MS, s.backoffMs * 2);
+    } else {
+      s.backoffMs = MIN_BACKOFF_MS;
+    }
+    s.changedAt = now;
+  }
+}
+
+/** Layers a simulcast track may use for a client target (low to high). */
+export function allowedVariants(rids: readonly Variant[], target: Variant): Variant[] {
+  const order: Variant[] = ['l', 'm', 'h'];
+  return order.filter((v) => rids.includes(v) && order.indexOf(v) <= order.indexOf(target));
+}

@@ -1,0 +1,120 @@
+// One subscriber transport's downlink control: reads the subscriber's transport-cc feedback out of its
+// RTCP into the bandwidth estimate, and every ALLOCATE_MS lets the allocator fit the subscriber's tracks
+// into it — choosing each consumer's simulcast layer (switched at keyframes by the consumer) or pausing
+// and resuming video (the caller tells the client). Its send history is what consumers stamp their
+// transport-wide sequence numbers from. Until the first feedback nothing is allocated (a client without
+// transport-cc gets the layer it asked for, as before).
+// What it must not do: send packets or signaling itself, throw on malformed RTCP, or read a clock
+// (times are given).
+import type { Variant } from '../../../room/track.js';
+import { parseTwccFeedback } from '../../wire/twcc.js';
+import { AUDIO_BPS, Allocator, allowedVariants, type AllocTrack } from '../allocator.js';
+import type { Consumer } from '../consumer.js';
+import type { MediaStats } from '../media-stats.js';
+import type { StreamVariant } from '../stream-variant.js';
+import { BandwidthEstimator } from './estimator.js';
+import { layerMeterFor } from './layer-meter.js';
+import { SendHistory } from './send-history.js';
+
+const ALLOCATE_MS = 500;
+/** Layer bitrates assumed until measured (a layer the publisher does not send yet). */
+const DEFAULT_BPS: Record<StreamVariant, number> = { l: 150_000, m: 500_000, h: 2_500_000, '': 1_000_000 };
+/**
+ * A single-stream video track cannot be lowered here (its publisher's own estimate sets its rate), so it
+ * counts as at most this much: it is paused only when the link cannot carry even that.
+ */
+const SINGLE_STREAM_FLOOR_BPS = 100_000;
+/** The estimate may grow (without congestion) to what the asked-for layers need × this. */
+const PROBE_HEADROOM = 1.4;
+/** RTCP feedback packets looked at per compound (bounds the work one datagram can cause). */
+const MAX_PACKETS_PER_COMPOUND = 32;
+
+export interface DownlinkDeps {
+  consumers(): Iterable<Consumer>;
+  /** The allocator paused (true) or resumed (false) this consumer's video. */
+  pausedChanged(consumer: Consumer, paused: boolean): void;
+  stats: MediaStats;
+}
+
+export class Downlink {
+  readonly history = new SendHistory();
+  private readonly estimator = new BandwidthEstimator(this.history);
+  private readonly allocator = new Allocator();
+  private allocatedAt = -Infinity;
+  private fed = false;
+
+  constructor(private readonly deps: DownlinkDeps) {}
+
+  /** The estimate now (bps). */
+  get estimate(): number {
+    return this.estimator.bitrate;
+  }
+
+  /** A decrypted RTCP compound from the subscriber, received at `now` (ms, the send-time clock). */
+  onRtcp(buf: Buffer, now: number): void {
+    let pos = 0;
+    for (let n = 0; n < MAX_PACKETS_PER_COMPOUND && pos + 4 <= buf.length; n++) {
+      const len = (buf.readUInt16BE(pos + 2) + 1) * 4;
+      if (pos + len > buf.length) break;
+      if (buf[pos + 1] === 205 && (buf[pos]! & 0x1f) === 15) {
+        const fb = parseTwccFeedback(buf.subarray(pos, pos + len));
+        if (fb) {
+          this.deps.stats.transportFeedbackReceived++;
+          this.estimator.onFeedback(fb, now);
+          this.fed = true;
+        }
+      }
+      pos += len;
+    }
+    if (this.fed && now - this.allocatedAt >= ALLOCATE_MS) this.allocate(now);
+  }
+
+  /** Fits the tracks into the estimate and applies the choices. */
+  allocate(now: number): void {
+    this.allocatedAt = now;
+    const consumers = [...this.deps.consumers()];
+    const variants: Variant[][] = [];
+    const tracks: AllocTrack[] = consumers.map((c) => {
+      const p = c.producer;
+      if (p.kind === 'audio') {
+        variants.push([]);
+        return { key: String(c.ssrc), kind: 'audio', layers: [0], level: 0 };
+      }
+      const meter = layerMeterFor(p);
+      const rate = (v: StreamVariant) => meter.bitrate(v, now) || DEFAULT_BPS[v];
+      if (!p.simulcast) {
+        variants.push([]);
+        return { key: String(c.ssrc), kind: 'video', layers: [Math.min(SINGLE_STREAM_FLOOR_BPS, rate(''))], level: c.paused ? -1 : 0 };
+      }
+      const allowed = allowedVariants(p.rids, c.targetVariant);
+      variants.push(allowed);
+      const now_ = c.paused ? -1 : Math.max(0, allowed.indexOf((c.allocation ?? c.targetVariant) as Variant));
+      return { key: String(c.ssrc), kind: 'video', layers: allowed.map(rate), level: allowed.length === 0 ? -1 : now_ };
+    });
+    let wanted = 0;
+    for (const t of tracks) wanted += t.kind === 'audio' ? AUDIO_BPS : (t.layers.at(-1) ?? 0);
+    this.estimator.probeCeiling = wanted * PROBE_HEADROOM;
+    const levels = this.allocator.allocate(tracks, this.estimator.bitrate, now);
+    for (let i = 0; i < consumers.length; i++) {
+      const c = consumers[i]!;
+      const t = tracks[i]!;
+      if (t.kind === 'audio') continue;
+      const level = levels[i]!;
+      if (level === t.level) continue;
+      const wasPaused = c.paused;
+      if (level < 0) {
+        c.allocate(null);
+        this.deps.stats.allocatorPauses++;
+        this.deps.pausedChanged(c, true);
+        continue;
+      }
+      const allowed = variants[i]!;
+      c.allocate(allowed.length > 0 ? allowed[level] : undefined);
+      if (allowed.length > 0 && !wasPaused) this.deps.stats.allocatorLayerChanges++;
+      if (wasPaused) {
+        this.deps.stats.allocatorResumes++;
+        this.deps.pausedChanged(c, false);
+      }
+    }
+  }
+}

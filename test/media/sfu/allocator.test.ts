@@ -1,0 +1,49 @@
+// The per-subscriber allocator on given estimates (no clock, no transport): audio first, every video
+// track its lowest layer before any gets more, never above the allowed layers, pause when even the
+// lowest does not fit, upgrades held and backed off after a failed one, downgrades at once.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AUDIO_BPS, Allocator, HOLD_MS, allowedVariants, type AllocTrack } from '../../../src/media/sfu/allocator.js';
+
+const LAYERS = [120_000, 450_000, 2_500_000];
+const video = (key: string, level: number, layers = LAYERS): AllocTrack => ({ key, kind: 'video', layers, level });
+const audio: AllocTrack = { key: 'a', kind: 'audio', layers: [0], level: 0 };
+
+describe('Allocator', () => {
+  test('fits layers into the estimate: lowest for all first, then raises round-robin; never above the allowed layers', () => {
+    const a = new Allocator();
+    assert.deepEqual(a.allocate([audio, video('v1', 2), video('v2', 2)], 10_000_000, 0), [0, 2, 2]);
+    const b = new Allocator();
+    assert.deepEqual(b.allocate([audio, video('v1', 1), video('v2', 1)], 1_100_000, 0), [0, 1, 1], '2 × 450 k + audio in 0.9 × 1.1 M');
+    const c = new Allocator();
+    assert.deepEqual(c.allocate([audio, video('v1', 1), video('v2', 1)], 700_000, 0), [0, 1, 0], 'second track stays on l');
+    const d = new Allocator();
+    assert.deepEqual(d.allocate([video('v1', 0, LAYERS.slice(0, 2))], 50_000_000, 0), [1], 'target m: never h');
+  });
+
+  test('pauses video whose lowest layer does not fit (audio is kept), resumes with a margin after the hold', () => {
+    const a = new Allocator();
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, 0), [0, -1]);
+    assert.deepEqual(a.allocate([audio, video('v', -1)], (AUDIO_BPS + 120_000) / 0.9 + 1000, HOLD_MS + 1), [0, -1], 'fits without the resume margin only');
+    assert.deepEqual(a.allocate([audio, video('v', -1)], 400_000, HOLD_MS + 2), [0, 0], 'resumed on l');
+  });
+
+  test('an upgrade waits HOLD_MS after a change; an upgrade undone soon after backs the next one off, doubling', () => {
+    const a = new Allocator();
+    assert.deepEqual(a.allocate([video('v', 1)], 300_000, 0), [0], 'down at once');
+    assert.deepEqual(a.allocate([video('v', 0)], 5_000_000, 1000), [0], 'held');
+    assert.deepEqual(a.allocate([video('v', 0)], 5_000_000, 2000), [2], 'up after the hold');
+    assert.deepEqual(a.allocate([video('v', 2)], 300_000, 3000), [0], 'failed: down at once');
+    assert.deepEqual(a.allocate([video('v', 0)], 5_000_000, 6500), [0], 'backed off 4 s');
+    assert.deepEqual(a.allocate([video('v', 0)], 5_000_000, 7001), [2], 'after 4 s');
+    assert.deepEqual(a.allocate([video('v', 2)], 300_000, 7500), [0], 'failed again');
+    assert.deepEqual(a.allocate([video('v', 0)], 5_000_000, 15_000), [0], 'backed off 8 s now');
+    assert.deepEqual(a.allocate([video('v', 0)], 5_000_000, 15_501), [2]);
+  });
+
+  test('allowedVariants: the published rids up to the target, low to high', () => {
+    assert.deepEqual(allowedVariants(['h', 'm', 'l'], 'm'), ['l', 'm']);
+    assert.deepEqual(allowedVariants(['l', 'h'], 'h'), ['l', 'h']);
+    assert.deepEqual(allowedVariants(['m', 'h'], 'l'), []);
+  });
+});
