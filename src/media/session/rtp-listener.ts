@@ -118,18 +118,19 @@ export class RtpListener {
   onRtp(buf: Buffer): void {
     const h = parseRtpHeader(buf, this.header);
     if (!h) return;
+    const now = performance.now();
     if (this.twccExtId !== undefined && h.hasExtension) {
       const ext = getHeaderExtension(buf, h, this.twccExtId);
-      if (ext !== undefined && ext.length >= 2) this.twcc.record((ext[0] << 8) | ext[1], performance.now() * 1000);
+      if (ext !== undefined && ext.length >= 2) this.twcc.record((ext[0] << 8) | ext[1], now * 1000);
     }
     const route = this.routes.get(h.ssrc) ?? (this.rtxRoutes.has(h.ssrc) ? undefined : this.learn(buf, h));
     if (!route) {
       const rtx = this.rtxRoutes.get(h.ssrc) ?? this.learnRtx(buf, h);
-      if (rtx) this.onRtx(buf, h, rtx);
+      if (rtx) this.onRtx(buf, h, rtx, now);
       return;
     }
     if (h.payloadType !== route.line.producer.codec.payloadType) return; // RTX must use its own SSRC (RFC 4588 §4); RED/FEC are not negotiated
-    route.nacks?.onPacket(h.sequenceNumber, performance.now());
+    route.nacks?.onPacket(h.sequenceNumber, now);
     route.line.producer.onRtp(buf, h, route.variant);
   }
 
@@ -157,7 +158,7 @@ export class RtpListener {
   }
 
   /** An RTX packet repairing `route`'s stream: its payload starts with the original sequence number. */
-  private onRtx(buf: Buffer, h: RtpHeader, route: SsrcRoute): void {
+  private onRtx(buf: Buffer, h: RtpHeader, route: SsrcRoute, now: number): void {
     if (h.payloadLength < 2) return; // padding only: a bandwidth probe
     const mediaSsrc = route.ssrc;
     const codec = route.line.producer.codec;
@@ -173,7 +174,7 @@ export class RtpListener {
     const oh = parseRtpHeader(out, this.header);
     if (!oh) return;
     this.stats.rtxReceived++;
-    route.nacks?.onPacket(oh.sequenceNumber, performance.now());
+    route.nacks?.onPacket(oh.sequenceNumber, now);
     route.line.producer.onRtp(out, oh, route.variant);
   }
 
