@@ -59,12 +59,12 @@ export class RtpListener {
   private readonly header = {} as RtpHeader;
   /** Transport-wide sequence number extension id (the same on every BUNDLEd line), if negotiated. */
   private twccExtId: number | undefined;
-  private readonly twcc: TwccResponder;
+  /** Made with the first line that negotiates transport-cc (sessions that only receive never need one). */
+  private twcc: TwccResponder | undefined;
   private readonly stats: MediaStats;
   private ticks = 0;
 
   constructor(private readonly opts: RtpListenerOptions = { rtcpSsrc: 0 }) {
-    this.twcc = new TwccResponder(opts.rtcpSsrc);
     this.stats = opts.stats ?? emptyMediaStats();
   }
 
@@ -87,7 +87,10 @@ export class RtpListener {
       nack: producer.kind === 'video' && producer.codec.rtcpFb.includes('nack'),
       fid: new Map(),
     };
-    if (line.twcc) this.twccExtId ??= twccExtId;
+    if (line.twcc) {
+      this.twccExtId ??= twccExtId;
+      this.twcc ??= new TwccResponder(this.opts.rtcpSsrc);
+    }
     this.lines.set(m.mid, line);
     // Groups and SSRCs that are not well formed are ignored here (parseOffer refuses them; this must not throw either).
     const rtx = new Set<number>();
@@ -121,7 +124,7 @@ export class RtpListener {
     const now = performance.now();
     if (this.twccExtId !== undefined && h.hasExtension) {
       const ext = getHeaderExtension(buf, h, this.twccExtId);
-      if (ext !== undefined && ext.length >= 2) this.twcc.record((ext[0] << 8) | ext[1], now * 1000);
+      if (ext !== undefined && ext.length >= 2) this.twcc!.record((ext[0] << 8) | ext[1], now * 1000);
     }
     const route = this.routes.get(h.ssrc) ?? (this.rtxRoutes.has(h.ssrc) ? undefined : this.learn(buf, h));
     if (!route) {
@@ -147,7 +150,7 @@ export class RtpListener {
       for (let i = 0; i < lost.length; i += 64) out.push(buildNack(this.opts.rtcpSsrc, route.ssrc, lost.slice(i, i + 64)));
       this.stats.nacksSent++;
     }
-    if (++this.ticks % TWCC_EVERY === 0 && this.twccExtId !== undefined) {
+    if (++this.ticks % TWCC_EVERY === 0 && this.twcc !== undefined) {
       const first = this.routes.keys().next();
       for (const p of this.twcc.flush(first.done ? 0 : first.value)) {
         out.push(p);

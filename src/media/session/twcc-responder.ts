@@ -7,13 +7,13 @@
 // the transport) or throw (an unencodable window is dropped and counted).
 import { buildTwccFeedback, type TwccPacketStatus } from '../wire/twcc.js';
 
-/** Packets remembered between flushes (~5 s of a 2.5 Mbit/s publisher at 50 ms feedback is far less). */
-const RING = 1 << 13;
+/** Packets remembered between flushes: ~7 s of a 2.5 Mbit/s publisher (one flush every 50 ms needs ~15); 32 KB. */
+const RING = 1 << 11;
 const MASK = RING - 1;
 /** Statuses per feedback packet (keeps one packet well under the MTU: ≤ 2 chunk bytes + 2 delta bytes each, mostly far less). */
 export const TWCC_MAX_PER_FEEDBACK = 250;
 /** A packet older than this (in sequence numbers behind the newest) is no longer reported. */
-const MAX_REORDER = 1 << 12;
+const MAX_REORDER = 1 << 10;
 
 export class TwccResponder {
   /** Arrival (µs) per unwrapped sequence slot; -1 = not received. */
@@ -32,7 +32,7 @@ export class TwccResponder {
   record(seq16: number, nowUs: number): void {
     let seq: number;
     if (this.highest < 0) {
-      seq = seq16 + RING * 16; // room below for reordered first packets
+      seq = seq16 + 0x40000; // room below for reordered first packets (a multiple of 2^16: same low bits)
       this.nextToReport = seq;
       this.highest = seq;
     } else {
