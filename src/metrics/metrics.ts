@@ -137,6 +137,12 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
   plane('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
   plane('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);
   plane('shoal_rtp_retransmit_refused_total', 'NACKed packets not resent (unknown, too old, or over the per-packet NACK budget)', (s) => s.rtpRetransmitRefused);
+  plane('shoal_transport_feedback_received_total', 'transport-cc feedback packets received from subscribers (their bandwidth estimates)', (s) => s.transportFeedbackReceived);
+  plane('shoal_allocator_layer_changes_total', 'Simulcast layer changes made by subscribers\' bandwidth allocators', (s) => s.allocatorLayerChanges);
+  labelledTotalCounter(registry, 'shoal_allocator_video_pauses_total', 'Video tracks paused (lowest layer did not fit the estimate) and resumed by subscribers\' allocators', 'change', async () => {
+    const s = await stats();
+    return { paused: s.allocatorPauses, resumed: s.allocatorResumes };
+  });
   plane('shoal_keyframe_requests_total', 'Keyframe requests (PLIs) sent to publishers', (s) => s.keyframeRequests);
   plane('shoal_rtcp_receiver_reports_total', 'Report blocks received from subscribers about the streams Shoal sends them', (s) => s.receiverReports);
   labelledTotalCounter(registry, 'shoal_rtcp_feedback_received_total', 'RTCP feedback received from subscribers, by type (nack, pli, fir)', 'type', async () => {

@@ -1,7 +1,7 @@
 // One subscriber's bandwidth allocator: fits the video it receives into its bandwidth estimate. Audio is
 // served first (AUDIO_BPS per track, never paused); then every video track gets its lowest layer, then
 // layers are raised one step at a time, round-robin, while they fit — never above the client's target.
-// A video track whose lowest layer does not fit is paused. Going down happens at once; going up (or
+// A video track whose lowest layer does not fit (with a tolerance while it has it) is paused. Going down happens at once; going up (or
 // resuming) needs the new layer to fit with a margin, the track to have held its layer for HOLD_MS, and
 // is backed off (doubling, up to MAX_BACKOFF_MS) when an upgrade had to be undone soon after: raising a
 // layer is also how the allocator probes for headroom, and a failed probe must not repeat at once.
@@ -24,6 +24,11 @@ export const AUDIO_BPS = 50_000;
 const USABLE = 0.9;
 const UP_MARGIN = 1.15;
 const RESUME_MARGIN = 1.3;
+/**
+ * A track already on its lowest layer keeps it while 60 % of that layer fits: pausing is the last resort
+ * (a brief dip after a failed upgrade must not stop the video), and resuming needs RESUME_MARGIN.
+ */
+const KEEP_LOWEST_MARGIN = 0.6;
 export const HOLD_MS = 2000;
 /** An upgrade undone within this long counts as a failed probe. */
 const FAILED_WITHIN_MS = 6000;
@@ -58,7 +63,7 @@ export class Allocator {
         if (next >= t.layers.length) continue;
         const current = out[i]! < 0 ? 0 : t.layers[out[i]!]!;
         const cost = t.layers[next]! - current;
-        const margin = next > t.level ? (t.level < 0 ? RESUME_MARGIN : UP_MARGIN) : 1;
+        const margin = next > t.level ? (t.level < 0 ? RESUME_MARGIN : UP_MARGIN) : next === 0 ? KEEP_LOWEST_MARGIN : 1;
         if (next > t.level && !this.mayRaise(t.key, now)) continue;
         if (t.layers[next]! * margin - current > budget) continue;
         budget -= cost;

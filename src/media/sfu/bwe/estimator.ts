@@ -72,8 +72,8 @@ export class BandwidthEstimator {
       if (this.isNew(seq)) this.detector.packet(sent, arrivalMs);
     }
     if (known === 0) return this.rate.bitrate;
-    this.updateLoss(now);
-    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now, this.probeCeiling);
+    const fresh = this.updateLoss(now);
+    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now, this.probeCeiling, fresh);
   }
 
   /** True once per sequence number going forward (feedback may repeat or reorder). */
@@ -102,13 +102,15 @@ export class BandwidthEstimator {
     }
   }
 
-  private updateLoss(now: number): void {
+  /** True when a new loss ratio was measured. */
+  private updateLoss(now: number): boolean {
     if (this.lossSince < 0) this.lossSince = now;
     const total = this.lossReceived + this.lossLost;
-    if (total < LOSS_MIN_PACKETS || now - this.lossSince < LOSS_WINDOW_MS) return;
+    if (total < LOSS_MIN_PACKETS || now - this.lossSince < LOSS_WINDOW_MS) return false;
     this.loss = this.lossLost / total;
     this.lossReceived = 0;
     this.lossLost = 0;
     this.lossSince = now;
+    return true;
   }
 }

@@ -37,15 +37,17 @@ export class RateControl {
    * One feedback's verdict at `now` (ms): the detector's usage, the loss ratio of recent packets (0..1)
    * and the bitrate that reached the receiver (bps, 0 if unknown). Returns the new target.
    */
-  update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number, probeCeiling = 0): number {
+  update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number, probeCeiling = 0, lossFresh = true): number {
     const dt = this.lastUpdate < 0 ? 0 : Math.min(1000, Math.max(0, now - this.lastUpdate));
     this.lastUpdate = now;
     const canDecrease = now - this.lastDecrease >= DECREASE_INTERVAL_MS;
-    if (usage === 'overusing' || loss > HIGH_LOSS) {
+    // A loss ratio cuts once per measurement (lossFresh), not again on every feedback until the next.
+    const lossCut = loss > HIGH_LOSS && lossFresh;
+    if (usage === 'overusing' || lossCut) {
       if (canDecrease) {
         let next = this.rate;
         if (usage === 'overusing') next = Math.min(next, BETA * (ackedBps > 0 ? ackedBps : this.rate));
-        if (loss > HIGH_LOSS) next = Math.min(next, this.rate * (1 - 0.5 * loss));
+        if (lossCut) next = Math.min(next, this.rate * (1 - 0.5 * loss));
         this.dropFrom = this.rate;
         this.rate = clamp(next);
         this.lastDecrease = now;
