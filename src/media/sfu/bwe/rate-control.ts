@@ -15,6 +15,7 @@ const HIGH_LOSS = 0.1;
 const LOW_LOSS = 0.02;
 const MULTIPLICATIVE_PER_SECOND = 1.08;
 const DECREASE_INTERVAL_MS = 300;
+const MAX_CUT = 0.5;
 /** Additive increase near the last drop: one 1200-byte packet per ~300 ms response time, per second. */
 const ADDITIVE_BPS_PER_SECOND = (1200 * 8 * 1000) / 300;
 
@@ -46,7 +47,9 @@ export class RateControl {
     if (usage === 'overusing' || lossCut) {
       if (canDecrease) {
         let next = this.rate;
-        if (usage === 'overusing') next = Math.min(next, BETA * (ackedBps > 0 ? ackedBps : this.rate));
+        // 85 % of what arrived, but at most halving per reaction: while the sender is application-limited
+        // (little video, a paused track) what arrived says little about the link.
+        if (usage === 'overusing') next = Math.min(next, BETA * Math.max(ackedBps > 0 ? ackedBps : this.rate, this.rate * MAX_CUT));
         if (lossCut) next = Math.min(next, this.rate * (1 - 0.5 * loss));
         this.dropFrom = this.rate;
         this.rate = clamp(next);
