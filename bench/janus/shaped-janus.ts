@@ -5,8 +5,8 @@
 // (frame width, frames decoded, freeze time, video kbit/s, NACKs, RTX) next to Janus's eth0 tx, the
 // downlink qdisc's sent bytes and drops, and the substream Janus says it sends; then `RESULT <json>`.
 //   node --import tsx bench/janus/shaped-janus.ts [--rate 300] [--seconds 20] [--lead 10] [--restore 10]
-//        [--adapt none|slowlink] [--slowlink 4] [--hold 10] [--fake-camera]
-// --adapt none: Janus as shipped: the subscriber asks for substream 2 and keeps it (VideoRoom ignores a
+//        [--adapt none|slowlink] [--slowlink 4] [--hold 10] [--substream 2] [--fake-camera]
+// --adapt none: Janus as shipped: the subscriber asks for --substream (default 2 = h) and keeps it (VideoRoom ignores a
 //   subscriber's REMB, and does not pick substreams by bandwidth).
 // --adapt slowlink: Janus's documented hook: slowlink_threshold = --slowlink lost packets/s makes the
 //   VideoRoom push `slow_link` to the subscriber's handle, and "the application" (this script) steps the
@@ -33,6 +33,7 @@ const { values: flags } = parseArgs({
     adapt: { type: 'string', default: 'none' },
     slowlink: { type: 'string', default: '4' },
     hold: { type: 'string', default: '10' },
+    substream: { type: 'string', default: '2' },
     'fake-camera': { type: 'boolean', default: false },
   },
 });
@@ -43,7 +44,8 @@ const restoreS = Number(flags.restore);
 const adapt = flags.adapt === 'slowlink' ? 'slowlink' : 'none';
 const holdMs = Number(flags.hold) * 1000;
 const WINDOW_MS = 2000;
-const WANTED = 2;
+/** The substream the subscriber asks for (0 = l, 1 = m, 2 = h). */
+const WANTED = Math.max(0, Math.min(2, Number(flags.substream) || 0));
 
 interface Window {
   phase: 'clean' | 'cut' | 'restored';
@@ -201,7 +203,7 @@ async function main(): Promise<void> {
         widths: [...new Set(cut.map((w) => w.width))],
       },
     };
-    console.log(`# shaped link via ${summary.server}: subscriber downlink ${rate} kbit/s for ${cutS} s (tbf burst ${summary.tbf.burstBytes} B, latency ${summary.tbf.latencyMs} ms), ${summary.camera}, Chromium pages (own VideoRoom client), adapt=${adapt}${adapt === 'slowlink' ? ` (slowlink_threshold ${janus.settings.slowlink_threshold}, hold ${holdMs / 1000} s)` : ''}`);
+    console.log(`# shaped link via ${summary.server}: subscriber downlink ${rate} kbit/s for ${cutS} s (tbf burst ${summary.tbf.burstBytes} B, latency ${summary.tbf.latencyMs} ms), ${summary.camera}, Chromium pages (own VideoRoom client), substream ${WANTED}, adapt=${adapt}${adapt === 'slowlink' ? ` (slowlink_threshold ${janus.settings.slowlink_threshold}, hold ${holdMs / 1000} s)` : ''}`);
     console.log('| phase | t (s) | width | frames decoded | freeze (s) | video rx kbit/s | NACKs sent | RTX rx | Janus tx kbit/s | link sent kbit/s | link drops | substream asked/sent | slow_link |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const w of windows)
