@@ -56,6 +56,7 @@ export class BandwidthEstimator {
   /** One transport-cc feedback received at `now` (ms, the clock send times were recorded on). Returns the estimate. */
   onFeedback(fb: TwccFeedback, now: number): number {
     let known = 0;
+    const overuses = this.detector.overuseEvents;
     for (let i = 0; i < fb.packets.length; i++) {
       const status = fb.packets[i]!;
       const seq = (fb.baseSeq + i) & 0xffff;
@@ -73,7 +74,7 @@ export class BandwidthEstimator {
     }
     if (known === 0) return this.rate.bitrate;
     const fresh = this.updateLoss(now);
-    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now, this.probeCeiling, fresh);
+    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now, this.probeCeiling, fresh, this.detector.overuseEvents !== overuses);
   }
 
   /** True once per sequence number going forward (feedback may repeat or reorder). */

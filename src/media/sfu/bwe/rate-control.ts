@@ -38,25 +38,29 @@ export class RateControl {
    * One feedback's verdict at `now` (ms): the detector's usage, the loss ratio of recent packets (0..1)
    * and the bitrate that reached the receiver (bps, 0 if unknown). Returns the new target.
    */
-  update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number, probeCeiling = 0, lossFresh = true): number {
+  update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number, probeCeiling = 0, lossFresh = true, overuseFresh = true): number {
     const dt = this.lastUpdate < 0 ? 0 : Math.min(1000, Math.max(0, now - this.lastUpdate));
     this.lastUpdate = now;
     const canDecrease = now - this.lastDecrease >= DECREASE_INTERVAL_MS;
     // A loss ratio cuts once per measurement (lossFresh), not again on every feedback until the next.
     const lossCut = loss > HIGH_LOSS && lossFresh;
-    if (usage === 'overusing' || lossCut) {
+    // Likewise an overuse cuts once per detection, not on every feedback while the detector still says so.
+    const overuseCut = usage === 'overusing' && overuseFresh;
+    if (overuseCut || lossCut) {
       if (canDecrease) {
         let next = this.rate;
         // 85 % of what arrived, but at most halving per reaction: while the sender is application-limited
         // (little video, a paused track) what arrived says little about the link.
-        if (usage === 'overusing') next = Math.min(next, BETA * Math.max(ackedBps > 0 ? ackedBps : this.rate, this.rate * MAX_CUT));
+        if (overuseCut) next = Math.min(next, BETA * Math.max(ackedBps > 0 ? ackedBps : this.rate, this.rate * MAX_CUT));
         if (lossCut) next = Math.min(next, this.rate * (1 - 0.5 * loss));
         this.dropFrom = this.rate;
         this.rate = clamp(next);
         this.lastDecrease = now;
       }
     } else if (usage === 'normal' && loss < LOW_LOSS) {
-      const near = this.dropFrom > 0 && this.rate >= this.dropFrom * 0.9;
+      // Near the rate it last dropped from (±10 %) the link's limit is probably there: additive. Above
+      // it, the limit has moved (a link restored): multiplicative again.
+      const near = this.dropFrom > 0 && this.rate >= this.dropFrom * 0.9 && this.rate <= this.dropFrom * 1.1;
       const grown = near ? this.rate + (ADDITIVE_BPS_PER_SECOND * dt) / 1000 : this.rate * MULTIPLICATIVE_PER_SECOND ** (dt / 1000);
       // Never far above what arrives (1.5 × acked + a margin, unless nothing is known yet) — except up
       // to `probeCeiling`, what the allocator would need for the layers the client asked for: with no

@@ -40,6 +40,9 @@ export class TrendlineDetector {
   private prevTrend = 0;
   private state: BandwidthUsage = 'normal';
 
+  /** Overuse detections so far (each needs the trend over the threshold anew). */
+  overuseEvents = 0;
+
   get usage(): BandwidthUsage {
     return this.state;
   }
@@ -92,6 +95,7 @@ export class TrendlineDetector {
         this.overuseSince = -1;
         this.overuseCount = 0;
         this.state = 'overusing';
+        this.overuseEvents++;
       }
     } else if (modified < -this.threshold) {
       this.overuseSince = -1;
