@@ -75,7 +75,7 @@ export class PeerSession implements MediaSession {
     private readonly router: Router,
   ) {
     this.log = ctx.log.child({ peerId: options.peerId });
-    this.listener = new RtpListener({ rtcpSsrc: this.rtcpSsrc, stats: ctx.stats });
+    this.listener = new RtpListener({ rtcpSsrc: this.rtcpSsrc, stats: ctx.stats, sendRtcp: (p) => this.transport.sendRtcp(p) });
     const transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log, ctx.slab);
     this.transport = transport;
     this.rounds = new NegotiationRounds(() => this.beginRound());

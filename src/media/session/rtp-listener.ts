@@ -39,7 +39,7 @@ interface SsrcRoute {
   nacks?: NackRequester;
 }
 
-/** Wait between two NACKs of one packet: about one round trip to a publisher (not measured yet: a typical WAN value). */
+/** Wait between two NACKs of one packet until the stream's NACK → repair time is measured (a typical WAN round trip). */
 export const NACK_RETRY_MS = 100;
 /** transport-cc feedback goes out on every second feedback tick. */
 const TWCC_EVERY = 2;
@@ -48,6 +48,8 @@ export interface RtpListenerOptions {
   /** The session's RTCP sender SSRC. */
   rtcpSsrc: number;
   stats?: MediaStats;
+  /** Sends RTCP to the client at once (a new gap is NACKed when seen; retries wait for `feedback`). */
+  sendRtcp?(packet: Buffer): void;
 }
 
 export class RtpListener {
@@ -133,8 +135,18 @@ export class RtpListener {
       return;
     }
     if (h.payloadType !== route.line.producer.codec.payloadType) return; // RTX must use its own SSRC (RFC 4588 §4); RED/FEC are not negotiated
-    route.nacks?.onPacket(h.sequenceNumber, now);
+    if (route.nacks?.onPacket(h.sequenceNumber, now) && this.opts.sendRtcp) this.nackNow(route, now, this.opts.sendRtcp);
     route.line.producer.onRtp(buf, h, route.variant);
+  }
+
+  /** NACKs what `route` misses now (a gap just opened). */
+  private nackNow(route: SsrcRoute, now: number, send: (packet: Buffer) => void): void {
+    const lost = route.nacks!.due(now, NACK_RETRY_MS);
+    if (lost.length === 0) return;
+    for (let i = 0; i < lost.length; i += 64) {
+      send(buildNack(this.opts.rtcpSsrc, route.ssrc, lost.slice(i, i + 64)));
+      this.stats.nacksSent++;
+    }
   }
 
   /**
@@ -147,8 +159,10 @@ export class RtpListener {
       if (!route.nacks || route.nacks.pending === 0) continue;
       const lost = route.nacks.due(nowMs, NACK_RETRY_MS);
       if (lost.length === 0) continue;
-      for (let i = 0; i < lost.length; i += 64) out.push(buildNack(this.opts.rtcpSsrc, route.ssrc, lost.slice(i, i + 64)));
-      this.stats.nacksSent++;
+      for (let i = 0; i < lost.length; i += 64) {
+        out.push(buildNack(this.opts.rtcpSsrc, route.ssrc, lost.slice(i, i + 64)));
+        this.stats.nacksSent++;
+      }
     }
     if (++this.ticks % TWCC_EVERY === 0 && this.twcc !== undefined) {
       const first = this.routes.keys().next();

@@ -1,19 +1,25 @@
 // NackRequester (src/media/session/nack-requester.ts): gaps become due NACKs, a repaired packet is
-// forgotten, the retry budget (tries, one round trip apart, max age), wrap-around and the bounded size.
+// forgotten (and its NACK → repair time measured), the retry budget (tries, one round trip apart, max age),
+// wrap-around and the bounded size.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NACK_MAX_AGE_MS, NACK_MAX_MISSING, NACK_MAX_TRIES, NackRequester } from '../../../src/media/session/nack-requester.js';
+import { NACK_MAX_AGE_MS, NACK_MAX_MISSING, NACK_MAX_TRIES, NACK_RETRY_RTT_FACTOR, NackRequester } from '../../../src/media/session/nack-requester.js';
 
 describe('NackRequester', () => {
-  test('a gap is due at once, then only after a round trip; a repair removes it', () => {
+  test('a gap is due at once, then only after a round trip; a repair removes it and measures the round trip', () => {
     const n = new NackRequester();
-    n.onPacket(100, 0);
-    n.onPacket(104, 0);
+    assert.equal(n.onPacket(100, 0), false);
+    assert.equal(n.onPacket(104, 0), true, 'a new gap');
+    assert.equal(n.onPacket(105, 0), false);
     assert.deepEqual(n.due(0, 50), [101, 102, 103]);
-    assert.deepEqual(n.due(49, 50), []);
-    n.onPacket(102, 49); // repaired
+    assert.deepEqual(n.due(49, 50), [], 'the fallback round trip has not passed');
+    n.onPacket(102, 40); // repaired 40 ms after the NACK
+    assert.equal(n.rttMs, 40);
+    assert.deepEqual(n.due(49, 50), [], `not before ${NACK_RETRY_RTT_FACTOR} × 40 ms`);
     assert.deepEqual(n.due(50, 50), [101, 103]);
     assert.equal(n.pending, 2);
+    n.onPacket(101, 130); // second try: ambiguous, no sample
+    assert.equal(n.rttMs, 40);
   });
 
   test('each packet is asked at most NACK_MAX_TRIES times, then given up', () => {

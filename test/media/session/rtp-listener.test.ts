@@ -264,4 +264,21 @@ describe('RtpListener', () => {
     assert.ok(Math.abs(t0 - now * 1000) < 1_000_000, 'arrival times are the local clock');
     for (let i = 0; i < 2; i++) assert.equal(listener.feedback(now + 50 + i * 25).length, 0, 'nothing new: no feedback');
   });
+
+  test('with sendRtcp, a new gap is NACKed at once (retries wait for the tick)', () => {
+    const router = new Router('room', emptyMediaStats(), () => {});
+    const sent: Buffer[] = [];
+    const stats = emptyMediaStats();
+    const listener = new RtpListener({ rtcpSsrc: 5, stats, sendRtcp: (p) => void sent.push(p) });
+    const codec = chooseCodec(VIDEO, null)!;
+    const producer = router.produce({ trackId: 't', peerId: 'p', kind: 'video', codec, rids: [] }, { sendPli: () => {} });
+    listener.add(VIDEO, 't', producer);
+    listener.onRtp(rtp({ ssrc: VIDEO_SSRC, pt: codec.payloadType, seq: 1 }));
+    listener.onRtp(rtp({ ssrc: VIDEO_SSRC, pt: codec.payloadType, seq: 2 }));
+    assert.equal(sent.length, 0);
+    listener.onRtp(rtp({ ssrc: VIDEO_SSRC, pt: codec.payloadType, seq: 4 }));
+    assert.deepEqual(sent.flatMap((b) => parseRtcp(b)), [{ type: 'nack', senderSsrc: 5, mediaSsrc: VIDEO_SSRC, lost: [3] }]);
+    assert.equal(stats.nacksSent, 1);
+    assert.deepEqual(listener.feedback(performance.now()).flatMap((b) => parseRtcp(b)), [], 'not again at the next tick');
+  });
 });
