@@ -72,9 +72,10 @@ function summarize(name: string, out: string): string {
   const clean = windows.filter((w) => w.phase === 'clean');
   const cut = windows.filter((w) => w.phase === 'cut');
   const restored = windows.filter((w) => w.phase === 'restored');
-  // The layer the subscriber settled on before the cut (the last clean window: a Janus subscriber starts on
-  // the highest substream and moves to the one it asked for at the next keyframe).
-  const asked = clean.at(-1)?.width ?? 0;
+  // The layer the subscriber settled on before the cut: the most frequent width of the last three clean windows
+  // (a Janus subscriber starts on the highest substream and moves to the one it asked for at the next keyframe).
+  const tail = clean.slice(-3).map((w) => w.width);
+  const asked = tail.sort((x, y) => tail.filter((v) => v === y).length - tail.filter((v) => v === x).length || y - x)[0] ?? 0;
   const toL = cut.find((w) => w.width > 0 && w.width <= 320);
   const back = restored.find((w) => w.width >= asked);
   const sum = (l: Win[], f: (w: Win) => number) => l.reduce((a, w) => a + f(w), 0);
@@ -100,7 +101,8 @@ if (flags.summarize) {
     for (const section of readFileSync(file, 'utf8').split('\n===== ').slice(1)) {
       const [name = '?', round = '?'] = /^(.*?) round (\d+)/.exec(section)?.slice(1) ?? [];
       const commitOf = / shoal commit (\w+)/.exec(section)?.[1] ?? '?';
-      lines.push(summarize(`${name} #${round} (${commitOf})`, section));
+      const at = /T(\d\d:\d\d)/.exec(section)?.[1] ?? '';
+      lines.push(summarize(`${name} #${round} (${commitOf}, ${at})`, section));
     }
   }
 } else {
