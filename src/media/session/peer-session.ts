@@ -20,7 +20,7 @@ import type { PacketSlab } from '../transport/packet-slab.js';
 import { WebRtcTransport } from '../transport/webrtc-transport.js';
 import { buildPli, parseRtcp, type ReportBlock } from '../wire/rtcp.js';
 import { buildAnswer, type AnswerMedia } from '../wire/sdp-answer.js';
-import { EXT_AUDIO_LEVEL, SdpError, chooseCodec, parseOffer, supportedExtensions, type HeaderExtension, type OfferedMedia, type ParsedOffer } from '../wire/sdp.js';
+import { EXT_AUDIO_LEVEL, EXT_TWCC, SdpError, chooseCodec, parseOffer, supportedExtensions, type Codec, type HeaderExtension, type OfferedMedia, type ParsedOffer } from '../wire/sdp.js';
 import { IdleWatch } from './idle-watch.js';
 import { NegotiationRounds } from './negotiation-rounds.js';
 import { OutboundTracks, inactive } from './outbound-tracks.js';
@@ -281,7 +281,7 @@ export class PeerSession implements MediaSession {
       this.host.trackMetadataChanged(trackId, trackIdToMetadata[trackId] ?? null);
     }
     out.answerMids[m.mid] = trackId;
-    return { mid: m.mid, kind, direction: 'recvonly', codec, extensions: publisherExtensions(m), simulcastRids: rids.length > 0 ? rids : undefined, offered: m };
+    return { mid: m.mid, kind, direction: 'recvonly', codec: publisherCodec(codec, kind, m), extensions: publisherExtensions(m), simulcastRids: rids.length > 0 ? rids : undefined, offered: m };
   }
 
   /** False if `trackId` is published by another peer of the room, or by this client on another m-line. */
@@ -366,6 +366,21 @@ export class PeerSession implements MediaSession {
  */
 function publisherExtensions(m: OfferedMedia): HeaderExtension[] {
   return supportedExtensions(m);
+}
+
+/**
+ * The codec as answered to a publisher: video that negotiated transport-cc gets x-google-start-bitrate, so
+ * Chromium's send-side estimate starts at 2.5 Mbit/s instead of 300 kbit/s. Its first probes (3× and 6× the
+ * start) then find a clean link's capacity at once; from 300 kbit/s a 640×480 camera's estimate stayed at
+ * the 1.8 Mbit/s probe (app-limited, measured 1.63 Mbit/s); from 1 Mbit/s it held 2.4–3.5 Mbit/s but failed
+ * the ≥ 2 Mbit/s test once on the busy machine; from 2.5 Mbit/s it held 5.6 Mbit/s. A weaker uplink is found
+ * by the estimator within a second or two (test/net/upstream-bwe.test.ts: 500 kbit/s in ≤ 2 s).
+ */
+export const PUBLISHER_START_BITRATE_KBPS = 2500;
+
+function publisherCodec(codec: Codec, kind: TrackKind, m: OfferedMedia): Codec {
+  if (kind !== 'video' || !supportedExtensions(m).some((e) => e.uri === EXT_TWCC) || !codec.rtcpFb.includes('transport-cc')) return codec;
+  return { ...codec, fmtp: [codec.fmtp, `x-google-start-bitrate=${PUBLISHER_START_BITRATE_KBPS}`].filter(Boolean).join(';') };
 }
 
 function trackInfo(id: string, kind: TrackKind, metadata: unknown, rids: Variant[]): TrackInfo {

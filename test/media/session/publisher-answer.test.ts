@@ -2,11 +2,12 @@
 // offers red, ulpfec (and flexfec in another fixture) next to opus/VP8: only the chosen codec and its rtx
 // are answered (RED/FEC refused, so the publisher never sends them), the transport-wide-cc extension and
 // `a=rtcp-fb:<pt> transport-cc` are kept (Shoal answers with transport-cc feedback), video keeps nack and
-// nack pli, and the rtx payload type points at the codec (apt).
+// nack pli, the rtx payload type points at the codec (apt), and video carries x-google-start-bitrate.
 import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixtureText } from '../wire/sdp-mutations.js';
 import { EXT_TWCC } from '../../../src/media/wire/sdp.js';
+import { PUBLISHER_START_BITRATE_KBPS } from '../../../src/media/session/peer-session.js';
 import { room, type Room } from './session-harness.js';
 
 const PUBLISH = fixtureText('chromium-publish-receive.sdp'); // 0 audio, 1 video (FID), 2 simulcast: sendonly
@@ -43,7 +44,9 @@ describe('answer to a publisher', () => {
       assert.match(s, new RegExp(`a=rtcp-fb:${pts[0]} transport-cc(\r\n|$)`));
       if (mid === '0') {
         assert.deepEqual(rtpmaps.map((m) => m[1]), ['opus/48000/2']);
+        assert.doesNotMatch(s, /x-google-start-bitrate/);
       } else {
+        assert.match(s, new RegExp(`a=fmtp:${pts[0]} (.*;)?x-google-start-bitrate=${PUBLISHER_START_BITRATE_KBPS}(\r\n|$)`), 'video starts its estimate at 2.5 Mbit/s');
         assert.equal(pts.length, 2, `mid ${mid}: codec + rtx`);
         assert.equal(rtpmaps[1]![1], 'rtx/90000');
         assert.match(s, new RegExp(`a=fmtp:${pts[1]} apt=${pts[0]}(\r\n|$)`));
