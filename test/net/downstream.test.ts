@@ -6,6 +6,7 @@
 //    for (m, 640 px) within 20 s. With ts-client 0.5.0 and 0.25.1 subscribers (main thread / a worker).
 //  case 2 (60 kbit/s): the video is paused and the client told (trackEncodingDisabled), audio keeps
 //    arriving; restored, the video resumes (trackEncodingEnabled, frames decode again).
+//  case 5: a second subscriber on a clean link keeps m and its frame rate while the first is cut to 300 kbit/s.
 // Skipped without network namespaces (not root).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,6 +102,36 @@ describe('downstream case 2: 60 kbit/s downlink (ts-client 0.5.0)', { skip: unav
       await waitForPageEvent(page, 'trackEncodingEnabled', 30_000);
       const before = await receiveSample(page);
       await waitForSample(page, (x) => x.framesDecoded > before.framesDecoded + 24, 'video decoding again', 15_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${s.logs()}`);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('downstream case 5: a bad-link subscriber does not degrade a good-link one (ts-client 0.5.0)', { skip: unavailable ?? false, timeout: 240_000 }, () => {
+  // todo: measured 1 run, failed — the good subscriber (unshaped link, 3 Chromiums + Shoal on 2 cores) dropped to l
+  // for ~4 s already before the other was cut, and again during the cut: its own estimate saw false overuse
+  // (delay noise from the busy machine), not the other subscriber's link. Its frame rate held (45–48 per 2 s).
+  test('the good subscriber stays on m at its frame rate while the other is cut to 300 kbit/s', { todo: 'false overuse on a busy clean link (see above)' }, async () => {
+    const s = await startNetScene({ clients: ['pub', 'good', 'bad'], env: { FJ_MEDIA_WORKERS: '0' }, browserArgs: { pub: [`--use-file-for-fake-video-capture=${noisyClip()}`] } });
+    try {
+      const roomId = await s.room();
+      const [pub, good, bad] = await Promise.all([s.page('pub', 'c5'), s.page('good', 'c5'), s.page('bad', 'c5')]);
+      for (const [page, name] of [[pub, 'pub'], [good, 'good'], [bad, 'bad']] as const) await joinC5(page, { host: s.shoal.host, token: await s.token(roomId), name });
+      await publishC5(pub, { video: true, audio: true, simulcast: true, width: 1280, height: 720, contentHint: 'detail' });
+      for (const page of [good, bad]) await waitForSample(page, (x) => x.framesDecoded > 48 && x.frameWidth === 640, 'decoding m', 30_000);
+      const clean = await windows(good, 6000);
+      const fps = (w: { samples: ReceiveSample[] }) => ((w.samples.at(-1)!.framesDecoded - w.samples[0]!.framesDecoded) * 1000) / (w.samples.at(-1)!.t - w.samples[0]!.t);
+      await setRate(s.topo, s.client('bad'), 'down', 300);
+      const cut = await windows(good, 20_000);
+      const badNow = await receiveSample(bad);
+      console.log(`[downstream case 5] good clean ${clean.log.join(' | ')} || good while bad cut ${cut.log.join(' | ')} || bad width ${badNow.frameWidth}`);
+      assert.ok(cut.samples.every((x) => x.frameWidth === 640), `the good subscriber left m: ${cut.log.join(' | ')}`);
+      assert.ok(fps(cut) >= 0.8 * fps(clean), `good fps ${fps(cut).toFixed(1)} vs ${fps(clean).toFixed(1)} clean`);
+      const freeze = cut.samples.at(-1)!.totalFreezesDuration - cut.samples[0]!.totalFreezesDuration;
+      assert.ok(freeze < 1, `good subscriber froze ${freeze.toFixed(2)} s`);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${s.logs()}`);
     } finally {
