@@ -18,8 +18,9 @@ import type { Page } from '../helpers/browser.js';
 
 const unavailable = await netnsUnavailable();
 const PHASE_MS = 15_000;
-/** Freezes allowed in the lossy phase (Chromium counts a freeze from ~150 ms of no frame; a lost keyframe
- *  packet that needs one RTX round trip of ≈100 ms plus the relay's 50 ms can cost one). */
+/** Freezes allowed in the lossy phase beyond those of the clean phase (Chromium counts a freeze from ~150 ms of
+ *  no frame; a lost keyframe packet that needs one RTX round trip of ≈100 ms plus the relay's 50 ms can cost one).
+ *  Relative to the clean phase because a loaded CI machine freezes a clean link too (measured: 2.03 s in 15 s). */
 const MAX_LOSSY_FREEZE_S = 1.5;
 
 const UPLOSS_TABLE = 'shoal_uploss';
@@ -105,7 +106,7 @@ for (const workers of ['0', '1']) {
         assert.ok(rtx > 0, `no RTX repair reached Shoal: ${report}`);
         assert.ok(pub1.nacks - pub0.nacks > 0, `the publisher saw no NACK: ${report}`);
         assert.ok(lossy.fps >= 0.8 * clean.fps, `frame rate fell below 80 % of clean: ${report}`);
-        assert.ok(lossy.freezeS <= MAX_LOSSY_FREEZE_S, `freezes over ${MAX_LOSSY_FREEZE_S} s: ${report}`);
+        assert.ok(lossy.freezeS <= clean.freezeS + MAX_LOSSY_FREEZE_S, `freezes over the clean phase's + ${MAX_LOSSY_FREEZE_S} s: ${report}`);
       } catch (err) {
         throw new Error(`${(err as Error).message}\n${scene.logs()}`);
       } finally {
