@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 import { createTopology, netnsUnavailable } from '../../test/helpers/netns.js';
 import { devCounters, linkCounters, setRate, tbfParams } from '../../test/helpers/net-link.js';
-import { receiveSample, waitForSample, type ReceiveSample } from '../../test/helpers/net-stats.js';
+import { publisherLayers, receiveSample, waitForSample, type ReceiveSample } from '../../test/helpers/net-stats.js';
 import { launchNetBrowser, netPageLogs, openNetPage } from '../../test/helpers/net-browser.js';
 import { noisyClip } from '../../test/helpers/net-y4m.js';
 import type { Browser, Page } from '../../test/helpers/browser.js';
@@ -63,22 +63,6 @@ interface Window {
   asked: number;
   sending: number;
   slowLinks: number;
-}
-
-async function publisherLayers(page: Page): Promise<{ rid: string; width: number; kbit: number }[]> {
-  const read = () =>
-    page.evaluate(async () => {
-      const report: RTCStatsReport = await (window as any).client.getStatistics();
-      const out: { rid: string; width: number; bytes: number }[] = [];
-      report.forEach((s: any) => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ rid: s.rid ?? '', width: s.frameWidth ?? 0, bytes: s.bytesSent ?? 0 });
-      });
-      return out;
-    });
-  const a = await read();
-  await new Promise((r) => setTimeout(r, 2000));
-  const b = await read();
-  return b.map((l) => ({ rid: l.rid, width: l.width, kbit: Math.round(((l.bytes - (a.find((x) => x.rid === l.rid)?.bytes ?? 0)) * 8) / 2000) }));
 }
 
 async function main(): Promise<void> {

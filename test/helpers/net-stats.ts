@@ -106,3 +106,20 @@ export async function waitForSample(page: Page, check: (s: ReceiveSample) => boo
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last sample: ${JSON.stringify(last)}`);
 }
+
+/** Each simulcast layer the publisher sends (`client.getStatistics()` outbound-rtp): its rid, frame width and kbit/s over 2 s. */
+export async function publisherLayers(page: Page): Promise<{ rid: string; width: number; kbit: number }[]> {
+  const read = () =>
+    page.evaluate(async () => {
+      const report: RTCStatsReport = await (window as any).client.getStatistics();
+      const out: { rid: string; width: number; bytes: number }[] = [];
+      report.forEach((s: any) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ rid: s.rid ?? '', width: s.frameWidth ?? 0, bytes: s.bytesSent ?? 0 });
+      });
+      return out;
+    });
+  const a = await read();
+  await new Promise((r) => setTimeout(r, 2000));
+  const b = await read();
+  return b.map((l) => ({ rid: l.rid, width: l.width, kbit: Math.round(((l.bytes - (a.find((x) => x.rid === l.rid)?.bytes ?? 0)) * 8) / 2000) }));
+}
