@@ -136,6 +136,7 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
   plane('shoal_rtp_received_total', 'RTP packets received from publishers', (s) => s.rtpReceived);
   plane('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
   plane('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);
+  plane('shoal_rtp_retransmitted_rtx_total', 'Retransmissions sent on subscribers\' RTX streams (RFC 4588)', (s) => s.rtpRetransmittedRtx);
   plane('shoal_rtp_retransmit_refused_total', 'NACKed packets not resent (unknown, too old, or over the per-packet NACK budget)', (s) => s.rtpRetransmitRefused);
   plane('shoal_transport_feedback_received_total', 'transport-cc feedback packets received from subscribers (their bandwidth estimates)', (s) => s.transportFeedbackReceived);
   plane('shoal_allocator_layer_changes_total', 'Simulcast layer changes made by subscribers\' bandwidth allocators', (s) => s.allocatorLayerChanges);

@@ -2,7 +2,8 @@
 // of the client's m-lines carries each and the consumer that feeds it. Answers the client's recvonly
 // m-lines, and finds consumers by SSRC for the client's RTCP. Consumers are made through the room's
 // Router; it announces nothing and sends no packet itself. Its Downlink estimates the client's bandwidth
-// from transport-cc feedback and fits the consumers into it (layers, pauses).
+// from transport-cc feedback and fits the consumers into it (layers, pauses). A video line that offers
+// rtx for the codec (and NACK) is answered with it and an RTX SSRC (FID group): its consumer resends on it.
 import { randomBytes } from 'node:crypto';
 import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
 import { Downlink } from '../sfu/bwe/downlink.js';
@@ -39,6 +40,9 @@ export interface OutboundDeps {
   /** The plane's counters (a session made outside a plane counts on its own). */
   stats?: MediaStats;
 }
+
+/** Answer subscribers' offered rtx on video (off: every retransmission is the original packet resent). */
+const SUBSCRIBER_RTX = true;
 
 /** The variant a consumer starts on (ts-client 0.5.0 and Fishjam start receivers on the middle one). */
 const START_VARIANT: Variant = 'm';
@@ -132,7 +136,11 @@ export class OutboundTracks {
     if (!codec) return inactive(m);
     const extensions = forwardedExtensions(slot.producer, m);
     const twcc = m.extensions.find((e) => e.uri === EXT_TWCC && e.id >= 1 && e.id <= 255);
-    const consumer = (slot.consumer ??= this.consume(slot, codec.payloadType, codec.rtcpFb.includes('nack'), extensions, twcc?.id));
+    const nack = codec.rtcpFb.includes('nack');
+    const rtxPt = SUBSCRIBER_RTX && m.kind === 'video' && nack ? codec.rtxPayloadType : undefined;
+    const consumer = (slot.consumer ??= this.consume(slot, codec.payloadType, nack, extensions, twcc?.id, rtxPt));
+    // A consumer keeps the RTX stream it was made with: answered while the offer still has that rtx payload type.
+    const rtx = consumer.rtxStream !== undefined && consumer.rtxStream.payloadType === codec.rtxPayloadType ? consumer.rtxStream : undefined;
     answerMids[m.mid] = slot.trackId;
     const answered = extensions.map((e) => ({ id: e.to, uri: e.uri }));
     if (twcc) answered.push({ id: twcc.id, uri: twcc.uri });
@@ -140,9 +148,9 @@ export class OutboundTracks {
       mid: m.mid,
       kind: m.kind as TrackKind,
       direction: 'sendonly',
-      codec: { ...codec, rtxPayloadType: undefined },
+      codec: { ...codec, rtxPayloadType: rtx?.payloadType },
       extensions: answered,
-      send: { ssrc: consumer.ssrc, cname: this.deps.cname, streamId: slot.endpointId, trackId: slot.trackId },
+      send: { ssrc: consumer.ssrc, ...(rtx ? { rtxSsrc: rtx.ssrc } : {}), cname: this.deps.cname, streamId: slot.endpointId, trackId: slot.trackId },
       offered: m,
     };
   }
@@ -151,8 +159,9 @@ export class OutboundTracks {
     for (const slot of this.slots) slot.consumer?.close();
   }
 
-  private consume(slot: OutboundSlot, payloadType: number, nack: boolean, extensions: ForwardedExtension[], twccExtId: number | undefined): Consumer {
+  private consume(slot: OutboundSlot, payloadType: number, nack: boolean, extensions: ForwardedExtension[], twccExtId: number | undefined, rtxPt: number | undefined): Consumer {
     const ssrc = randomBytes(4).readUInt32BE(0) >>> 0;
+    const rtxSsrc = rtxPt === undefined ? undefined : randomBytes(4).readUInt32BE(0) >>> 0;
     const consumer = this.deps.router.consume(slot.producer, {
       ssrc,
       payloadType,
@@ -161,6 +170,7 @@ export class OutboundTracks {
       send: this.deps.send,
       resend: this.deps.resend,
       nack,
+      rtx: rtxPt === undefined || rtxSsrc === undefined || rtxSsrc === ssrc ? undefined : { ssrc: rtxSsrc, payloadType: rtxPt },
       subscriberId: this.deps.peerId,
       onVariantSwitched: (variant, lowered) => this.deps.variantSwitched(slot.endpointId, slot.trackId, variant, lowered),
       transportCc: twccExtId === undefined ? undefined : { extId: twccExtId, history: this.downlink.history },

@@ -5,6 +5,8 @@
 // resuming) needs the new layer to fit with a margin, the track to have held its layer for HOLD_MS, and
 // is backed off (doubling, up to MAX_BACKOFF_MS) when an upgrade had to be undone soon after: raising a
 // layer is also how the allocator probes for headroom, and a failed probe must not repeat at once.
+// Retransmissions beyond the estimate's unallocated reserve come out of the budget, so resends cannot
+// push the link over what it carries.
 // What it must not do: touch consumers or producers (the caller applies its choices), read a clock
 // (times are given), or know about transports and feedback.
 import type { Variant } from '../../room/track.js';
@@ -46,9 +48,12 @@ interface TrackState {
 export class Allocator {
   private readonly state = new Map<string, TrackState>();
 
-  /** The level each track should have at `now` given `estimateBps` (same order as `tracks`). */
-  allocate(tracks: AllocTrack[], estimateBps: number, now: number): number[] {
-    let budget = estimateBps * USABLE;
+  /**
+   * The level each track should have at `now` given `estimateBps` (same order as `tracks`), while
+   * `retransmitBps` is being resent to this subscriber (what exceeds the reserve is taken from the budget).
+   */
+  allocate(tracks: AllocTrack[], estimateBps: number, now: number, retransmitBps = 0): number[] {
+    let budget = estimateBps * USABLE - Math.max(0, retransmitBps - estimateBps * (1 - USABLE));
     const out: number[] = tracks.map((t) => (t.kind === 'audio' ? 0 : -1));
     for (const t of tracks) if (t.kind === 'audio') budget -= AUDIO_BPS;
     const video = tracks.map((t, i) => i).filter((i) => tracks[i]!.kind === 'video' && tracks[i]!.layers.length > 0);

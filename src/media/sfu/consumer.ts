@@ -5,7 +5,9 @@
 // buffer that `send` must consume at once (it encrypts a copy), and the retransmission buffer keeps the
 // frame `send` returns (the encrypted packet, resent as it was: a NACKed packet keeps its SRTP index).
 // It sends only through the functions it was given, never touches rooms or signaling, and is created
-// (and fed by its producer) only through its room's Router. Quality (bytes sent, the subscriber's
+// (and fed by its producer) only through its room's Router. A subscriber that negotiated rtx gets
+// retransmissions on its RTX stream (rtx.ts): then the buffer keeps a plaintext copy of each sent packet
+// (one allocation per packet, only for such subscribers) and a resend is encrypted afresh. Quality (bytes sent, the subscriber's
 // receiver reports, round-trip time) costs one addition per packet; the rest happens per report or scrape.
 import type { Variant } from '../../room/track.js';
 import type { ReportBlock } from '../wire/rtcp.js';
@@ -15,6 +17,7 @@ import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
 import type { SendHistory } from './bwe/send-history.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
+import { writeRtxPacket } from './rtx.js';
 import type { RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
 
@@ -50,6 +53,8 @@ export interface ConsumerParams {
   resend: (kept: Buffer) => void;
   /** The subscriber negotiated NACK for this codec: keep sent frames to answer it (else keep none). */
   nack: boolean;
+  /** The subscriber negotiated rtx for this codec (with NACK): resend NACKed packets on this RTX stream (RFC 4588). */
+  rtx?: { ssrc: number; payloadType: number };
   /** Publisher extension id → this subscriber's id; ids not listed are dropped. */
   extensionMap?: Map<number, number>;
   /** Called when the forwarded simulcast variant changes (lowered: below the client's target, for bandwidth). */
@@ -102,6 +107,9 @@ export class Consumer implements RtpSink {
   private rttSeconds: number | undefined;
   private rttAt = 0;
   private readonly stats: MediaStats;
+  private rtxSeq = Math.floor(Math.random() * 0x8000);
+  /** Bytes (whole RTP packets) retransmitted, for the allocator's retransmission budget. */
+  retransmittedBytes = 0;
 
   /** Not fed until the producer adds it as a sink (Router.consume does both). */
   constructor(
@@ -197,7 +205,7 @@ export class Consumer implements RtpSink {
     this.lastOutWall = now;
     this.stats.rtpForwarded++;
     const kept = this.p.send(scratch, length);
-    if (kept !== undefined) this.rtx?.put(seq, kept, now);
+    if (kept !== undefined && this.rtx) this.rtx.put(seq, this.p.rtx ? Buffer.from(scratch.subarray(0, length)) : kept, now);
     if (tcc !== undefined) tcc.history.record(tseq, now, length);
   }
 
@@ -223,8 +231,31 @@ export class Consumer implements RtpSink {
         continue;
       }
       this.stats.rtpRetransmitted++;
-      this.p.resend(packet);
+      if (this.p.rtx) this.resendAsRtx(packet, now);
+      else {
+        this.retransmittedBytes += packet.length;
+        this.p.resend(packet);
+      }
     }
+  }
+
+  /** The RTX stream this consumer resends on (undefined: it resends the original packets). */
+  get rtxStream(): { ssrc: number; payloadType: number } | undefined {
+    return this.p.rtx;
+  }
+
+  /** Sends the stored plaintext `packet` again as RTX, with its own RTX and transport-wide sequence numbers. */
+  private resendAsRtx(packet: Buffer, now: number): void {
+    const rtx = this.p.rtx!;
+    const tcc = this.p.transportCc;
+    const tseq = tcc === undefined ? 0 : tcc.history.nextSeq();
+    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    const length = writeRtxPacket(packet, { ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: this.rtxSeq, transportSeqExtId: tcc?.extId, transportSeq: tseq }, scratch);
+    if (length < 0) return;
+    this.retransmittedBytes += length;
+    this.stats.rtpRetransmittedRtx++;
+    this.p.send(scratch, length);
+    if (tcc !== undefined) tcc.history.record(tseq, now, length);
   }
 
   /**

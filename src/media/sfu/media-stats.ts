@@ -9,6 +9,8 @@ export interface MediaStats {
   rtpForwarded: number;
   /** Retransmissions answered from the buffer. */
   rtpRetransmitted: number;
+  /** Of rtpRetransmitted: sent on the subscriber's RTX stream (RFC 4588), not as the original packet. */
+  rtpRetransmittedRtx: number;
   /** NACKed packets not resent: unknown, too old, resent too recently or too often (the NACK budget). */
   rtpRetransmitRefused: number;
   /** PLIs sent to publishers (the keyframe pacer's output). */
@@ -51,6 +53,7 @@ export function emptyMediaStats(): MediaStats {
     rtpReceived: 0,
     rtpForwarded: 0,
     rtpRetransmitted: 0,
+    rtpRetransmittedRtx: 0,
     rtpRetransmitRefused: 0,
     keyframeRequests: 0,
     nacksReceived: 0,

@@ -10,6 +10,7 @@ import { emptyMediaStats } from '../../../src/media/sfu/media-stats.js';
 import { Router } from '../../../src/media/sfu/router.js';
 import type { TrackInfo, TrackKind } from '../../../src/room/track.js';
 import { getHeaderExtension } from '../../../src/media/wire/rtp.js';
+import { buildAnswer } from '../../../src/media/wire/sdp-answer.js';
 import { EXT_AUDIO_LEVEL, EXT_TWCC, type Codec } from '../../../src/media/wire/sdp.js';
 import { feed, fixtureOffer, header, mline, rtp, VP8_KEY } from '../sfu/test-packets.js';
 
@@ -129,6 +130,27 @@ describe('OutboundTracks', () => {
     feed(video, rtp({ ssrc: 0x55, pt: PUB_VP8.payloadType, seq: 2, payload: VP8_KEY }));
     assert.equal(header(sent[0]!).payloadType, SUB_VP8_PT);
     assert.equal(header(sent[0]!).ssrc, answer.send!.ssrc);
+  });
+
+  test('video with rtx offered: rtx answered (apt = the VP8 payload type) with an RTX SSRC in an FID group, kept on re-answer; audio gets none', () => {
+    const { outbound } = setup();
+    outbound.add('pub', [VIDEO, AUDIO]);
+    const offeredRtx = RECV_VIDEO.codecs.find((c) => c.name === 'VP8')!.rtxPayloadType;
+    assert.ok(offeredRtx !== undefined, 'the fixture offers rtx for VP8');
+    const answer = outbound.answerRecvonly(RECV_VIDEO, {});
+    assert.equal(answer.codec?.rtxPayloadType, offeredRtx);
+    const { ssrc, rtxSsrc } = answer.send!;
+    assert.ok(rtxSsrc !== undefined && rtxSsrc !== ssrc);
+    assert.deepEqual(outbound.consumer(ssrc)!.rtxStream, { ssrc: rtxSsrc, payloadType: offeredRtx });
+    assert.equal(outbound.answerRecvonly(RECV_VIDEO, {}).send!.rtxSsrc, rtxSsrc, 'the same RTX SSRC when answered again');
+    const sdp = buildAnswer({ iceUfrag: 'u', icePwd: 'p'.repeat(22), fingerprint: { algorithm: 'sha-256', value: 'AA' }, sessionId: '1', sessionVersion: 1, media: [answer] });
+    assert.match(sdp, new RegExp(`a=rtpmap:${offeredRtx} rtx/90000\r\na=fmtp:${offeredRtx} apt=${SUB_VP8_PT}\r\n`));
+    assert.match(sdp, new RegExp(`a=ssrc-group:FID ${ssrc} ${rtxSsrc}\r\n`));
+    assert.match(sdp, new RegExp(`a=ssrc:${rtxSsrc} cname:${CNAME}\r\n`));
+    assert.match(sdp, new RegExp(`m=video 9 UDP/TLS/RTP/SAVPF ${SUB_VP8_PT} ${offeredRtx}\r\n`));
+    const audio = outbound.answerRecvonly(RECV_AUDIO, {});
+    assert.equal(audio.send!.rtxSsrc, undefined);
+    assert.equal(audio.codec?.rtxPayloadType, undefined);
   });
 
   test('each slot takes the first recvonly line of its kind; the same mid answered again keeps its consumer', () => {

@@ -41,6 +41,14 @@ describe('Allocator', () => {
     assert.deepEqual(a.allocate([video('v', 0)], 5_000_000, 15_501), [2]);
   });
 
+  test('retransmissions: within the 10 % reserve they change nothing; beyond it they are taken from the budget (a layer goes down)', () => {
+    // 1.1 M estimate: 990 k usable holds audio + 2 × 450 k (940 k); the reserve is 110 k.
+    const tracks = [audio, video('v1', 1), video('v2', 1)];
+    assert.deepEqual(new Allocator().allocate(tracks, 1_100_000, 0, 100_000), [0, 1, 1], '100 k resent: inside the reserve');
+    assert.deepEqual(new Allocator().allocate(tracks, 1_100_000, 0, 200_000), [0, 1, 0], '200 k resent: 90 k over the reserve, one track drops to l');
+    assert.deepEqual(new Allocator().allocate(tracks, 1_100_000, 0), [0, 1, 1], 'none resent (default)');
+  });
+
   test('allowedVariants: the published rids up to the target, low to high', () => {
     assert.deepEqual(allowedVariants(['h', 'm', 'l'], 'm'), ['l', 'm']);
     assert.deepEqual(allowedVariants(['l', 'h'], 'h'), ['l', 'h']);

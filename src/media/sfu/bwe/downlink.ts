@@ -42,6 +42,8 @@ export class Downlink {
   private readonly allocator = new Allocator();
   private allocatedAt = -Infinity;
   private fed = false;
+  /** The consumers' retransmitted bytes at the last allocation (the retransmission rate since). */
+  private retransmittedBytes = 0;
 
   constructor(private readonly deps: DownlinkDeps) {}
 
@@ -71,8 +73,13 @@ export class Downlink {
 
   /** Fits the tracks into the estimate and applies the choices. */
   allocate(now: number): void {
+    const since = now - this.allocatedAt;
     this.allocatedAt = now;
     const consumers = [...this.deps.consumers()];
+    let resent = 0;
+    for (const c of consumers) resent += c.retransmittedBytes;
+    const retransmitBps = since > 0 && Number.isFinite(since) ? (Math.max(0, resent - this.retransmittedBytes) * 8000) / since : 0;
+    this.retransmittedBytes = resent;
     const variants: Variant[][] = [];
     const tracks: AllocTrack[] = consumers.map((c) => {
       const p = c.producer;
@@ -94,7 +101,7 @@ export class Downlink {
     let wanted = 0;
     for (const t of tracks) wanted += t.kind === 'audio' ? AUDIO_BPS : (t.layers.at(-1) ?? 0);
     this.estimator.probeCeiling = wanted * PROBE_HEADROOM;
-    const levels = this.allocator.allocate(tracks, this.estimator.bitrate, now);
+    const levels = this.allocator.allocate(tracks, this.estimator.bitrate, now, retransmitBps);
     for (let i = 0; i < consumers.length; i++) {
       const c = consumers[i]!;
       const t = tracks[i]!;
