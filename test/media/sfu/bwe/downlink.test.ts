@@ -99,6 +99,18 @@ describe('Downlink', () => {
     assert.deepEqual(paused, [true, false]);
   });
 
+  test('retransmissions count against the estimate: resending beyond the reserve lowers the layer', () => {
+    const { consumer, downlink } = setup();
+    const t0 = 1_000_000;
+    downlink.allocate(t0); // 600 kbit/s start estimate: m (500 k assumed) fits
+    assert.equal(consumer.allocation ?? 'm', 'm');
+    downlink.allocate(t0 + 500);
+    assert.equal(consumer.allocation ?? 'm', 'm', 'nothing resent: still m');
+    consumer.retransmittedBytes += 12_500; // 200 kbit/s over the next 500 ms, 140 k beyond the 10 % reserve
+    downlink.allocate(t0 + 1000);
+    assert.equal(consumer.allocation, 'l');
+  });
+
   test('malformed RTCP and feedback for unknown packets change nothing and never throw', () => {
     const { downlink } = setup();
     const before = downlink.estimate;
