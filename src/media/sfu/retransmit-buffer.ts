@@ -8,6 +8,8 @@
 // It also keeps each packet's resend budget (takeForResend): how often and how recently it was resent,
 // and when it was first sent, so a NACK storm cannot turn one packet into many.
 
+import { seqDelta } from '../wire/rtp.js';
+
 /** Limits on resending one stored packet (NACK budget). */
 export interface ResendBudget {
   /** Resends allowed per packet. */
@@ -53,7 +55,7 @@ export class RetransmitBuffer {
     if (this.newest < 0) {
       ext = seq + 0x10000; // start one wrap in, so unwrapping backwards never goes negative
     } else {
-      const d = ((((seq - this.newest) & 0xffff) + 0x8000) & 0xffff) - 0x8000;
+      const d = seqDelta(seq, this.newest);
       ext = this.newest + d;
       if (d <= -this.capacity) {
         this.clear();
@@ -93,7 +95,7 @@ export class RetransmitBuffer {
   /** The slot holding `seq`, or −1. */
   private slotOf(seq: number): number {
     if (this.newest < 0) return -1;
-    const d = (((((seq & 0xffff) - this.newest) & 0xffff) + 0x8000) & 0xffff) - 0x8000;
+    const d = seqDelta(seq, this.newest);
     if (d > 0 || d <= -this.capacity) return -1;
     const ext = this.newest + d;
     const slot = ext % this.capacity;

@@ -5,6 +5,7 @@
 // the estimate. Retransmissions carry sequence numbers too, so they count against it.
 // What it must not do: send anything, read a clock (times are given), keep unbounded state, or throw on
 // feedback naming packets it never sent (they are ignored).
+import { seqDelta } from '../../wire/rtp.js';
 import type { TwccFeedback } from '../../wire/twcc.js';
 import { RateControl } from './rate-control.js';
 import type { SendHistory } from './send-history.js';
@@ -83,7 +84,7 @@ export class BandwidthEstimator {
       this.newestFed = seq + 0x10000;
       return true;
     }
-    const d = ((((seq - this.newestFed) & 0xffff) + 0x8000) & 0xffff) - 0x8000;
+    const d = seqDelta(seq, this.newestFed);
     if (d <= 0) return false;
     this.newestFed += d;
     return true;
