@@ -12,13 +12,13 @@
 import type { Variant } from '../../room/track.js';
 import type { ReportBlock } from '../wire/rtcp.js';
 import { rewriteRtpInto, type RtpHeader } from '../wire/rtp.js';
-import { BitrateMeter, compactNtp, type QualityCollector } from './media-quality.js';
+import { BitrateMeter, compactNtp, LAYER_INDEX, sampleRetransmits, type QualityCollector } from './media-quality.js';
 import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
 import type { SendHistory } from './bwe/send-history.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
-import { writeRtxPacket } from './rtx.js';
-import type { RtpSink } from './rtp-sink.js';
+import { MAX_PADDING_BYTES, writeRtxPacket, writeRtxPadding } from './rtx.js';
+import { VARIANT_BIT, type RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
 
 /**
@@ -60,7 +60,14 @@ export interface ConsumerParams {
   /** Called when the forwarded simulcast variant changes (lowered: below the client's target, for bandwidth). */
   onVariantSwitched: (variant: Variant, lowered: boolean) => void;
   /** The subscriber's transport negotiated transport-cc: stamp each packet with its transport-wide sequence number (this m-line's extension id) and remember it. */
-  transportCc?: { extId: number; history: SendHistory };
+  transportCc?: {
+    extId: number;
+    history: SendHistory;
+    /** The transport's downlink estimate (bps), undefined until its first feedback (quality only). */
+    estimate?: () => number | undefined;
+    /** Called after each forwarded packet, at its send time (the transport's probe padding is paced from it). */
+    onSent?: (now: number) => void;
+  };
   /** The counters of the thread's media plane (a consumer made outside a plane counts on its own). */
   stats?: MediaStats;
   /** The receiving peer (quality labels); empty if unknown. */
@@ -152,8 +159,10 @@ export class Consumer implements RtpSink {
     this.allocated = choice;
     if (choice === null) {
       this.currentVariant = undefined;
+      this.producer.layersChanged(this);
       return;
     }
+    this.producer.layersChanged(this);
     const wanted = this.wantedVariant();
     if (wasPaused || this.currentVariant !== wanted) this.producer.requestKeyframe(this.producer.simulcast ? wanted : undefined);
   }
@@ -161,6 +170,7 @@ export class Consumer implements RtpSink {
   setTargetVariant(variant: Variant): void {
     if (this.targetVariant === variant) return;
     this.targetVariant = variant;
+    this.producer.layersChanged(this);
     const wanted = this.wantedVariant();
     if (this.allocated !== null && this.currentVariant !== wanted) this.producer.requestKeyframe(wanted);
   }
@@ -168,8 +178,16 @@ export class Consumer implements RtpSink {
   /** Called once the subscriber's transport can receive: asks for a keyframe to start from. */
   start(): void {
     this.ready = true;
+    this.producer.layersChanged(this);
     if (this.currentVariant !== undefined) return;
     if (this.allocated !== null) this.producer.requestKeyframe(this.producer.simulcast ? this.wantedVariant() : undefined);
+  }
+
+  /** The producer's variants it needs now: the one it forwards and the one it waits to switch to (none while paused or not started). */
+  neededVariants(): number {
+    if (this.closed || !this.ready || this.allocated === null) return 0;
+    const current = this.currentVariant;
+    return VARIANT_BIT[this.wantedVariant()] | (current === undefined ? 0 : VARIANT_BIT[current]);
   }
 
   forward(buf: Buffer, h: RtpHeader, variant: StreamVariant, keyframe: boolean): void {
@@ -183,6 +201,7 @@ export class Consumer implements RtpSink {
       }
       this.switchTo(h);
       this.currentVariant = variant;
+      this.producer.layersChanged(this);
       if (this.producer.simulcast && variant !== '') this.p.onVariantSwitched(variant, VARIANT_RANK[variant] < VARIANT_RANK[this.targetVariant]);
     }
     const seq = (h.sequenceNumber + this.seqOffset) & 0xffff;
@@ -206,7 +225,10 @@ export class Consumer implements RtpSink {
     this.stats.rtpForwarded++;
     const kept = this.p.send(scratch, length);
     if (kept !== undefined && this.rtx) this.rtx.put(seq, this.p.rtx ? Buffer.from(scratch.subarray(0, length)) : kept, now);
-    if (tcc !== undefined) tcc.history.record(tseq, now, length);
+    if (tcc !== undefined) {
+      tcc.history.record(tseq, now, length);
+      tcc.onSent?.(now);
+    }
   }
 
   /** Re-bases sequence numbers and timestamps so the new stream continues the old one. */
@@ -258,6 +280,31 @@ export class Consumer implements RtpSink {
     if (tcc !== undefined) tcc.history.record(tseq, now, length);
   }
 
+  /** True when this consumer can carry probe padding (an RTX stream and transport-wide sequence numbers). */
+  get canPad(): boolean {
+    return this.p.rtx !== undefined && this.p.transportCc !== undefined && !this.closed && this.ready;
+  }
+
+  /** Sends about `bytes` of padding-only RTX packets at `now` (a bandwidth probe); returns the bytes sent. */
+  sendPadding(bytes: number, now: number): number {
+    const rtx = this.p.rtx;
+    const tcc = this.p.transportCc;
+    if (!rtx || !tcc || !this.canPad) return 0;
+    let sent = 0;
+    while (bytes - sent >= 64) {
+      const tseq = tcc.history.nextSeq();
+      this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+      const pad = Math.min(MAX_PADDING_BYTES, bytes - sent);
+      const length = writeRtxPadding({ ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: this.rtxSeq, timestamp: this.lastOutTs, transportSeqExtId: tcc.extId, transportSeq: tseq }, pad, scratch);
+      if (length < 0) break;
+      this.stats.paddingSent++;
+      this.p.send(scratch, length);
+      tcc.history.record(tseq, now, length);
+      sent += length;
+    }
+    return sent;
+  }
+
   /**
    * A sender report for the subscriber, derived from the publisher's latest report of the stream being
    * forwarded (its NTP↔RTP mapping moved into this stream's timestamp space), so receivers can sync
@@ -306,12 +353,28 @@ export class Consumer implements RtpSink {
     this.rttAt = at;
   }
 
-  /** This stream's quality (labels: the subscriber and the producer's track), and its round trip. */
+  /** This stream's quality (labels: the subscriber and the producer's track: paused, layer), its round trip and its transport's estimate. */
   collectQuality(roomId: string, c: QualityCollector): void {
     const peerId = this.p.subscriberId ?? '';
     if (this.rttSeconds !== undefined) c.rtt(roomId, peerId, this.rttSeconds, this.rttAt);
+    const estimate = this.p.transportCc?.estimate?.();
+    if (estimate !== undefined) c.downlinkEstimate(roomId, peerId, estimate);
+    if (this.paused) c.pausedTrack();
     if (!c.roomForTrack()) return;
-    c.track({ roomId, peerId, trackId: this.producer.trackId, direction: 'out', bitrate: this.meter.sample(this.bytesSent, c.now), ...this.report });
+    const simulcast = this.producer.simulcast;
+    const v = this.currentVariant;
+    c.track({
+      roomId,
+      peerId,
+      trackId: this.producer.trackId,
+      direction: 'out',
+      bitrate: this.meter.sample(this.bytesSent, c.now),
+      ...this.report,
+      ...(this.producer.kind === 'video' ? { paused: this.paused } : {}),
+      ...(simulcast && v !== undefined && v !== '' ? { layer: LAYER_INDEX[v] } : {}),
+      ...(simulcast ? { targetLayer: LAYER_INDEX[this.targetVariant] } : {}),
+      ...(this.rtx ? { retransmitBitrate: sampleRetransmits(this, this.retransmittedBytes, c.now) } : {}),
+    });
   }
 
   close(): void {

@@ -1,9 +1,11 @@
 // Per-track and per-peer media quality as a media thread reports it (MediaPlane.quality()): the bitrate
 // of each published track (bytes its producer received) and of each forwarded one (bytes its consumer
-// sent), the loss and jitter subscribers report for what they receive, and each subscriber's round-trip
-// time. Defines the bounded snapshot, the bitrate meter and the collector that caps it, and the merge of
-// several threads' snapshots. What it must not do: run on the packet path (producers and consumers only
-// add to plain byte counters; everything here happens once per scrape), or hold anything after a scrape.
+// sent, and of those resent), the loss and jitter subscribers report for what they receive, whether the
+// allocator paused it and which simulcast layer it gets, and each subscriber's round-trip time and
+// downlink bandwidth estimate. Defines the bounded snapshot, the bitrate meters and the collector that
+// caps it, and the merge of several threads' snapshots. What it must not do: run on the packet path
+// (producers and consumers only add to plain byte counters; everything here happens once per scrape), or
+// hold anything after a scrape but the meters' last samples (which go with their consumer).
 
 export type TrackDirection = 'in' | 'out';
 
@@ -21,13 +23,26 @@ export interface TrackQuality {
   lost?: number;
   /** Interarrival jitter in seconds. */
   jitterSeconds?: number;
+  /** 'out' video only: the subscriber's bandwidth allocator paused it (nothing is forwarded). */
+  paused?: boolean;
+  /** 'out' simulcast only: the layer forwarded now (LAYER_INDEX: 0 = l, 1 = m, 2 = h); absent while paused or before the first keyframe. */
+  layer?: number;
+  /** 'out' simulcast only: the layer the client asked for (the allocator never goes above it). */
+  targetLayer?: number;
+  /** 'out' only: bits per second of retransmissions (NACKed packets resent, RTX or not) since the previous sample. */
+  retransmitBitrate?: number;
 }
+
+/** Simulcast layers as gauge values (a value, not a label: a layer switch changes no series). */
+export const LAYER_INDEX: Record<'l' | 'm' | 'h', number> = { l: 0, m: 1, h: 2 };
 
 export interface PeerQuality {
   roomId: string;
   peerId: string;
-  /** Latest round-trip time measured from the peer's receiver reports (LSR/DLSR of Shoal's sender reports). */
-  rttSeconds: number;
+  /** Latest round-trip time measured from the peer's receiver reports (LSR/DLSR of Shoal's sender reports); absent until one. */
+  rttSeconds?: number;
+  /** The peer's downlink bandwidth estimate (bits/s, from its transport-cc feedback); absent until its first feedback. */
+  downlinkEstimateBits?: number;
 }
 
 export interface QualitySnapshot {
@@ -36,6 +51,8 @@ export interface QualitySnapshot {
   /** Tracks and peers left out because the snapshot was full. */
   droppedTracks: number;
   droppedPeers: number;
+  /** Video tracks paused by subscribers' allocators right now (all of them, also those left out of `tracks`). */
+  pausedTracks: number;
 }
 
 /** At most this many tracks and peers in one snapshot (the label sets a scrape exports). */
@@ -50,7 +67,7 @@ export const DEFAULT_QUALITY_LIMITS: QualityLimits = { tracks: 1000, peers: 1000
 export const MIN_SAMPLE_MS = 1000;
 
 export function emptyQualitySnapshot(): QualitySnapshot {
-  return { tracks: [], peers: [], droppedTracks: 0, droppedPeers: 0 };
+  return { tracks: [], peers: [], droppedTracks: 0, droppedPeers: 0, pausedTracks: 0 };
 }
 
 /** Turns a running byte total into bits per second between samples. Sampled only at scrape time. */
@@ -60,8 +77,10 @@ export class BitrateMeter {
   private sampled = false;
   private bps = 0;
 
-  constructor(now = performance.now()) {
+  /** `startBytes`: the running total at `now` (a meter made late measures only what follows). */
+  constructor(now = performance.now(), startBytes = 0) {
     this.sampleAt = now;
+    this.sampleBytes = startBytes;
   }
 
   /** Bits/s of `bytes` (the running total) since the last sample; the previous value if that was under MIN_SAMPLE_MS ago. */
@@ -79,12 +98,33 @@ export class BitrateMeter {
   }
 }
 
+/** What the collector keeps per peer: the latest RTT (and when it was measured) and the downlink estimate. */
+interface PeerEntry {
+  roomId: string;
+  peerId: string;
+  rttSeconds?: number;
+  rttAt: number;
+  downlinkEstimateBits?: number;
+}
+
+/** Meters of retransmitted bytes, one per owner (a consumer), made at its first scrape; they go with the owner. */
+const retransmitMeters = new WeakMap<object, BitrateMeter>();
+
+/** Bits/s of `owner`'s retransmissions (`bytes`: its running total) between scrapes at `now`. */
+export function sampleRetransmits(owner: object, bytes: number, now: number): number {
+  let meter = retransmitMeters.get(owner);
+  if (!meter) retransmitMeters.set(owner, (meter = new BitrateMeter(now, bytes)));
+  return meter.sample(bytes, now);
+}
+
 /** Gathers one thread's snapshot, refusing what does not fit (counted, never built). */
 export class QualityCollector {
   private readonly tracks: TrackQuality[] = [];
-  private readonly peers = new Map<string, PeerQuality & { at: number }>();
+  private readonly peers = new Map<string, PeerEntry>();
   private droppedTracks = 0;
-  private droppedPeers = 0;
+  /** Peers left out (a peer has several streams: counted once). */
+  private readonly droppedPeers = new Set<string>();
+  private pausedTracks = 0;
 
   constructor(
     private readonly limits: QualityLimits,
@@ -102,24 +142,45 @@ export class QualityCollector {
     this.tracks.push(t);
   }
 
+  /** One more video track paused by its allocator (counted whether or not its series fit). */
+  pausedTrack(): void {
+    this.pausedTracks++;
+  }
+
   /** A round-trip time measured at `at` for the peer; the latest of its streams' measurements wins. */
   rtt(roomId: string, peerId: string, rttSeconds: number, at: number): void {
+    const entry = this.peer(roomId, peerId);
+    if (entry && (entry.rttSeconds === undefined || at > entry.rttAt)) Object.assign(entry, { rttSeconds, rttAt: at });
+  }
+
+  /** The peer's downlink estimate (one per transport: every stream of the peer reports the same one). */
+  downlinkEstimate(roomId: string, peerId: string, bits: number): void {
+    const entry = this.peer(roomId, peerId);
+    if (entry) entry.downlinkEstimateBits = bits;
+  }
+
+  /** The peer's entry, made if there is room (else undefined, counted once per peer left out). */
+  private peer(roomId: string, peerId: string): PeerEntry | undefined {
     const key = `${roomId}\u0000${peerId}`;
     const seen = this.peers.get(key);
-    if (seen) {
-      if (at > seen.at) Object.assign(seen, { rttSeconds, at });
-      return;
-    }
+    if (seen) return seen;
     if (this.peers.size >= this.limits.peers) {
-      this.droppedPeers++;
-      return;
+      this.droppedPeers.add(key);
+      return undefined;
     }
-    this.peers.set(key, { roomId, peerId, rttSeconds, at });
+    const entry: PeerEntry = { roomId, peerId, rttAt: -Infinity };
+    this.peers.set(key, entry);
+    return entry;
   }
 
   snapshot(): QualitySnapshot {
-    const peers = [...this.peers.values()].map(({ roomId, peerId, rttSeconds }) => ({ roomId, peerId, rttSeconds }));
-    return { tracks: this.tracks, peers, droppedTracks: this.droppedTracks, droppedPeers: this.droppedPeers };
+    const peers = [...this.peers.values()].map(({ roomId, peerId, rttSeconds, downlinkEstimateBits }) => ({
+      roomId,
+      peerId,
+      ...(rttSeconds === undefined ? {} : { rttSeconds }),
+      ...(downlinkEstimateBits === undefined ? {} : { downlinkEstimateBits }),
+    }));
+    return { tracks: this.tracks, peers, droppedTracks: this.droppedTracks, droppedPeers: this.droppedPeers.size, pausedTracks: this.pausedTracks };
   }
 }
 
@@ -129,6 +190,7 @@ export function mergeQuality(snapshots: QualitySnapshot[], limits: QualityLimits
   for (const s of snapshots) {
     out.droppedTracks += s.droppedTracks;
     out.droppedPeers += s.droppedPeers;
+    out.pausedTracks += s.pausedTracks;
     for (const t of s.tracks) {
       if (out.tracks.length < limits.tracks) out.tracks.push(t);
       else out.droppedTracks++;

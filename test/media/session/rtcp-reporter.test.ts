@@ -169,7 +169,7 @@ describe('RtcpReporter', () => {
     snap = rttOf();
     assert.equal(snap.peers.length, 1);
     assert.equal(snap.peers[0]!.peerId, 'sub');
-    assert.ok(Math.abs(snap.peers[0]!.rttSeconds - 0.2) < 0.02, `300 ms after sending, 100 ms held: ${snap.peers[0]!.rttSeconds}`);
+    assert.ok(Math.abs(snap.peers[0]!.rttSeconds! - 0.2) < 0.02, `300 ms after sending, 100 ms held: ${snap.peers[0]!.rttSeconds}`);
   });
 
   test('no published video: no REMB', (t) => {

@@ -52,12 +52,14 @@ describe('QualityCollector and mergeQuality', () => {
       peers: [{ roomId: 'r', peerId: `p${from}`, rttSeconds: 0.01 }],
       droppedTracks: dropped,
       droppedPeers: 0,
+      pausedTracks: from,
     });
     const merged = mergeQuality([snap(0, 3, 1), snap(10, 3, 2)], { tracks: 4, peers: 1 });
     assert.deepEqual(merged.tracks.map((t) => t.trackId), ['t0', 't1', 't2', 't10']);
     assert.equal(merged.droppedTracks, 1 + 2 + 2);
     assert.equal(merged.peers.length, 1);
     assert.equal(merged.droppedPeers, 1);
+    assert.equal(merged.pausedTracks, 0 + 10, 'paused tracks are summed over threads, whatever the caps');
   });
 });
 
