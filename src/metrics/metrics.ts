@@ -135,6 +135,7 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
   const turn = (name: string, help: string, key: keyof TurnStats) => plane(name, help, (s) => s.turn[key]);
   plane('shoal_rtp_received_total', 'RTP packets received from publishers', (s) => s.rtpReceived);
   plane('shoal_rtp_forwarded_total', 'RTP packets sent to subscribers', (s) => s.rtpForwarded);
+  plane('shoal_rtp_dropped_unused_layer_total', 'Simulcast RTP packets of a layer no subscriber receives, dropped before per-subscriber work', (s) => s.rtpDroppedUnusedLayer);
   plane('shoal_rtp_retransmitted_total', 'RTP retransmissions answered from the buffer', (s) => s.rtpRetransmitted);
   plane('shoal_rtp_retransmitted_rtx_total', 'Retransmissions sent on subscribers\' RTX streams (RFC 4588)', (s) => s.rtpRetransmittedRtx);
   plane('shoal_rtp_retransmit_refused_total', 'NACKed packets not resent (unknown, too old, or over the per-packet NACK budget)', (s) => s.rtpRetransmitRefused);

@@ -7,6 +7,8 @@ export interface MediaStats {
   rtpReceived: number;
   /** RTP packets sent to subscribers (one per subscriber per packet). */
   rtpForwarded: number;
+  /** Of rtpReceived: simulcast packets of a layer no sink needed, dropped before any per-subscriber work. */
+  rtpDroppedUnusedLayer: number;
   /** Retransmissions answered from the buffer. */
   rtpRetransmitted: number;
   /** Of rtpRetransmitted: sent on the subscriber's RTX stream (RFC 4588), not as the original packet. */
@@ -52,6 +54,7 @@ export function emptyMediaStats(): MediaStats {
   return {
     rtpReceived: 0,
     rtpForwarded: 0,
+    rtpDroppedUnusedLayer: 0,
     rtpRetransmitted: 0,
     rtpRetransmittedRtx: 0,
     rtpRetransmitRefused: 0,

@@ -3,13 +3,17 @@
 // a pacer and measures voice activity on audio, and counts the bytes it receives (one addition per
 // packet; the bitrate is computed at scrape time). It never sends to subscribers itself (its sinks do),
 // owns no transport, and is created and closed only by its room's Router.
+// Variants no sink needs (a simulcast layer no subscriber receives or waits to switch to) are dropped after
+// the counting, keyframe tracking and measuring sinks, before the per-sink loop: sinks report what they need
+// (RtpSink.neededVariants) when it changes, and per-variant counts keep the check one mask test per packet.
+// Decryption happens before, in the session, for every packet (the SRTP rollover counter needs them all).
 import type { TrackKind, Variant } from '../../room/track.js';
 import { getHeaderExtension, isH264Keyframe, isVp8Keyframe, parseAudioLevel, type RtpHeader } from '../wire/rtp.js';
 import type { Codec, HeaderExtension } from '../wire/sdp.js';
 import { KeyframePacer } from './keyframe-pacer.js';
 import { BitrateMeter, type QualityCollector } from './media-quality.js';
 import { emptyMediaStats, type MediaStats } from './media-stats.js';
-import type { RtpSink } from './rtp-sink.js';
+import { ALL_VARIANTS, VARIANT_BIT, type RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
 import { VoiceActivityDetector, type VoiceActivity } from './voice-activity.js';
 
@@ -41,7 +45,13 @@ export class Producer {
   readonly extensions: HeaderExtension[];
   /** Latest sender report per SSRC (for regenerated reports to subscribers). */
   readonly senderReports = new Map<number, SenderReportInfo>();
-  private readonly sinks = new Set<RtpSink>();
+  /** Sinks fed the variants some sink needs, each with the mask it last reported. */
+  private readonly sinks = new Map<RtpSink, number>();
+  /** Sinks fed every packet (RtpSink.measuresOnly). */
+  private readonly measuring = new Set<RtpSink>();
+  /** How many sinks need each variant (indexed by bit position of VARIANT_BIT), and the mask of those above 0. */
+  private readonly neededCounts = [0, 0, 0, 0];
+  private neededMask = 0;
   private readonly pacer: KeyframePacer;
   private readonly vad: VoiceActivityDetector | undefined;
   private readonly stats: MediaStats;
@@ -75,12 +85,18 @@ export class Producer {
 
   /** How many sinks it feeds. */
   get sinkCount(): number {
-    return this.sinks.size;
+    return this.sinks.size + this.measuring.size;
   }
 
   /** The sinks it feeds now. */
-  currentSinks(): IterableIterator<RtpSink> {
-    return this.sinks.values();
+  *currentSinks(): IterableIterator<RtpSink> {
+    yield* this.sinks.keys();
+    yield* this.measuring;
+  }
+
+  /** The variants at least one sink needs now (a mask of VARIANT_BIT; packets of the others are dropped). */
+  get neededVariants(): number {
+    return this.neededMask;
   }
 
   /** The published track's inbound quality (labels: the publisher and the track). */
@@ -90,11 +106,33 @@ export class Producer {
   }
 
   addSink(sink: RtpSink): void {
-    if (!this.closed) this.sinks.add(sink);
+    if (this.closed || this.sinks.has(sink) || this.measuring.has(sink)) return;
+    if (sink.measuresOnly === true) {
+      this.measuring.add(sink);
+      return;
+    }
+    const mask = this.maskOf(sink);
+    this.sinks.set(sink, mask);
+    this.count(mask, 1);
   }
 
   removeSink(sink: RtpSink): void {
+    if (this.measuring.delete(sink)) return;
+    const mask = this.sinks.get(sink);
+    if (mask === undefined) return;
     this.sinks.delete(sink);
+    this.count(mask, -1);
+  }
+
+  /** `sink` needs other variants now (it switched, paused, resumed or started): recounts its mask. */
+  layersChanged(sink: RtpSink): void {
+    const old = this.sinks.get(sink);
+    if (old === undefined) return;
+    const mask = this.maskOf(sink);
+    if (mask === old) return;
+    this.sinks.set(sink, mask);
+    this.count(old, -1);
+    this.count(mask, 1);
   }
 
   /** A packet of `variant` from the publisher (already decrypted). */
@@ -104,7 +142,10 @@ export class Producer {
     this.bytesReceived += buf.length;
     const keyframe = this.isKeyframe(buf, h);
     if (keyframe && this.kind === 'video') this.pacer.keyframeArrived(h.ssrc);
-    for (const sink of this.sinks) sink.forward(buf, h, variant, keyframe);
+    if (this.measuring.size > 0) for (const sink of this.measuring) sink.forward(buf, h, variant, keyframe);
+    if ((this.neededMask & VARIANT_BIT[variant]) !== 0) {
+      for (const sink of this.sinks.keys()) sink.forward(buf, h, variant, keyframe);
+    } else if (this.simulcast) this.stats.rtpDroppedUnusedLayer++;
     if (this.vad !== undefined && h.hasExtension) {
       const ext = getHeaderExtension(buf, h, this.opts.audioLevelExtId!);
       const level = ext ? parseAudioLevel(ext) : undefined;
@@ -131,9 +172,26 @@ export class Producer {
   close(): void {
     this.closed = true;
     this.pacer.close();
-    const sinks = [...this.sinks];
+    const sinks = [...this.currentSinks()];
     this.sinks.clear();
+    this.measuring.clear();
+    this.neededCounts.fill(0);
+    this.neededMask = 0;
     for (const sink of sinks) sink.close();
+  }
+
+  private maskOf(sink: RtpSink): number {
+    return sink.neededVariants === undefined ? ALL_VARIANTS : sink.neededVariants() & ALL_VARIANTS;
+  }
+
+  /** Adds `delta` to the count of every variant in `mask` and recomputes the needed mask (4 steps). */
+  private count(mask: number, delta: number): void {
+    let needed = 0;
+    for (let i = 0; i < 4; i++) {
+      if ((mask & (1 << i)) !== 0) this.neededCounts[i]! += delta;
+      if (this.neededCounts[i]! > 0) needed |= 1 << i;
+    }
+    this.neededMask = needed;
   }
 
   private isKeyframe(buf: Buffer, h: RtpHeader): boolean {

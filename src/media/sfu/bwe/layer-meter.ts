@@ -13,6 +13,8 @@ const SMOOTHING = 0.6;
 const INDEX: Record<StreamVariant, number> = { l: 0, m: 1, h: 2, '': 3 };
 
 export class LayerMeter implements RtpSink {
+  /** Fed every layer's packets, also those the producer drops because no subscriber needs them. */
+  readonly measuresOnly = true;
   private readonly bytes = [0, 0, 0, 0];
   private readonly rates = [0, 0, 0, 0];
   private sampledAt = -1;
