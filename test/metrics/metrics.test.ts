@@ -56,6 +56,12 @@ const GAUGES = [
   'shoal_track_lost_packets',
   'shoal_track_jitter_seconds',
   'shoal_peer_rtt_seconds',
+  'shoal_peer_downlink_estimate_bits',
+  'shoal_track_paused',
+  'shoal_track_layer',
+  'shoal_track_target_layer',
+  'shoal_track_retransmit_bitrate_bits',
+  'shoal_allocator_paused_tracks',
   'shoal_quality_left_out',
 ];
 
