@@ -7,7 +7,8 @@
 // and without the early drop), so this isolates what dropping unused layers before the sink loop saves.
 // Uses only APIs that exist before and after the drop, so it runs unchanged in a worktree of an older
 // commit. What it must not do: open sockets or assert timings.
-//   node --import tsx bench/simulcast-drop.ts [--subscribers 8,32,128] [--packets 300000] [--runs 3]
+//   node --import tsx bench/simulcast-drop.ts [--subscribers 8,32,128] [--packets 300000] [--runs 3] [--only h]
+// --only h feeds just the h layer's packets (which no subscriber receives): the cost of an unused layer alone.
 import { layerMeterFor } from '../src/media/sfu/bwe/layer-meter.js';
 import { emptyMediaStats } from '../src/media/sfu/media-stats.js';
 import { Router } from '../src/media/sfu/router.js';
@@ -22,6 +23,7 @@ function flag(name: string, fallback: string): string {
 const SUBSCRIBERS = flag('subscribers', '8,32,128').split(',').map(Number);
 const PACKETS = Number(flag('packets', '300000'));
 const RUNS = Number(flag('runs', '3'));
+const ONLY = flag('only', '');
 
 const VP8: Codec = { payloadType: 96, name: 'VP8', clockRate: 90000, rtcpFb: [] };
 const LAYERS: { v: Variant; ssrc: number; perFrame: number }[] = [
@@ -55,7 +57,8 @@ function packets(): { buf: Buffer; h: RtpHeader; v: Variant }[] {
   return out;
 }
 
-function run(n: number, cycle: { buf: Buffer; h: RtpHeader; v: Variant }[]) {
+function run(n: number, all: { buf: Buffer; h: RtpHeader; v: Variant }[]) {
+  let cycle = all;
   const stats = emptyMediaStats();
   const router = new Router('bench', stats, () => {});
   const producer = router.produce({ trackId: 't', peerId: 'pub', kind: 'video', codec: VP8, rids: ['l', 'm', 'h'] }, { sendPli: () => {} });
@@ -71,6 +74,11 @@ function run(n: number, cycle: { buf: Buffer; h: RtpHeader; v: Variant }[]) {
       producer.onRtp(p.buf, p.h, p.v);
     }
   };
+  if (ONLY !== '') {
+    const lows = cycle.filter((p) => p.v === 'l').slice(0, 2); // a keyframe of l starts every consumer
+    for (const p of lows) producer.onRtp(p.buf, p.h, p.v);
+    cycle = cycle.filter((p) => p.v === ONLY);
+  }
   feed(cycle.length * 2); // warm-up: every consumer is on l, the JIT has settled
   const before = { ...stats };
   const cpu0 = process.cpuUsage();
@@ -84,10 +92,10 @@ function run(n: number, cycle: { buf: Buffer; h: RtpHeader; v: Variant }[]) {
 }
 
 const cycle = packets();
-console.log(`simulcast fan-out, all subscribers on l; ${PACKETS} packets per run (l:m:h = 1:3:10), best of ${RUNS}; node ${process.version}`);
+console.log(`simulcast fan-out, all subscribers on l; ${PACKETS} packets per run (${ONLY === '' ? 'l:m:h = 1:3:10' : `${ONLY} only`}), best of ${RUNS}; node ${process.version}`);
 console.log('N\tµs/received pkt\tµs/forwarded pkt\tforwarded/received\tdropped unused');
 for (const n of SUBSCRIBERS) {
   const rows = Array.from({ length: RUNS }, () => run(n, cycle));
   const best = rows.reduce((a, b) => (b.usPerReceived < a.usPerReceived ? b : a));
-  console.log(`${n}\t${best.usPerReceived.toFixed(3)}\t${best.usPerForwarded.toFixed(3)}\t${best.forwardedPerReceived.toFixed(2)}\t${best.dropped} (runs: ${rows.map((r) => r.usPerReceived.toFixed(3)).join(', ')})`);
+  console.log(`${n}\t${best.usPerReceived.toFixed(3)}\t${Number.isFinite(best.usPerForwarded) ? best.usPerForwarded.toFixed(3) : '-'}\t${best.forwardedPerReceived.toFixed(2)}\t${best.dropped} (runs: ${rows.map((r) => r.usPerReceived.toFixed(3)).join(', ')})`);
 }
