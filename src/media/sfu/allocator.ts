@@ -53,7 +53,10 @@ export class Allocator {
    * `retransmitBps` is being resent to this subscriber (what exceeds the reserve is taken from the budget).
    */
   allocate(tracks: AllocTrack[], estimateBps: number, now: number, retransmitBps = 0): number[] {
-    let budget = estimateBps * USABLE - Math.max(0, retransmitBps - estimateBps * (1 - USABLE));
+    // Retransmissions beyond the reserve come out of the budget — but never pause a track that plays: a
+    // burst of them follows every cut (what the cut link dropped is asked for again) and passes.
+    const resendCost = Math.max(0, retransmitBps - estimateBps * (1 - USABLE));
+    let budget = estimateBps * USABLE - resendCost;
     const out: number[] = tracks.map((t) => (t.kind === 'audio' ? 0 : -1));
     for (const t of tracks) if (t.kind === 'audio') budget -= AUDIO_BPS;
     const video = tracks.map((t, i) => i).filter((i) => tracks[i]!.kind === 'video' && tracks[i]!.layers.length > 0);
@@ -71,7 +74,8 @@ export class Allocator {
         const cost = t.layers[next]! - current;
         const margin = next > t.level ? (t.level < 0 ? RESUME_MARGIN : UP_MARGIN) : next === 0 ? KEEP_LOWEST_MARGIN : 1;
         if (next > t.level && !this.mayRaise(t.key, now)) continue;
-        if (t.layers[next]! * margin - current > budget) continue;
+        const keeping = next === 0 && t.level >= 0;
+        if (t.layers[next]! * margin - current > budget + (keeping ? resendCost : 0)) continue;
         budget -= cost;
         out[i] = next;
         raised = true;
@@ -79,6 +83,32 @@ export class Allocator {
     }
     for (const i of video) this.record(tracks[i]!, out[i]!, now);
     return out;
+  }
+
+  /**
+   * The estimate (bps) the next upgrade would need, after allocate() gave `levels`: the cheapest one step
+   * up (or resume) among tracks allowed to rise at `now`; 0 when no track can or wants to rise. What a
+   * bandwidth probe has to find before that step is taken.
+   */
+  nextStepBps(tracks: AllocTrack[], levels: number[], now: number, retransmitBps = 0): number {
+    let used = 0;
+    for (let i = 0; i < tracks.length; i++) {
+      const t = tracks[i]!;
+      if (t.kind === 'audio') used += AUDIO_BPS;
+      else if (levels[i]! >= 0) used += t.layers[levels[i]!] ?? 0;
+    }
+    let best = Infinity;
+    for (let i = 0; i < tracks.length; i++) {
+      const t = tracks[i]!;
+      const level = levels[i]!;
+      if (t.kind !== 'video' || level + 1 >= t.layers.length || !this.mayRaise(t.key, now)) continue;
+      const current = level < 0 ? 0 : t.layers[level]!;
+      const need = used - current + t.layers[level + 1]! * (level < 0 ? RESUME_MARGIN : UP_MARGIN);
+      if (need < best) best = need;
+    }
+    if (!Number.isFinite(best)) return 0;
+    // Invert allocate()'s budget, estimate × USABLE − the retransmissions beyond the reserve (E × (1 − USABLE)).
+    return Math.max(best / USABLE, best + retransmitBps);
   }
 
   private st(key: string, now: number): TrackState {

@@ -17,7 +17,7 @@ import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
 import type { SendHistory } from './bwe/send-history.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
-import { writeRtxPacket } from './rtx.js';
+import { MAX_PADDING_BYTES, writeRtxPacket, writeRtxPadding } from './rtx.js';
 import { VARIANT_BIT, type RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
 
@@ -65,6 +65,8 @@ export interface ConsumerParams {
     history: SendHistory;
     /** The transport's downlink estimate (bps), undefined until its first feedback (quality only). */
     estimate?: () => number | undefined;
+    /** Called after each forwarded packet, at its send time (the transport's probe padding is paced from it). */
+    onSent?: (now: number) => void;
   };
   /** The counters of the thread's media plane (a consumer made outside a plane counts on its own). */
   stats?: MediaStats;
@@ -223,7 +225,10 @@ export class Consumer implements RtpSink {
     this.stats.rtpForwarded++;
     const kept = this.p.send(scratch, length);
     if (kept !== undefined && this.rtx) this.rtx.put(seq, this.p.rtx ? Buffer.from(scratch.subarray(0, length)) : kept, now);
-    if (tcc !== undefined) tcc.history.record(tseq, now, length);
+    if (tcc !== undefined) {
+      tcc.history.record(tseq, now, length);
+      tcc.onSent?.(now);
+    }
   }
 
   /** Re-bases sequence numbers and timestamps so the new stream continues the old one. */
@@ -273,6 +278,31 @@ export class Consumer implements RtpSink {
     this.stats.rtpRetransmittedRtx++;
     this.p.send(scratch, length);
     if (tcc !== undefined) tcc.history.record(tseq, now, length);
+  }
+
+  /** True when this consumer can carry probe padding (an RTX stream and transport-wide sequence numbers). */
+  get canPad(): boolean {
+    return this.p.rtx !== undefined && this.p.transportCc !== undefined && !this.closed && this.ready;
+  }
+
+  /** Sends about `bytes` of padding-only RTX packets at `now` (a bandwidth probe); returns the bytes sent. */
+  sendPadding(bytes: number, now: number): number {
+    const rtx = this.p.rtx;
+    const tcc = this.p.transportCc;
+    if (!rtx || !tcc || !this.canPad) return 0;
+    let sent = 0;
+    while (bytes - sent >= 64) {
+      const tseq = tcc.history.nextSeq();
+      this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+      const pad = Math.min(MAX_PADDING_BYTES, bytes - sent);
+      const length = writeRtxPadding({ ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: this.rtxSeq, timestamp: this.lastOutTs, transportSeqExtId: tcc.extId, transportSeq: tseq }, pad, scratch);
+      if (length < 0) break;
+      this.stats.paddingSent++;
+      this.p.send(scratch, length);
+      tcc.history.record(tseq, now, length);
+      sent += length;
+    }
+    return sent;
   }
 
   /**

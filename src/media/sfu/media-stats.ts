@@ -32,6 +32,10 @@ export interface MediaStats {
   /** Video tracks the bandwidth allocators paused (lowest layer did not fit) and resumed. */
   allocatorPauses: number;
   allocatorResumes: number;
+  /** Padding-only RTX packets sent to subscribers (bandwidth probes), and the probes started / that found room. */
+  paddingSent: number;
+  probesStarted: number;
+  probesSucceeded: number;
   /** PLIs received from subscribers. */
   plisReceived: number;
   /** FIRs received from subscribers. */
@@ -67,6 +71,9 @@ export function emptyMediaStats(): MediaStats {
     allocatorLayerChanges: 0,
     allocatorPauses: 0,
     allocatorResumes: 0,
+    paddingSent: 0,
+    probesStarted: 0,
+    probesSucceeded: 0,
     plisReceived: 0,
     firsReceived: 0,
     receiverReports: 0,

@@ -1,8 +1,10 @@
 // One subscriber transport's downlink control: reads the subscriber's transport-cc feedback out of its
 // RTCP into the bandwidth estimate, and every ALLOCATE_MS lets the allocator fit the subscriber's tracks
 // into it — choosing each consumer's simulcast layer (switched at keyframes by the consumer) or pausing
-// and resuming video (the caller tells the client). Its send history is what consumers stamp their
-// transport-wide sequence numbers from. Until the first feedback nothing is allocated (a client without
+// and resuming video (the caller tells the client). Before an upgrade the estimate does not allow, it
+// probes (prober.ts): padding on a video consumer's RTX stream, paced from the consumers' sends, tops
+// the sending up to what the upgrade needs; the feedback decides. Its send history is what consumers
+// stamp their transport-wide sequence numbers from. Until the first feedback nothing is allocated (a client without
 // transport-cc gets the layer it asked for, as before).
 // What it must not do: send packets or signaling itself, throw on malformed RTCP, or read a clock
 // (times are given).
@@ -14,6 +16,7 @@ import type { MediaStats } from '../media-stats.js';
 import type { StreamVariant } from '../stream-variant.js';
 import { BandwidthEstimator } from './estimator.js';
 import { layerMeterFor } from './layer-meter.js';
+import { Prober } from './prober.js';
 import { SendHistory } from './send-history.js';
 
 const ALLOCATE_MS = 500;
@@ -24,8 +27,13 @@ const DEFAULT_BPS: Record<StreamVariant, number> = { l: 150_000, m: 500_000, h: 
  * counts as at most this much: it is paused only when the link cannot carry even that.
  */
 const SINGLE_STREAM_FLOOR_BPS = 100_000;
-/** The estimate may grow (without congestion) to what the asked-for layers need × this. */
+/**
+ * Without a consumer that can carry probe padding (no RTX or transport-cc), the estimate may grow without
+ * congestion to what the asked-for layers need × this, and an upgrade is the probe.
+ */
 const PROBE_HEADROOM = 1.4;
+/** A probe aims this far above what the next upgrade needs (what arrives is a little less than what is sent). */
+const PROBE_OVERSHOOT = 1.1;
 /** RTCP feedback packets looked at per compound (bounds the work one datagram can cause). */
 const MAX_PACKETS_PER_COMPOUND = 32;
 
@@ -40,6 +48,11 @@ export class Downlink {
   readonly history = new SendHistory();
   private readonly estimator = new BandwidthEstimator(this.history);
   private readonly allocator = new Allocator();
+  private readonly prober = new Prober(this.history);
+  /** Media bytes sent (history bytes less padding) at the last allocation, and their rate since. */
+  private paddingBytes = 0;
+  private mediaBytesAt = 0;
+  private mediaBps = 0;
   private allocatedAt = -Infinity;
   private fed = false;
   /** The consumers' retransmitted bytes at the last allocation (the retransmission rate since). */
@@ -69,11 +82,55 @@ export class Downlink {
           this.deps.stats.transportFeedbackReceived++;
           this.estimator.onFeedback(fb, now);
           this.fed = true;
+          const verdict = this.prober.onFeedback(fb, this.estimator.overuseDetected, now);
+          if (verdict?.ok) {
+            this.deps.stats.probesSucceeded++;
+            this.estimator.probed(verdict.bps);
+            this.allocatedAt = -Infinity;
+          } else if (verdict) {
+            this.estimator.probeFailed(verdict.beforeBps, now);
+          }
         }
       }
       pos += len;
     }
     if (this.fed && now - this.allocatedAt >= ALLOCATE_MS) this.allocate(now);
+    this.pace(now);
+  }
+
+  /** Sends the probe padding owed at `now` (called after each forwarded packet and each feedback). */
+  pace(now: number): void {
+    if (!this.prober.active) return;
+    const owed = this.prober.owed(now, this.mediaBps);
+    if (owed <= 0) return;
+    const pad = this.padder();
+    if (!pad) return;
+    const sent = pad.sendPadding(owed, now);
+    this.paddingBytes += sent;
+    this.prober.padded(sent);
+  }
+
+  /** The consumer that carries probe padding: a video consumer with an RTX stream, a forwarding one first. */
+  private padder(): Consumer | undefined {
+    let fallback: Consumer | undefined;
+    for (const c of this.deps.consumers()) {
+      if (c.producer.kind !== 'video' || !c.canPad) continue;
+      if (!c.paused) return c;
+      fallback ??= c;
+    }
+    return fallback;
+  }
+
+  /** Starts a probe when the next upgrade needs more than the estimate (and one may start now). */
+  private probe(tracks: AllocTrack[], levels: number[], now: number, retransmitBps: number, canProbe: boolean): void {
+    const need = canProbe ? this.allocator.nextStepBps(tracks, levels, now, retransmitBps) : 0;
+    if (need <= 0) {
+      this.prober.cancel();
+      return;
+    }
+    if (need <= this.estimator.bitrate || !this.prober.mayStart(now)) return;
+    this.prober.start(need * PROBE_OVERSHOOT, this.estimator.bitrate, now);
+    this.deps.stats.probesStarted++;
   }
 
   /** Fits the tracks into the estimate and applies the choices. */
@@ -85,6 +142,9 @@ export class Downlink {
     for (const c of consumers) resent += c.retransmittedBytes;
     const retransmitBps = since > 0 && Number.isFinite(since) ? (Math.max(0, resent - this.retransmittedBytes) * 8000) / since : 0;
     this.retransmittedBytes = resent;
+    const media = this.history.bytesSent - this.paddingBytes;
+    if (since > 0 && Number.isFinite(since)) this.mediaBps = (Math.max(0, media - this.mediaBytesAt) * 8000) / since;
+    this.mediaBytesAt = media;
     const variants: Variant[][] = [];
     const tracks: AllocTrack[] = consumers.map((c) => {
       const p = c.producer;
@@ -105,8 +165,10 @@ export class Downlink {
     });
     let wanted = 0;
     for (const t of tracks) wanted += t.kind === 'audio' ? AUDIO_BPS : (t.layers.at(-1) ?? 0);
-    this.estimator.probeCeiling = wanted * PROBE_HEADROOM;
+    const canProbe = this.padder() !== undefined;
+    this.estimator.probeCeiling = canProbe ? 0 : wanted * PROBE_HEADROOM;
     const levels = this.allocator.allocate(tracks, this.estimator.bitrate, now, retransmitBps);
+    this.probe(tracks, levels, now, retransmitBps, canProbe);
     for (let i = 0; i < consumers.length; i++) {
       const c = consumers[i]!;
       const t = tracks[i]!;

@@ -36,6 +36,8 @@ export class BandwidthEstimator {
   private ackedBps = 0;
   /** What the allocator would need for everything the client asked for (bps): the estimate may grow to it. */
   probeCeiling = 0;
+  /** True when the last onFeedback() detected a new overuse (a queue is building). */
+  overuseDetected = false;
   /** Highest transport sequence number fed to the detector (unwrapped); older ones are not fed again. */
   private newestFed = -1;
 
@@ -73,9 +75,27 @@ export class BandwidthEstimator {
       this.acked(arrivalMs, this.history.size(seq));
       if (this.isNew(seq)) this.detector.packet(sent, arrivalMs);
     }
+    this.overuseDetected = this.detector.overuseEvents !== overuses;
     if (known === 0) return this.rate.bitrate;
     const fresh = this.updateLoss(now);
-    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now, this.probeCeiling, fresh, this.detector.overuseEvents !== overuses);
+    return this.rate.update(this.detector.usage, this.loss, this.ackedBps, now, this.probeCeiling, fresh, this.overuseDetected);
+  }
+
+  /**
+   * A bandwidth probe failed at `now`; the estimate was `beforeBps` when it started. The loss and delay it
+   * caused were its own (its padding has stopped): the loss measured so far is forgotten and the estimate
+   * goes back up to `beforeBps` if the probe's congestion cut it.
+   */
+  probeFailed(beforeBps: number, now: number): void {
+    this.lossReceived = 0;
+    this.lossLost = 0;
+    this.lossSince = now;
+    this.rate.restore(beforeBps, now);
+  }
+
+  /** A bandwidth probe got `bps` through without congestion (see RateControl.probed). */
+  probed(bps: number): number {
+    return this.rate.probed(bps);
   }
 
   /** True once per sequence number going forward (feedback may repeat or reorder). */

@@ -2,7 +2,8 @@
 // detector and the loss ratio say. Overuse (a queue builds) cuts it to 85 % of what actually arrived;
 // loss over 10 % cuts it by half the loss; with no overuse and under 2 % loss it grows, by 8 % a second
 // while far from the rate it last had to drop from and by about one packet per response time near it
-// (additive increase, multiplicative decrease); underuse and 2–10 % loss hold it. Bounded to
+// (additive increase, multiplicative decrease); underuse and 2–10 % loss hold it; a successful bandwidth
+// probe (prober.ts) sets it to what the probe got through. Bounded to
 // [MIN_BITRATE, MAX_BITRATE]; decreases at most once per DECREASE_INTERVAL_MS (one reaction per round trip).
 // What it must not do: read a clock (times are given), parse feedback, or know about tracks or layers.
 import type { BandwidthUsage } from './trendline.js';
@@ -31,6 +32,22 @@ export class RateControl {
   }
 
   get bitrate(): number {
+    return this.rate;
+  }
+
+  /** Back up to `bps` after a failed probe's own congestion cut the target (no further cut for one interval). */
+  restore(bps: number, now: number): number {
+    if (bps > this.rate) this.rate = clamp(bps);
+    this.lastDecrease = now;
+    return this.rate;
+  }
+
+  /** A bandwidth probe found that `bps` arrived without congestion: the target jumps to it (never down). */
+  probed(bps: number): number {
+    if (bps > this.rate) {
+      this.rate = clamp(bps);
+      this.dropFrom = -1;
+    }
     return this.rate;
   }
 

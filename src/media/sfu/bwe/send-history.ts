@@ -12,6 +12,8 @@ export class SendHistory {
   private readonly sentMs = new Float64Array(SEND_HISTORY_PACKETS);
   private readonly sizes = new Uint16Array(SEND_HISTORY_PACKETS);
   private next = 0;
+  /** Bytes of every packet recorded so far (the caller's sending rate is measured from it). */
+  bytesSent = 0;
 
   /** Takes the next transport-wide sequence number (16 bits, wrapping) for a packet being sent. */
   nextSeq(): number {
@@ -20,12 +22,18 @@ export class SendHistory {
     return seq;
   }
 
+  /** The sequence number nextSeq() will return next (not taken). */
+  peekSeq(): number {
+    return this.next;
+  }
+
   /** Remembers that packet `seq` of `size` bytes was sent at `sentMs`. */
   record(seq: number, sentMs: number, size: number): void {
     const slot = seq & (SEND_HISTORY_PACKETS - 1);
     this.seqs[slot] = seq;
     this.sentMs[slot] = sentMs;
     this.sizes[slot] = size > 0xffff ? 0xffff : size;
+    this.bytesSent += size;
   }
 
   /** Send time of `seq` (ms), or −1 if it is not (or no longer) known. */
