@@ -145,6 +145,11 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
     const s = await stats();
     return { paused: s.allocatorPauses, resumed: s.allocatorResumes };
   });
+  labelledTotalCounter(registry, 'shoal_bandwidth_probes_total', 'Bandwidth probes of subscribers\' downlinks (padding before an upgrade), by outcome (started, succeeded)', 'outcome', async () => {
+    const s = await stats();
+    return { started: s.probesStarted, succeeded: s.probesSucceeded };
+  });
+  plane('shoal_probe_padding_packets_total', 'Padding-only RTX packets sent to subscribers as bandwidth probes', (s) => s.paddingSent);
   plane('shoal_keyframe_requests_total', 'Keyframe requests (PLIs) sent to publishers', (s) => s.keyframeRequests);
   plane('shoal_rtcp_receiver_reports_total', 'Report blocks received from subscribers about the streams Shoal sends them', (s) => s.receiverReports);
   labelledTotalCounter(registry, 'shoal_rtcp_feedback_received_total', 'RTCP feedback received from subscribers, by type (nack, pli, fir)', 'type', async () => {

@@ -28,6 +28,8 @@ const COUNTERS = [
   'shoal_rtp_received_total',
   'shoal_rtp_forwarded_total',
   'shoal_rtp_retransmitted_total',
+  'shoal_bandwidth_probes_total',
+  'shoal_probe_padding_packets_total',
   'shoal_keyframe_requests_total',
   'shoal_rtcp_receiver_reports_total',
   'shoal_rtcp_feedback_received_total',

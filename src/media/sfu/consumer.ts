@@ -291,10 +291,11 @@ export class Consumer implements RtpSink {
     const tcc = this.p.transportCc;
     if (!rtx || !tcc || !this.canPad) return 0;
     let sent = 0;
-    while (bytes - sent >= 64) {
+    // Each packet: 20 header bytes (with the transport-cc element) and up to 255 of padding, at least 44.
+    while (bytes - sent - 20 >= 44) {
       const tseq = tcc.history.nextSeq();
       this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
-      const pad = Math.min(MAX_PADDING_BYTES, bytes - sent);
+      const pad = Math.min(MAX_PADDING_BYTES, bytes - sent - 20);
       const length = writeRtxPadding({ ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: this.rtxSeq, timestamp: this.lastOutTs, transportSeqExtId: tcc.extId, transportSeq: tseq }, pad, scratch);
       if (length < 0) break;
       this.stats.paddingSent++;
