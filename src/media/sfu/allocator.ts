@@ -1,7 +1,7 @@
 // One subscriber's bandwidth allocator: fits the video it receives into its bandwidth estimate. Audio is
 // served first (AUDIO_BPS per track, never paused); then every video track gets its lowest layer, then
 // layers are raised one step at a time, round-robin, while they fit — never above the client's target.
-// A video track whose lowest layer does not fit (with a tolerance while it has it) is paused. Going down happens at once; going up (or
+// A video track whose lowest layer does not fit (with a tolerance while it has it) for PAUSE_AFTER_MS is paused. Going down happens at once; going up (or
 // resuming) needs the new layer to fit with a margin, the track to have held its layer for HOLD_MS, and
 // is backed off (doubling, up to MAX_BACKOFF_MS) when an upgrade had to be undone soon after: raising a
 // layer is also how the allocator probes for headroom, and a failed probe must not repeat at once.
@@ -33,12 +33,20 @@ const RESUME_MARGIN = 1.3;
  */
 const KEEP_LOWEST_MARGIN = 0.5;
 export const HOLD_MS = 2000;
+/**
+ * A playing track is paused only once its lowest layer has not fitted for this long: one overuse cut
+ * (to 85 % of what arrived, low while only l is sent) passes within it, a link that really cannot carry
+ * the layer does not.
+ */
+export const PAUSE_AFTER_MS = 2000;
 /** An upgrade undone within this long counts as a failed probe. */
 const FAILED_WITHIN_MS = 6000;
 const MIN_BACKOFF_MS = 4000;
 export const MAX_BACKOFF_MS = 30_000;
 
 interface TrackState {
+  /** Since when its lowest layer has not fitted while it played (−1: it fits). */
+  misfitSince: number;
   changedAt: number;
   upgradedAt: number;
   backoffMs: number;
@@ -81,16 +89,23 @@ export class Allocator {
         raised = true;
       }
     }
-    for (const i of video) this.record(tracks[i]!, out[i]!, now);
+    for (const i of video) {
+      const t = tracks[i]!;
+      const s = this.st(t.key, now);
+      if (t.level < 0 || out[i]! >= 0) s.misfitSince = -1;
+      else if (s.misfitSince < 0) s.misfitSince = now;
+      if (out[i]! < 0 && t.level >= 0 && now - s.misfitSince < PAUSE_AFTER_MS) out[i] = 0;
+      this.record(t, out[i]!, now);
+    }
     return out;
   }
 
   /**
-   * The estimate (bps) the next upgrade would need, after allocate() gave `levels`: the cheapest one step
-   * up (or resume) among tracks allowed to rise at `now`; 0 when no track can or wants to rise. What a
-   * bandwidth probe has to find before that step is taken.
+   * What the next step up would need, after allocate() gave `levels`: the estimate (bps) for the cheapest
+   * one step up (or resume) among tracks allowed to rise at `now`, and whether it is a resume; undefined
+   * when no track can or wants to rise. What a bandwidth probe has to find before that step is taken.
    */
-  nextStepBps(tracks: AllocTrack[], levels: number[], now: number, retransmitBps = 0): number {
+  nextStep(tracks: AllocTrack[], levels: number[], now: number, retransmitBps = 0): { bps: number; resume: boolean } | undefined {
     let used = 0;
     for (let i = 0; i < tracks.length; i++) {
       const t = tracks[i]!;
@@ -98,23 +113,27 @@ export class Allocator {
       else if (levels[i]! >= 0) used += t.layers[levels[i]!] ?? 0;
     }
     let best = Infinity;
+    let resume = false;
     for (let i = 0; i < tracks.length; i++) {
       const t = tracks[i]!;
       const level = levels[i]!;
       if (t.kind !== 'video' || level + 1 >= t.layers.length || !this.mayRaise(t.key, now)) continue;
       const current = level < 0 ? 0 : t.layers[level]!;
       const need = used - current + t.layers[level + 1]! * (level < 0 ? RESUME_MARGIN : UP_MARGIN);
-      if (need < best) best = need;
+      if (need < best) {
+        best = need;
+        resume = level < 0;
+      }
     }
-    if (!Number.isFinite(best)) return 0;
+    if (!Number.isFinite(best)) return undefined;
     // Invert allocate()'s budget, estimate × USABLE − the retransmissions beyond the reserve (E × (1 − USABLE)).
-    return Math.max(best / USABLE, best + retransmitBps);
+    return { bps: Math.max(best / USABLE, best + retransmitBps), resume };
   }
 
   private st(key: string, now: number): TrackState {
     let s = this.state.get(key);
     if (!s) {
-      s = { changedAt: now - HOLD_MS, upgradedAt: -Infinity, backoffMs: MIN_BACKOFF_MS, noUpgradeUntil: -Infinity };
+      s = { misfitSince: -1, changedAt: now - HOLD_MS, upgradedAt: -Infinity, backoffMs: MIN_BACKOFF_MS, noUpgradeUntil: -Infinity };
       this.state.set(key, s);
     }
     return s;

@@ -17,7 +17,7 @@ import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
 import type { SendHistory } from './bwe/send-history.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
-import { MAX_PADDING_BYTES, writeRtxPacket, writeRtxPadding } from './rtx.js';
+import { RtxStream } from './rtx-stream.js';
 import { VARIANT_BIT, type RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
 
@@ -67,6 +67,8 @@ export interface ConsumerParams {
     estimate?: () => number | undefined;
     /** Called after each forwarded packet, at its send time (the transport's probe padding is paced from it). */
     onSent?: (now: number) => void;
+    /** Whether `bytes` of retransmission may go out at `now` (the transport's resend budget); absent: always. */
+    mayResend?: (bytes: number, now: number) => boolean;
   };
   /** The counters of the thread's media plane (a consumer made outside a plane counts on its own). */
   stats?: MediaStats;
@@ -114,7 +116,8 @@ export class Consumer implements RtpSink {
   private rttSeconds: number | undefined;
   private rttAt = 0;
   private readonly stats: MediaStats;
-  private rtxSeq = Math.floor(Math.random() * 0x8000);
+  /** Its RTX stream, when the subscriber negotiated rtx. */
+  private readonly rtxOut: RtxStream | undefined;
   /** Bytes (whole RTP packets) retransmitted, for the allocator's retransmission budget. */
   retransmittedBytes = 0;
 
@@ -126,6 +129,7 @@ export class Consumer implements RtpSink {
     this.targetVariant = p.targetVariant;
     this.rtx = p.nack ? new RetransmitBuffer(RETRANSMIT_PACKETS) : undefined;
     this.stats = p.stats ?? emptyMediaStats();
+    this.rtxOut = p.rtx && new RtxStream({ ...p.rtx, send: p.send, transportCc: p.transportCc, stats: this.stats }, scratch);
   }
 
   get ssrc(): number {
@@ -248,12 +252,12 @@ export class Consumer implements RtpSink {
     const budget = { maxResends: MAX_RESENDS, minIntervalMs: Math.max(MIN_RESEND_INTERVAL_MS, rttMs), maxAgeMs: MAX_RESEND_AGE_MS };
     for (const seq of seqs) {
       const packet = this.rtx.takeForResend(seq, now, budget);
-      if (!packet) {
+      if (!packet || this.p.transportCc?.mayResend?.(packet.length, now) === false) {
         this.stats.rtpRetransmitRefused++;
         continue;
       }
       this.stats.rtpRetransmitted++;
-      if (this.p.rtx) this.resendAsRtx(packet, now);
+      if (this.rtxOut) this.retransmittedBytes += this.rtxOut.resend(packet, now);
       else {
         this.retransmittedBytes += packet.length;
         this.p.resend(packet);
@@ -266,44 +270,14 @@ export class Consumer implements RtpSink {
     return this.p.rtx;
   }
 
-  /** Sends the stored plaintext `packet` again as RTX, with its own RTX and transport-wide sequence numbers. */
-  private resendAsRtx(packet: Buffer, now: number): void {
-    const rtx = this.p.rtx!;
-    const tcc = this.p.transportCc;
-    const tseq = tcc === undefined ? 0 : tcc.history.nextSeq();
-    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
-    const length = writeRtxPacket(packet, { ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: this.rtxSeq, transportSeqExtId: tcc?.extId, transportSeq: tseq }, scratch);
-    if (length < 0) return;
-    this.retransmittedBytes += length;
-    this.stats.rtpRetransmittedRtx++;
-    this.p.send(scratch, length);
-    if (tcc !== undefined) tcc.history.record(tseq, now, length);
-  }
-
   /** True when this consumer can carry probe padding (an RTX stream and transport-wide sequence numbers). */
   get canPad(): boolean {
-    return this.p.rtx !== undefined && this.p.transportCc !== undefined && !this.closed && this.ready;
+    return this.rtxOut !== undefined && this.rtxOut.canPad && !this.closed && this.ready;
   }
 
   /** Sends about `bytes` of padding-only RTX packets at `now` (a bandwidth probe); returns the bytes sent. */
   sendPadding(bytes: number, now: number): number {
-    const rtx = this.p.rtx;
-    const tcc = this.p.transportCc;
-    if (!rtx || !tcc || !this.canPad) return 0;
-    let sent = 0;
-    // Each packet: 20 header bytes (with the transport-cc element) and up to 255 of padding, at least 44.
-    while (bytes - sent - 20 >= 44) {
-      const tseq = tcc.history.nextSeq();
-      this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
-      const pad = Math.min(MAX_PADDING_BYTES, bytes - sent - 20);
-      const length = writeRtxPadding({ ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: this.rtxSeq, timestamp: this.lastOutTs, transportSeqExtId: tcc.extId, transportSeq: tseq }, pad, scratch);
-      if (length < 0) break;
-      this.stats.paddingSent++;
-      this.p.send(scratch, length);
-      tcc.history.record(tseq, now, length);
-      sent += length;
-    }
-    return sent;
+    return this.canPad ? this.rtxOut!.pad(bytes, this.lastOutTs, now) : 0;
   }
 
   /**

@@ -3,7 +3,7 @@
 // lowest does not fit, upgrades held and backed off after a failed one, downgrades at once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUDIO_BPS, Allocator, HOLD_MS, allowedVariants, type AllocTrack } from '../../../src/media/sfu/allocator.js';
+import { AUDIO_BPS, Allocator, HOLD_MS, PAUSE_AFTER_MS, allowedVariants, type AllocTrack } from '../../../src/media/sfu/allocator.js';
 
 const LAYERS = [120_000, 450_000, 2_500_000];
 const video = (key: string, level: number, layers = LAYERS): AllocTrack => ({ key, kind: 'video', layers, level });
@@ -21,11 +21,23 @@ describe('Allocator', () => {
     assert.deepEqual(d.allocate([video('v1', 0, LAYERS.slice(0, 2))], 50_000_000, 0), [1], 'target m: never h');
   });
 
-  test('pauses video whose lowest layer does not fit (audio is kept), resumes with a margin after the hold', () => {
+  test('pauses video whose lowest layer has not fitted for PAUSE_AFTER_MS (audio is kept), resumes with a margin after the hold', () => {
     const a = new Allocator();
-    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, 0), [0, -1]);
-    assert.deepEqual(a.allocate([audio, video('v', -1)], (AUDIO_BPS + 120_000) / 0.9 + 1000, HOLD_MS + 1), [0, -1], 'fits without the resume margin only');
-    assert.deepEqual(a.allocate([audio, video('v', -1)], 400_000, HOLD_MS + 2), [0, 0], 'resumed on l');
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, 0), [0, 0], 'a first misfit keeps it');
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, PAUSE_AFTER_MS - 1), [0, 0], 'still within PAUSE_AFTER_MS');
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, PAUSE_AFTER_MS), [0, -1], 'paused');
+    const t = PAUSE_AFTER_MS + HOLD_MS + 1;
+    assert.deepEqual(a.allocate([audio, video('v', -1)], (AUDIO_BPS + 120_000) / 0.9 + 1000, t), [0, -1], 'fits without the resume margin only');
+    assert.deepEqual(a.allocate([audio, video('v', -1)], 400_000, t + 1), [0, 0], 'resumed on l');
+  });
+
+  test('a misfit that passes within PAUSE_AFTER_MS never pauses; the next one counts from its own start', () => {
+    const a = new Allocator();
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, 0), [0, 0]);
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 400_000, 1500), [0, 0], 'fits again');
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, 2000), [0, 0], 'a new misfit');
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, 2000 + PAUSE_AFTER_MS - 1), [0, 0]);
+    assert.deepEqual(a.allocate([audio, video('v', 0)], 60_000, 2000 + PAUSE_AFTER_MS), [0, -1]);
   });
 
   test('an upgrade waits HOLD_MS after a change; an upgrade undone soon after backs the next one off, doubling', () => {

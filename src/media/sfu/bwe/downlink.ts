@@ -17,6 +17,7 @@ import type { StreamVariant } from '../stream-variant.js';
 import { BandwidthEstimator } from './estimator.js';
 import { layerMeterFor } from './layer-meter.js';
 import { Prober } from './prober.js';
+import { ResendBudget } from './resend-budget.js';
 import { SendHistory } from './send-history.js';
 
 const ALLOCATE_MS = 500;
@@ -49,10 +50,7 @@ export class Downlink {
   private readonly estimator = new BandwidthEstimator(this.history);
   private readonly allocator = new Allocator();
   private readonly prober = new Prober(this.history);
-  /** Media bytes sent (history bytes less padding) at the last allocation, and their rate since. */
-  private paddingBytes = 0;
-  private mediaBytesAt = 0;
-  private mediaBps = 0;
+  private readonly resendBudget = new ResendBudget();
   private allocatedAt = -Infinity;
   private fed = false;
   /** The consumers' retransmitted bytes at the last allocation (the retransmission rate since). */
@@ -98,16 +96,17 @@ export class Downlink {
     this.pace(now);
   }
 
+  /** Whether `bytes` of retransmission may go out at `now` (within the resend budget; always before any feedback). */
+  mayResend(bytes: number, now: number): boolean {
+    return !this.fed || this.resendBudget.take(bytes, this.estimator.bitrate, now);
+  }
+
   /** Sends the probe padding owed at `now` (called after each forwarded packet and each feedback). */
   pace(now: number): void {
     if (!this.prober.active) return;
-    const owed = this.prober.owed(now, this.mediaBps);
+    const owed = this.prober.owed(now);
     if (owed <= 0) return;
-    const pad = this.padder();
-    if (!pad) return;
-    const sent = pad.sendPadding(owed, now);
-    this.paddingBytes += sent;
-    this.prober.padded(sent);
+    this.padder()?.sendPadding(owed, now);
   }
 
   /** The consumer that carries probe padding: a video consumer with an RTX stream, a forwarding one first. */
@@ -123,13 +122,13 @@ export class Downlink {
 
   /** Starts a probe when the next upgrade needs more than the estimate (and one may start now). */
   private probe(tracks: AllocTrack[], levels: number[], now: number, retransmitBps: number, canProbe: boolean): void {
-    const need = canProbe ? this.allocator.nextStepBps(tracks, levels, now, retransmitBps) : 0;
-    if (need <= 0) {
+    const step = canProbe ? this.allocator.nextStep(tracks, levels, now, retransmitBps) : undefined;
+    if (!step) {
       this.prober.cancel();
       return;
     }
-    if (need <= this.estimator.bitrate || !this.prober.mayStart(now)) return;
-    this.prober.start(need * PROBE_OVERSHOOT, this.estimator.bitrate, now);
+    if (step.bps <= this.estimator.bitrate || !this.prober.mayStart(now, step.resume)) return;
+    this.prober.start(step.bps * PROBE_OVERSHOOT, this.estimator.bitrate, now, step.resume);
     this.deps.stats.probesStarted++;
   }
 
@@ -142,9 +141,6 @@ export class Downlink {
     for (const c of consumers) resent += c.retransmittedBytes;
     const retransmitBps = since > 0 && Number.isFinite(since) ? (Math.max(0, resent - this.retransmittedBytes) * 8000) / since : 0;
     this.retransmittedBytes = resent;
-    const media = this.history.bytesSent - this.paddingBytes;
-    if (since > 0 && Number.isFinite(since)) this.mediaBps = (Math.max(0, media - this.mediaBytesAt) * 8000) / since;
-    this.mediaBytesAt = media;
     const variants: Variant[][] = [];
     const tracks: AllocTrack[] = consumers.map((c) => {
       const p = c.producer;

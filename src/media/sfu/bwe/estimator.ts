@@ -14,6 +14,8 @@ import { TrendlineDetector } from './trendline.js';
 /** Loss is judged over at least this many packets and this long (one noisy feedback is no verdict). */
 const LOSS_MIN_PACKETS = 20;
 const LOSS_WINDOW_MS = 500;
+/** After a failed probe, how long its congestion is waited out (a 100 ms queue drains well within it). */
+const PROBE_SETTLE_MS = 1000;
 /** The acked bitrate is measured over windows of this much arrival time. */
 const ACKED_WINDOW_MS = 500;
 
@@ -90,7 +92,7 @@ export class BandwidthEstimator {
     this.lossReceived = 0;
     this.lossLost = 0;
     this.lossSince = now;
-    this.rate.restore(beforeBps, now);
+    this.rate.restore(beforeBps, now, PROBE_SETTLE_MS);
   }
 
   /** A bandwidth probe got `bps` through without congestion (see RateControl.probed). */

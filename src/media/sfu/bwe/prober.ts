@@ -27,8 +27,8 @@ const FAIL_DELAY_MS = 30;
 export const MIN_BACKOFF_MS = 3000;
 /** A cut link is probed again at least this often: its restore is found within this long (plus the probe). */
 export const MAX_BACKOFF_MS = 12_000;
-/** Padding owed is capped at this much sending time (no burst after a gap in the caller's calls). */
-const MAX_OWED_MS = 20;
+/** Padding owed is capped at this much of the target (no long burst after a gap in the caller's calls). */
+const MAX_OWED_MS = 60;
 
 /** A failed probe says what the estimate was before it (what the probe's own congestion must not undercut). */
 export type ProbeVerdict = { ok: true; bps: number } | { ok: false; beforeBps: number };
@@ -41,8 +41,8 @@ interface Probe {
   /** The probe's packets: transport-wide sequence numbers from firstSeq up to (not including) lastSeq, −1 while sending. */
   firstSeq: number;
   lastSeq: number;
-  owedBytes: number;
-  paddedAt: number;
+  /** The history's bytesSent when the probe started: what was sent since (media and padding) counts. */
+  bytesAtStart: number;
   /** What the feedback said about the probe's packets so far. */
   received: number;
   lost: number;
@@ -55,6 +55,7 @@ interface Probe {
 export class Prober {
   private probe: Probe | undefined;
   private nextAllowed = -Infinity;
+  private lastEnded = -Infinity;
   private backoffMs = MIN_BACKOFF_MS;
   /** Probes started, succeeded, failed (for tests and stats). */
   readonly counts = { started: 0, succeeded: 0, failed: 0 };
@@ -65,14 +66,19 @@ export class Prober {
     return this.probe !== undefined;
   }
 
-  /** True when a probe may start at `now` (none running, not backing off). */
-  mayStart(now: number): boolean {
-    return this.probe === undefined && now >= this.nextAllowed;
+  /**
+   * True when a probe may start at `now`: none running and not backing off — except that a probe to
+   * resume a paused track waits only MIN_BACKOFF_MS after the last one (a paused video is worse than a
+   * low layer: finding room for it again is worth more frequent tries).
+   */
+  mayStart(now: number, resume = false): boolean {
+    if (this.probe !== undefined) return false;
+    return now >= this.nextAllowed || (resume && now >= this.lastEnded + MIN_BACKOFF_MS);
   }
 
   /** Starts probing `targetBps` (total sending) at `now`, while the estimate is `beforeBps`. */
-  start(targetBps: number, beforeBps: number, now: number): void {
-    if (!this.mayStart(now)) return;
+  start(targetBps: number, beforeBps: number, now: number, resume = false): void {
+    if (!this.mayStart(now, resume)) return;
     const first = this.history.peekSeq();
     this.probe = {
       targetBps,
@@ -81,8 +87,7 @@ export class Prober {
       minDelay: Infinity,
       firstSeq: first,
       lastSeq: -1,
-      owedBytes: 0,
-      paddedAt: now,
+      bytesAtStart: this.history.bytesSent,
       received: 0,
       lost: 0,
       bytes: 0,
@@ -94,21 +99,15 @@ export class Prober {
   }
 
   /**
-   * Padding bytes to send at `now` while the transport is sending `mediaBps` of media: what tops it up
-   * to the target since the last call (capped at MAX_OWED_MS of it). 0 outside the sending phase.
+   * Padding bytes to send at `now`: what tops everything the transport sent since the probe started
+   * (media and padding, as its send history counts) up to the target rate — at most MAX_OWED_MS of it.
+   * 0 outside the sending phase.
    */
-  owed(now: number, mediaBps: number): number {
+  owed(now: number): number {
     const p = this.probe;
     if (!p || this.endSending(p, now)) return 0;
-    const dt = Math.min(MAX_OWED_MS, Math.max(0, now - p.paddedAt));
-    p.paddedAt = now;
-    p.owedBytes += (Math.max(0, p.targetBps - mediaBps) * dt) / 8000;
-    return Math.floor(p.owedBytes);
-  }
-
-  /** The caller sent `bytes` of the owed padding. */
-  padded(bytes: number): void {
-    if (this.probe) this.probe.owedBytes = Math.max(0, this.probe.owedBytes - bytes);
+    const due = (p.targetBps * (now - p.startedAt)) / 8000 - (this.history.bytesSent - p.bytesAtStart);
+    return Math.floor(Math.min(due, (p.targetBps * MAX_OWED_MS) / 8000));
   }
 
   /**
@@ -170,6 +169,7 @@ export class Prober {
   private finish(ok: boolean, now: number, bps = 0): ProbeVerdict {
     const p = this.probe!;
     this.probe = undefined;
+    this.lastEnded = now;
     if (ok) {
       this.counts.succeeded++;
       this.backoffMs = MIN_BACKOFF_MS;

@@ -26,6 +26,8 @@ export class RateControl {
   private lastDecrease = -Infinity;
   /** The rate that last had to be cut (−1 until one was); near it the increase is additive. */
   private dropFrom = -1;
+  /** Until then (ms) the target neither falls nor grows (see restore). */
+  private holdUntil = -Infinity;
 
   constructor(start = START_BITRATE) {
     this.rate = clamp(start);
@@ -35,10 +37,13 @@ export class RateControl {
     return this.rate;
   }
 
-  /** Back up to `bps` after a failed probe's own congestion cut the target (no further cut for one interval). */
-  restore(bps: number, now: number): number {
+  /**
+   * Back up to `bps` after a failed probe's own congestion cut the target; for `settleMs` the target
+   * holds (the queue the probe built drains meanwhile: the delay and loss it still shows are the probe's).
+   */
+  restore(bps: number, now: number, settleMs: number): number {
     if (bps > this.rate) this.rate = clamp(bps);
-    this.lastDecrease = now;
+    this.holdUntil = now + settleMs;
     return this.rate;
   }
 
@@ -58,6 +63,7 @@ export class RateControl {
   update(usage: BandwidthUsage, loss: number, ackedBps: number, now: number, probeCeiling = 0, lossFresh = true, overuseFresh = true): number {
     const dt = this.lastUpdate < 0 ? 0 : Math.min(1000, Math.max(0, now - this.lastUpdate));
     this.lastUpdate = now;
+    if (now < this.holdUntil) return this.rate;
     const canDecrease = now - this.lastDecrease >= DECREASE_INTERVAL_MS;
     // A loss ratio cuts once per measurement (lossFresh), not again on every feedback until the next.
     const lossCut = loss > HIGH_LOSS && lossFresh;

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Allocator, type AllocTrack } from '../../../../src/media/sfu/allocator.js';
 import { MAX_BACKOFF_MS, MIN_BACKOFF_MS, PROBE_MS, Prober, type ProbeVerdict } from '../../../../src/media/sfu/bwe/prober.js';
+import { RateControl } from '../../../../src/media/sfu/bwe/rate-control.js';
 import { SendHistory } from '../../../../src/media/sfu/bwe/send-history.js';
 import { emptyMediaStats } from '../../../../src/media/sfu/media-stats.js';
 import { Router } from '../../../../src/media/sfu/router.js';
@@ -128,13 +129,12 @@ function probeOver(rateBps: number, queueMs: number, targetBps: number, mediaBps
       send(1000, now);
       mediaOwed -= 1000;
     }
-    const owed = prober.owed(now, mediaBps);
+    const owed = prober.owed(now);
     let padded = 0;
     while (owed - padded >= 275) {
       send(275, now);
       padded += 275;
     }
-    prober.padded(padded);
     if (verdict) paddingAfter += padded;
     if (now % 50 === 0) {
       // The receiver reports, in order, what has arrived by now (and the losses among it).
@@ -196,10 +196,18 @@ describe('Prober', () => {
     }
     assert.deepEqual(gaps, [MIN_BACKOFF_MS, MIN_BACKOFF_MS * 2, MIN_BACKOFF_MS * 4, MAX_BACKOFF_MS, MAX_BACKOFF_MS, MAX_BACKOFF_MS]);
     assert.deepEqual(prober.counts, { started: 6, succeeded: 0, failed: 6 });
+    // A resume probe fails too: the next resume probe waits only MIN_BACKOFF_MS, an upgrade the backoff.
+    prober.start(1_000_000, 100_000, now, true);
+    const seq = history.nextSeq();
+    history.record(seq, now, 1000);
+    prober.onFeedback({ senderSsrc: 1, mediaSsrc: 0, baseSeq: seq, referenceTimeUs: 0, feedbackCount: 0, packets: [{ seq }] }, true, now);
+    assert.equal(prober.mayStart(now + MIN_BACKOFF_MS - 100, true), false);
+    assert.equal(prober.mayStart(now + MIN_BACKOFF_MS, true), true, 'a resume probe waits only MIN_BACKOFF_MS');
+    assert.equal(prober.mayStart(now + MIN_BACKOFF_MS, false), false, 'an upgrade probe waits out the backoff');
   });
 });
 
-describe('Allocator.nextStepBps', () => {
+describe('Allocator.nextStep', () => {
   const audio: AllocTrack = { key: 'a', kind: 'audio', layers: [0], level: 0 };
   const video = (level: number): AllocTrack => ({ key: 'v', kind: 'video', layers: [150_000, 500_000], level });
 
@@ -207,20 +215,37 @@ describe('Allocator.nextStepBps', () => {
     const a = new Allocator();
     const levels = a.allocate([audio, video(0)], 250_000, 10_000);
     assert.deepEqual(levels, [0, 0]);
-    const need = a.nextStepBps([audio, video(0)], levels, 10_000);
-    assert.ok(Math.abs(need - (40_000 + 500_000 * 1.15) / 0.9) < 1, String(need));
-    assert.deepEqual(a.allocate([audio, video(0)], need + 1, 10_000), [0, 1], 'that estimate grants the step');
-    assert.deepEqual(new Allocator().allocate([audio, video(0)], need - 1000, 10_000), [0, 0], 'just under it does not');
+    const step = a.nextStep([audio, video(0)], levels, 10_000)!;
+    assert.equal(step.resume, false);
+    assert.ok(Math.abs(step.bps - (40_000 + 500_000 * 1.15) / 0.9) < 1, String(step.bps));
+    assert.deepEqual(a.allocate([audio, video(0)], step.bps + 1, 10_000), [0, 1], 'that estimate grants the step');
+    assert.deepEqual(new Allocator().allocate([audio, video(0)], step.bps - 1000, 10_000), [0, 0], 'just under it does not');
   });
 
-  test('a paused track: what resuming needs; everything at its top: 0', () => {
+  test('a paused track: what resuming needs (a resume); everything at its top: none', () => {
     const a = new Allocator();
-    assert.ok(Math.abs(a.nextStepBps([audio, video(-1)], [0, -1], 10_000) - (40_000 + 150_000 * 1.3) / 0.9) < 1);
-    assert.equal(a.nextStepBps([audio, video(1)], [0, 1], 10_000), 0);
+    const step = a.nextStep([audio, video(-1)], [0, -1], 10_000)!;
+    assert.equal(step.resume, true);
+    assert.ok(Math.abs(step.bps - (40_000 + 150_000 * 1.3) / 0.9) < 1);
+    assert.equal(a.nextStep([audio, video(1)], [0, 1], 10_000), undefined);
   });
 
   test('a burst of retransmissions does not pause a playing track (it lowers what would rise)', () => {
     const a = new Allocator();
     assert.deepEqual(a.allocate([audio, video(0)], 240_000, 10_000, 185_000), [0, 0]);
+  });
+});
+
+describe('RateControl after a probe', () => {
+  test('probed() jumps up, never down; restore() goes back up and holds through the settle time, then moves again', () => {
+    const r = new RateControl(300_000);
+    assert.equal(r.probed(200_000), 300_000);
+    assert.equal(r.probed(900_000), 900_000);
+    r.update('overusing', 0, 200_000, 1000);
+    assert.ok(r.bitrate < 900_000, 'an overuse cuts it');
+    r.restore(900_000, 1000, 1000);
+    assert.equal(r.bitrate, 900_000);
+    assert.equal(r.update('overusing', 0.3, 200_000, 1500), 900_000, 'held while the probe settles');
+    assert.ok(r.update('overusing', 0.3, 200_000, 2100) < 900_000, 'then congestion cuts again');
   });
 });
