@@ -173,7 +173,16 @@ export class OutboundTracks {
       rtx: rtxPt === undefined || rtxSsrc === undefined || rtxSsrc === ssrc ? undefined : { ssrc: rtxSsrc, payloadType: rtxPt },
       subscriberId: this.deps.peerId,
       onVariantSwitched: (variant, lowered) => this.deps.variantSwitched(slot.endpointId, slot.trackId, variant, lowered),
-      transportCc: twccExtId === undefined ? undefined : { extId: twccExtId, history: this.downlink.history, estimate: () => this.downlink.measuredEstimate, onSent: (now) => this.downlink.pace(now), mayResend: (bytes, now) => this.downlink.mayResend(bytes, now) },
+      transportCc:
+        twccExtId === undefined
+          ? undefined
+          : {
+              extId: twccExtId,
+              history: this.downlink.history,
+              estimate: () => this.downlink.measuredEstimate,
+              onSent: (now) => this.downlink.pace(now),
+              mayResend: (bytes, now) => this.downlink.mayResend(bytes, now),
+            },
     });
     this.bySsrc.set(ssrc, consumer);
     return consumer;
