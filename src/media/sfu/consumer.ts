@@ -11,7 +11,7 @@
 // receiver reports, round-trip time) costs one addition per packet; the rest happens per report or scrape.
 import type { Variant } from '../../room/track.js';
 import type { ReportBlock } from '../wire/rtcp.js';
-import { rewriteRtpInto, type RtpHeader } from '../wire/rtp.js';
+import { rewriteRtpInto, seqDelta, type RtpHeader } from '../wire/rtp.js';
 import { BitrateMeter, compactNtp, LAYER_INDEX, sampleRetransmits, type QualityCollector } from './media-quality.js';
 import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
@@ -99,6 +99,8 @@ export class Consumer implements RtpSink {
   private lastOutSeq = Math.floor(Math.random() * 0x8000);
   private lastOutTs = Math.floor(Math.random() * 0x7fffffff);
   private lastOutWall = 0;
+  /** First (rewritten) sequence number of the stream switched to last (−1 before the first switch). */
+  private switchSeq = -1;
   private started = false;
   /** Set by start(): until the subscriber's transport can receive, nothing is forwarded (a keyframe sent into the void would be lost). */
   private ready = false;
@@ -242,6 +244,7 @@ export class Consumer implements RtpSink {
     const elapsed = this.started ? Math.max(1, Math.round(((performance.now() - this.lastOutWall) * this.producer.codec.clockRate) / 1000)) : 0;
     this.tsOffset = (this.lastOutTs + elapsed - h.timestamp) >>> 0;
     this.started = true;
+    this.switchSeq = nextSeq;
   }
 
   /** The subscriber asked for these (rewritten) sequence numbers again: resends those the NACK budget allows. */
@@ -251,7 +254,9 @@ export class Consumer implements RtpSink {
     const rttMs = this.rttSeconds === undefined ? UNKNOWN_RTT_MS : this.rttSeconds * 1000;
     const budget = { maxResends: MAX_RESENDS, minIntervalMs: Math.max(MIN_RESEND_INTERVAL_MS, rttMs), maxAgeMs: MAX_RESEND_AGE_MS };
     for (const seq of seqs) {
-      const packet = this.rtx.takeForResend(seq, now, budget);
+      // Packets of a stream left behind at a switch are not resent: the receiver decodes on from the keyframe.
+      const stale = this.switchSeq >= 0 && seqDelta(seq, this.switchSeq) < 0;
+      const packet = stale ? undefined : this.rtx.takeForResend(seq, now, budget);
       if (!packet || this.p.transportCc?.mayResend?.(packet.length, now) === false) {
         this.stats.rtpRetransmitRefused++;
         continue;

@@ -100,6 +100,23 @@ describe('Consumer', () => {
     assert.equal(sent[2], sent[1], 'the very buffer send() returned');
   });
 
+  test('after a layer switch, NACKs for packets of the stream left behind are refused; the new one is served', () => {
+    const { consumer, sent, feed, producer, stats } = setup(['l', 'm', 'h']);
+    producer.variantSsrcs.set('l', 11).set('m', 22).set('h', 33);
+    feed(vp8(500, 100, 22, true), 'm');
+    feed(vp8(501, 3100, 22, false), 'm');
+    const oldSeq = parseRtpHeader(sent[1]!)!.sequenceNumber;
+    consumer.allocate('l');
+    feed(vp8(10, 6100, 11, true), 'l');
+    feed(vp8(11, 9100, 11, false), 'l');
+    const newSeq = parseRtpHeader(sent[3]!)!.sequenceNumber;
+    const before = sent.length;
+    consumer.retransmit([oldSeq, newSeq]);
+    assert.equal(sent.length, before + 1);
+    assert.equal(sent.at(-1), sent[3], 'the l packet resent');
+    assert.equal(stats.rtpRetransmitRefused, 1, 'the m packet refused');
+  });
+
   test('NACK budget: the same packet NACKed again at once is not resent again (counted as refused)', () => {
     const { consumer, sent, feed, stats } = setup();
     feed(vp8(1, 0, 1, true), '');
