@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { parseClusterConfig, type ClusterConfig } from './cluster-config.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -21,8 +22,10 @@ export interface Config {
   /** Peer-token signing secrets: the first signs, any verifies (rotation). */
   secretKeyBase: string[];
   secretKeyBaseGenerated: boolean;
-  /** Identity of this instance, written into every peer token it mints. */
+  /** Identity of this instance, written into every peer token it mints (and its name in a cluster). */
   nodeId: string;
+  /** Cluster mode (FJ_REDIS_URL set): the shared Redis and the node lease; undefined on a single node. */
+  cluster: ClusterConfig | undefined;
   peerTokenTtlSeconds: number;
   checkOrigin: CheckOrigin;
   webrtcUsed: boolean;
@@ -213,6 +216,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (!isLoopback(turnListenIp) && isLoopback(turnIp)) unreachable.push(`FJ_WEBRTC_TURN_LISTEN_IP is ${turnListenIp} but FJ_WEBRTC_TURN_IP (advertised to clients) is ${turnIp}`);
   if (unreachable.length > 0 && mode === 'production') throw new ConfigError(hostSet ? 'FJ_WEBRTC_TURN_IP' : 'FJ_HOST', `${unreachable.join('; ')}: set the public address`);
   for (const u of unreachable) r.warnings.push(`${u}: remote clients cannot reach this server (set the public address)`);
+  const refuse = (variable: string, message: string) => new ConfigError(variable, message);
+  const clustering = parseClusterConfig((n) => r.raw(n), refuse, r.warnings, {
+    port,
+    host,
+    secretKeyBaseSet: rawSecret !== undefined,
+    int: (n, fallback, min, max) => r.int(n, fallback, min, max),
+  });
 
   return {
     mode,
@@ -224,7 +234,8 @@ export function loadConfig(env: Env = process.env): Config {
     serverApiTokenGenerated,
     secretKeyBase,
     secretKeyBaseGenerated,
-    nodeId: r.string('NODE_ID', host),
+    nodeId: clustering.nodeId,
+    cluster: clustering.cluster,
     peerTokenTtlSeconds: r.int('PEER_TOKEN_TTL', 86400, 1, 10 * 365 * 86400),
     checkOrigin: parseCheckOrigin(r.raw('CHECK_ORIGIN')),
     webrtcUsed: r.bool('WEBRTC_USED', true),
