@@ -39,6 +39,15 @@ const files = [...testFiles(join(ROOT, 'test'))]
   .filter((f) => wanted === 'all' || partOf(f) === wanted)
   .sort()
   .map((f) => join('test', f));
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files];
-const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
-process.exit(run.status ?? 1);
+// The shaped-link tests (net/) run after the rest, two at a time among themselves: a topology puts an
+// interface into this (root) namespace, and a Chromium running here meanwhile sees a new network and gathers
+// on it too (the TURN test saw two allocations for one gather). Their own Chromiums live in namespaces.
+const isNet = (f) => f.startsWith(join('test', 'net') + '/');
+let status = 0;
+for (const group of [files.filter((f) => !isNet(f)), files.filter(isNet)]) {
+  if (group.length === 0) continue;
+  const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...group];
+  const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+  if (run.status !== 0) status = run.status ?? 1;
+}
+process.exit(status);
