@@ -40,6 +40,13 @@ module.exports = {
       to: { path: '^src/(media|turn|api|cluster)/|^src/(server|main)\\.ts$', pathNot: '^src/$1/' },
     },
     {
+      name: 'cluster-knows-no-domain',
+      comment: 'cluster/ (node registry, Redis) imports only config/, log/ and its own files: the server hands it plain functions.',
+      severity: 'error',
+      from: { path: '^src/cluster/' },
+      to: { path: '^src/(room|media|signaling|api|notify|turn|metrics|auth|input|gen)/|^src/(server|main)\\.ts$' },
+    },
+    {
       name: 'gen-only-through-codecs',
       comment: 'Generated protobuf code (src/gen) is imported only by the codecs: signaling/codec/ and notify/server-message.ts.',
       severity: 'error',

@@ -10,7 +10,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 /** Files (or folders, ending in /) of the parts other than unit, relative to test/. */
 const PARTS = {
   browser: ['browser/', 'turn/turn-browser.test.ts', 'media/wire/sdp-browser.test.ts', 'net/', 'metrics/adaptation-browser.test.ts', 'media/sfu/simulcast-drop-browser.test.ts'],
-  e2e: ['main.test.ts', 'api/', 'signaling/', 'notify/webhooks.test.ts', 'notify/webhook-sender.test.ts', 'room/lifecycle.test.ts', 'config/', 'media/plane/media-workers.test.ts'],
+  e2e: ['main.test.ts', 'api/', 'signaling/', 'notify/webhooks.test.ts', 'notify/webhook-sender.test.ts', 'room/lifecycle.test.ts', 'config/', 'media/plane/media-workers.test.ts', 'cluster/'],
   bench: ['bench/'],
 };
 

@@ -25,6 +25,7 @@ import { dtlsCertificate } from './media/transport/dtls-certificate.js';
 import { LocalMediaPlane } from './media/plane/local-media-plane.js';
 import type { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerMediaPlane } from './media/plane/worker-media-plane.js';
+import { ClusterNode } from './cluster/cluster-node.js';
 
 function hkdfSecret(secret: string, info: string): string {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32)).toString('base64');
@@ -39,6 +40,8 @@ export interface Shoal {
   metrics: Metrics;
   /** The SFU: in this thread (FJ_MEDIA_WORKERS=0) or spread over media worker threads. */
   media: MediaPlane;
+  /** Cluster mode (FJ_REDIS_URL): this node's membership; undefined on a single node. */
+  cluster: ClusterNode | undefined;
   /** Resolves to the bound HTTP port. */
   listen(): Promise<number>;
   /**
@@ -101,7 +104,34 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const metrics = createMetrics(rooms, webhooks, media);
   let draining = false;
   const isDraining = () => draining;
-  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls });
+  const cluster = config.cluster && new ClusterNode({
+    config: config.cluster,
+    nodeId: config.nodeId,
+    host: config.host,
+    log,
+    load: () => {
+      let peers = 0;
+      let forwardedTracks = 0;
+      const open = rooms.list();
+      for (const room of open) {
+        peers += room.peers.size;
+        for (const p of room.peers.values()) forwardedTracks += p.tracks.size;
+      }
+      return { rooms: open.length, peers, forwardedTracks };
+    },
+    addresses: () => {
+      const port = (app.server.address() as AddressInfo).port;
+      const ports = media instanceof LocalMediaPlane ? media.boundPorts : undefined;
+      const wildcard = config.ip === '0.0.0.0' || config.ip === '::';
+      const apiHost = wildcard ? config.host : `${config.ip.includes(':') ? `[${config.ip}]` : config.ip}:${port}`;
+      return {
+        apiUrl: `${config.tls ? 'https' : 'http'}://${apiHost}`,
+        turn: { ip: config.turnIp, udpPort: ports?.udpPort ?? config.turnUdpPort, tcpPort: ports?.tcpPort ?? config.turnTcpPort, tlsPort: ports?.tlsPort ?? config.turnTlsPort },
+      };
+    },
+  });
+  const distribution = cluster && (() => cluster.distribution());
+  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution });
   instrumentHttp(app, metrics.http);
 
   const sockets = new SocketRouter({
@@ -125,14 +155,18 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     webhooks,
     metrics,
     media,
+    cluster,
     async listen() {
       // HTTP first: with FJ_WEBRTC_TURN_*_PORT=0 the TURN sockets take any free port, never FJ_PORT.
       await app.listen({ host: config.ip, port: config.port });
       await media.start();
+      // Joins the cluster only once it can serve: the registration advertises the bound addresses.
+      await cluster?.start();
       return (app.server.address() as AddressInfo).port;
     },
     async drain(timeoutMs) {
       draining = true;
+      await cluster?.setDraining();
       const open = rooms.list();
       log.info({ rooms: open.length, timeoutMs }, 'draining: new rooms and peers refused, peers told to reconnect');
       for (const room of open) room.hangUpAll(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
@@ -140,9 +174,11 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       const flushed = await webhooks.drain(timeoutMs);
       if (flushed) log.info('drained: every webhook event delivered');
       else log.warn({ timeoutMs }, 'drain timed out with webhook events undelivered');
+      await cluster?.close();
       return flushed;
     },
     async close() {
+      await cluster?.close();
       rooms.stopAll();
       sockets.closeAll();
       await app.close();

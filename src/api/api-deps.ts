@@ -16,6 +16,8 @@ export interface ApiDeps {
   isDraining(): boolean;
   /** Built-in TLS: the app serves https (and the sockets wss) with this PEM key and certificate chain. */
   tls?: { key: string; cert: string };
+  /** Cluster mode: what /health reports as `distribution` (read from memory, never waits on Redis). */
+  distribution?: () => { enabled: boolean; nodeStatus: 'UP' | 'DOWN'; nodesInCluster: number };
 }
 
 /** Marks a route as needing the server API token (checked by the app's onRequest hook). */

@@ -171,7 +171,11 @@ const responseSchemas = [
       uptime: { type: 'integer', description: 'Seconds since start' },
       distribution: {
         type: 'object',
-        properties: { enabled: { type: 'boolean' }, nodeStatus: { type: 'string' }, nodesInCluster: { type: 'integer' } },
+        properties: {
+          enabled: { type: 'boolean', description: 'True in a cluster (FJ_REDIS_URL)' },
+          nodeStatus: { type: 'string', enum: ['UP', 'DOWN'], description: 'UP while this node holds its cluster lease' },
+          nodesInCluster: { type: 'integer', description: 'Live nodes, this one included (0 when DOWN or single)' },
+        },
       },
       version: { type: 'string' },
       gitCommit: { type: 'string' },

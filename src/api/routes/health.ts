@@ -1,4 +1,5 @@
-// GET /health: liveness in Fishjam's shape (single node: distribution disabled).
+// GET /health: liveness in Fishjam's shape. Single node: distribution disabled; in a cluster the
+// distribution block comes from the node registry's memory (this route never waits on Redis).
 import type { FastifyInstance } from 'fastify';
 import { AUTH, type ApiDeps } from '../api-deps.js';
 import { UNAUTHORIZED, jsonReply } from '../schemas.js';
@@ -9,7 +10,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     data: {
       status: 'UP',
       uptime: Math.floor((Date.now() - deps.startedAt) / 1000),
-      distribution: { enabled: false, nodeStatus: 'DOWN', nodesInCluster: 0 },
+      distribution: deps.distribution?.() ?? { enabled: false, nodeStatus: 'DOWN', nodesInCluster: 0 },
       version: deps.version,
       gitCommit: deps.config.gitCommit,
     },
