@@ -52,9 +52,9 @@ async function windows(page: Page, ms: number, stop?: (s: ReceiveSample) => bool
 for (const [sub, workers] of [['c5', '0'], ['c25', '1']] as const) {
   describe(`downstream case 1: 300 kbit/s downlink, ${sub} subscriber (FJ_MEDIA_WORKERS=${workers})`, { skip: unavailable ?? false, timeout: 240_000 }, () => {
     // Before padding probes this passed 3 of 6 runs (a failed upgrade-as-probe paused l for 4–8 s). With
-    // them, a pause only after a 2 s misfit, the resend budget and no resends of a layer left behind: 5 of
-    // 5 runs with another shaped-link test beside it decoded every window of the hold (0–1.2 s frozen in
-    // all), m back 4–8 s after the restore (the probe backoff is at most 12 s).
+    // them, a pause only after a 2 s misfit, the resend budget and no resends of a layer left behind: 4 of
+    // 4 runs (2 per client) with another shaped-link test beside it decoded every window of the hold
+    // (0–1.2 s frozen), m back 4–8 s after the restore (the probe backoff is at most 12 s).
     test('drops to l within 10 s, keeps decoding with < 3 s of freezes over 30 s, returns to m within 20 s of the restore', async () => {
       const { s, sub: page } = await scene(sub, workers);
       try {
