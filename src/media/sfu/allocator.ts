@@ -1,7 +1,9 @@
 // One subscriber's bandwidth allocator: fits the video it receives into its bandwidth estimate. Audio is
 // served first (AUDIO_BPS per track, never paused); then every video track gets its lowest layer, then
-// layers are raised one step at a time, round-robin, while they fit — never above the client's target.
-// A video track whose lowest layer does not fit (with a tolerance while it has it) for PAUSE_AFTER_MS is paused. Going down happens at once; going up (or
+// layers are raised one step at a time, round-robin, while they fit — never above the client's target;
+// each round goes first through the tracks the client asked the highest layers for (the ones it shows
+// large). A video track whose lowest layer does not fit (with a tolerance while it has it) for
+// PAUSE_AFTER_MS is paused. Going down happens at once; going up (or
 // resuming) needs the new layer to fit with a margin, the track to have held its layer for HOLD_MS, and
 // is backed off (doubling, up to MAX_BACKOFF_MS) when an upgrade had to be undone soon after: raising a
 // layer is also how the allocator probes for headroom, and a failed probe must not repeat at once.
@@ -67,7 +69,12 @@ export class Allocator {
     let budget = estimateBps * USABLE - resendCost;
     const out: number[] = tracks.map((t) => (t.kind === 'audio' ? 0 : -1));
     for (const t of tracks) if (t.kind === 'audio') budget -= AUDIO_BPS;
-    const video = tracks.map((t, i) => i).filter((i) => tracks[i]!.kind === 'video' && tracks[i]!.layers.length > 0);
+    // The tracks the client shows larger come first (it asked a higher layer for them: more allowed layers),
+    // so when the budget runs out mid-round they have their step and the small tiles wait (or pause).
+    const video = tracks
+      .map((t, i) => i)
+      .filter((i) => tracks[i]!.kind === 'video' && tracks[i]!.layers.length > 0)
+      .sort((a, b) => tracks[b]!.layers.length - tracks[a]!.layers.length || a - b);
     const keys = new Set(tracks.map((t) => t.key));
     for (const k of this.state.keys()) if (!keys.has(k)) this.state.delete(k);
     // Raise every video track one level per round while the next level fits.

@@ -67,3 +67,20 @@ describe('Allocator', () => {
     assert.deepEqual(allowedVariants(['m', 'h'], 'l'), []);
   });
 });
+
+describe('Allocator priorities', () => {
+  const audio: AllocTrack = { key: 'a', kind: 'audio', layers: [0], level: 0 };
+  test('short of budget, the track the client asked the higher layer for gets its step first; the small tile waits', () => {
+    const small: AllocTrack = { key: 'small', kind: 'video', layers: [150_000], level: 0 };
+    const big: AllocTrack = { key: 'big', kind: 'video', layers: [150_000, 500_000], level: 0 };
+    // Room for audio, both l layers and one more step: the big tile rises, in either order of the tracks.
+    const est = (40_000 + 150_000 + 500_000 * 1.15) / 0.9 + 1000;
+    assert.deepEqual(new Allocator().allocate([audio, small, big], est, 10_000), [0, 0, 1]);
+    assert.deepEqual(new Allocator().allocate([audio, big, small], est, 10_000), [0, 1, 0]);
+    // Room for audio and one l only: the big tile keeps its video, the small one pauses (after the misfit time).
+    const tight = (40_000 + 150_000) / 0.9 + 1000;
+    const a = new Allocator();
+    a.allocate([audio, small, big], tight, 0);
+    assert.deepEqual(a.allocate([audio, small, big], tight, PAUSE_AFTER_MS), [0, -1, 0]);
+  });
+});
