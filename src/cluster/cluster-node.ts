@@ -5,7 +5,7 @@
 import type { ClusterConfig } from '../config/cluster-config.js';
 import type { Logger } from '../log/logger.js';
 import { NodeRegistry, type NodeInfo, type NodeLoad, type NodeStatus, type NodeTurn } from './node-registry.js';
-import { createRedisClient, type RedisClient } from './redis-client.js';
+import { DEFAULTS, createRedisClient, type RedisClient } from './redis-client.js';
 import { redisRegistryStore } from './registry-store.js';
 
 export interface Distribution {
@@ -46,6 +46,8 @@ export class ClusterNode {
       leaseMs: this.o.config.leaseMs,
       log: this.o.log.child({ module: 'cluster' }),
     });
+    // The first registration waits (bounded) for the connection; without Redis it starts DOWN and retries.
+    await this.redis.waitReady(DEFAULTS.connectTimeoutMs);
     await this.registry.start();
   }
 

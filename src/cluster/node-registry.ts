@@ -82,7 +82,9 @@ export class NodeRegistry {
   status(): NodeStatus {
     if (this.stopped) return 'left';
     if (this.lastAckAt === undefined) return this.lastAttemptFailed ? 'fenced' : 'starting';
-    // Counted from the last acknowledged renewal: Redis set the key's expiry before it answered.
+    // Counted from the send time of the last acknowledged renewal: Redis set the key's expiry after it.
+    // (A renewal whose answer never came may still have landed, at most one command timeout after it was
+    // sent — the store refuses later ones — so Redis drops the key at most a lease after that.)
     if (this.now() - this.lastAckAt > this.o.leaseMs) return 'fenced';
     return this.lastAttemptFailed ? 'degraded' : 'up';
   }
@@ -155,6 +157,7 @@ export class NodeRegistry {
       if (this.lastAttemptFailed) this.o.log.info({ nodeId: this.id }, 'cluster registration renewed again');
       this.lastAttemptFailed = false;
       this.armFenceTimer();
+      this.report();
       await this.liveNodes().catch((err: Error) => this.o.log.debug({ err: err.message }, 'node listing failed'));
     } catch (err) {
       if (!this.lastAttemptFailed) this.o.log.warn({ err: (err as Error).message, nodeId: this.id }, 'cluster registration renewal failed; retrying');

@@ -29,6 +29,8 @@ export interface RedisClient {
   run<T>(operation: string, fn: (redis: Redis) => Promise<T>): Promise<T>;
   /** True while the connection is established and ready. */
   connected(): boolean;
+  /** Resolves true once connected (false after `timeoutMs`): commands are not queued while connecting. */
+  waitReady(timeoutMs: number): Promise<boolean>;
   /** The bound of one command round trip, ms. */
   readonly commandTimeoutMs: number;
   close(): Promise<void>;
@@ -76,6 +78,18 @@ export function createRedisClient(o: RedisClientOptions): RedisClient {
   return {
     commandTimeoutMs,
     connected: () => redis.status === 'ready',
+    waitReady: (timeoutMs) =>
+      new Promise<boolean>((resolve) => {
+        if (redis.status === 'ready') return resolve(true);
+        const done = (ok: boolean) => {
+          clearTimeout(timer);
+          redis.off('ready', onReady);
+          resolve(ok);
+        };
+        const onReady = () => done(true);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        redis.on('ready', onReady);
+      }),
     async run(operation, fn) {
       if (closing) throw new ClusterUnavailableError(operation, new Error('client closed'));
       try {

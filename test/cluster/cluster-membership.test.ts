@@ -118,5 +118,24 @@ describe('cluster membership on Redis', { skip: REDIS_MISSING }, () => {
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0, d.output());
     await until(a.port, (x) => x.nodesInCluster === 1, RENEW_MS * 3, 'a sees d leave on SIGTERM');
+    await a.stop();
+  });
+
+  test('Redis frozen (connections open, no answers): commands time out, the node is fenced, then recovers', async () => {
+    const a = await startShoal(clusterEnv(redis, 'node-a3'));
+    nodes.push(a);
+    await until(a.port, (x) => x.nodeStatus === 'UP', LEASE_MS * 2, 'a UP');
+    redis.pause();
+    try {
+      const t0 = Date.now();
+      // Bounded by the command timeout (1 s), not by the frozen server.
+      await assert.rejects(a.shoal.cluster!.liveNodes(), (err: Error) => err.name === 'ClusterUnavailableError' && /timed out/i.test(err.message));
+      assert.ok(Date.now() - t0 < 2500, `liveNodes gave up after ${Date.now() - t0} ms`);
+      await until(a.port, (x) => x.nodeStatus === 'DOWN', LEASE_MS + 2000, 'a DOWN while Redis is frozen');
+    } finally {
+      redis.resume();
+    }
+    await until(a.port, (x) => x.nodeStatus === 'UP' && x.nodesInCluster === 1, LEASE_MS * 2 + 2000, 'a UP again');
+    await a.stop();
   });
 });

@@ -1,5 +1,6 @@
 // Starts Debian's redis-server as a child process for a test: a free port on 127.0.0.1, no persistence,
-// its own scratch dir; waits (bounded) until it answers PING; stops and restarts it on the same port.
+// its own scratch dir; waits (bounded) until it answers PING; stops and restarts it on the same port, or
+// freezes it (SIGSTOP) so connections hang unanswered.
 // REDIS_MISSING says why tests skip when the binary is not installed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,10 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (empty: nothing is persisted). */
   start(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open but nothing is answered, like a partition. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
   /** Stops it and removes its scratch dir. */
   dispose(): Promise<void>;
 }
@@ -71,7 +76,10 @@ export async function startRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     stop,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async dispose() {
+      child?.kill('SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
