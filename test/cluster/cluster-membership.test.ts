@@ -79,9 +79,9 @@ describe('cluster membership on Redis', { skip: REDIS_MISSING }, () => {
     assert.deepEqual(Object.keys(bInfo.load).sort(), ['cpu', 'forwardedTracks', 'peers', 'rooms']);
 
     await b.stop();
-    // b deleted its key: a sees it at its next renewal.
-    await until(a.port, (d) => d.nodesInCluster === 1, RENEW_MS * 3, 'a sees b leave');
+    // b deleted its key (no waiting for its lease): gone from Redis at once, from a's /health at its next renewal.
     assert.deepEqual((await a.shoal.cluster!.liveNodes()).map((n) => n.id), ['node-a']);
+    await until(a.port, (d) => d.nodesInCluster === 1, RENEW_MS * 3, 'a sees b leave');
 
     const c: ShoalProcess = await spawnShoal({ token: API_TOKEN, env: clusterEnv(redis, 'node-c') });
     await until(a.port, (d) => d.nodesInCluster === 2, LEASE_MS * 2, 'a sees c join');
@@ -117,8 +117,23 @@ describe('cluster membership on Redis', { skip: REDIS_MISSING }, () => {
     }
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0, d.output());
+    assert.deepEqual((await a.shoal.cluster!.liveNodes()).map((n) => n.id), ['node-a2'], 'the drain left the registry');
     await until(a.port, (x) => x.nodesInCluster === 1, RENEW_MS * 3, 'a sees d leave on SIGTERM');
     await a.stop();
+  });
+
+  test('a node started while Redis is unreachable starts anyway, DOWN, and joins once Redis is there', async () => {
+    const spare = await startRedis();
+    await spare.stop();
+    const t0 = Date.now();
+    const a = await startShoal(clusterEnv(spare, 'node-early'));
+    nodes.push(a);
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.deepEqual(await health(a.port), { enabled: true, nodeStatus: 'DOWN', nodesInCluster: 0 });
+    await spare.start();
+    await until(a.port, (x) => x.nodeStatus === 'UP' && x.nodesInCluster === 1, 2000 + LEASE_MS * 2, 'joined once Redis started');
+    await a.stop();
+    await spare.dispose();
   });
 
   test('Redis frozen (connections open, no answers): commands time out, the node is fenced, then recovers', async () => {
