@@ -7,8 +7,8 @@ import { API_TOKEN, SECRET, startShoal, type TestShoal } from '../helpers/server
 import { killShoalProcesses, spawnShoal, type ShoalProcess } from '../helpers/shoal-process.js';
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
 
-const LEASE_MS = 1500;
-const RENEW_MS = LEASE_MS / 3;
+const LEASE_MS = 2000;
+const RENEW_MS = Math.floor(LEASE_MS / 3);
 
 interface Distribution {
   enabled: boolean;
