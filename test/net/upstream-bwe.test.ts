@@ -75,8 +75,9 @@ for (const workers of ['0', '1']) {
         const up = await trace(page, 30_000, (e) => e >= 2_000_000);
         assert.ok(up.ok, where('clean link: the estimate never reached 2 Mbit/s', up.log));
         const hold = await trace(page, 5000, () => false);
-        const held = hold.log.map((x) => Number(x.split('/')[0]));
-        assert.ok(Math.min(...held) >= 2000, where('clean link: the estimate did not hold ≥ 2 Mbit/s', hold.log));
+        // A report without availableOutgoingBitrate (0 here; seen once in CI between two 5.4 Mbit/s readings) is no reading.
+        const held = hold.log.map((x) => Number(x.split('/')[0])).filter((kbit) => kbit > 0);
+        assert.ok(held.length >= 3 && Math.min(...held) >= 2000, where('clean link: the estimate did not hold ≥ 2 Mbit/s', hold.log));
         const twcc = await labelled(scene.shoal.metricsUrl, 'shoal_rtcp_feedback_sent_total', 'type="transport_cc"');
         assert.ok(twcc > 50, `transport-cc feedback sent: ${twcc}`);
 
