@@ -43,7 +43,8 @@ async function windows(page: Page, ms: number, stop?: (s: ReceiveSample) => bool
     const cur = await receiveSample(page);
     const prev = samples.at(-1)!;
     samples.push(cur);
-    log.push(`${cur.frameWidth}px +${cur.framesDecoded - prev.framesDecoded}f ${Math.round((cur.totalFreezesDuration - prev.totalFreezesDuration) * 10) / 10}s`);
+    const kbit = Math.round(((cur.videoBytes - prev.videoBytes) * 8) / Math.max(1, cur.t - prev.t));
+    log.push(`${cur.frameWidth}px +${cur.framesDecoded - prev.framesDecoded}f ${Math.round((cur.totalFreezesDuration - prev.totalFreezesDuration) * 10) / 10}s ${kbit}k`);
     if (stop?.(cur)) break;
   }
   return { samples, log };

@@ -3,7 +3,8 @@
 // into it — choosing each consumer's simulcast layer (switched at keyframes by the consumer) or pausing
 // and resuming video (the caller tells the client). Before an upgrade the estimate does not allow, it
 // probes (prober.ts): padding on a video consumer's RTX stream, paced from the consumers' sends, tops
-// the sending up to what the upgrade needs; the feedback decides. Its send history is what consumers
+// the sending up to what the upgrade needs; the feedback decides, and no step up is taken without a
+// recent success (an estimate that merely drifted up proves nothing). Its send history is what consumers
 // stamp their transport-wide sequence numbers from. Until the first feedback nothing is allocated (a client without
 // transport-cc gets the layer it asked for, as before).
 // What it must not do: send packets or signaling itself, throw on malformed RTCP, or read a clock
@@ -35,6 +36,11 @@ const SINGLE_STREAM_FLOOR_BPS = 100_000;
 const PROBE_HEADROOM = 1.4;
 /** A probe aims this far above what the next upgrade needs (what arrives is a little less than what is sent). */
 const PROBE_OVERSHOOT = 1.1;
+/**
+ * With probing available, a step up is taken only this soon after a probe succeeded: an estimate that
+ * drifted up without one (1.5 × a bursty acked rate allows it) is no proof the link carries the next layer.
+ */
+const PROBE_VALID_MS = 3000;
 /** RTCP feedback packets looked at per compound (bounds the work one datagram can cause). */
 const MAX_PACKETS_PER_COMPOUND = 32;
 
@@ -51,6 +57,7 @@ export class Downlink {
   private readonly allocator = new Allocator();
   private readonly prober = new Prober(this.history);
   private readonly resendBudget = new ResendBudget();
+  private probedAt = -Infinity;
   private allocatedAt = -Infinity;
   private fed = false;
   /** The consumers' retransmitted bytes at the last allocation (the retransmission rate since). */
@@ -84,6 +91,7 @@ export class Downlink {
           if (verdict?.ok) {
             this.deps.stats.probesSucceeded++;
             this.estimator.probed(verdict.bps);
+            this.probedAt = now;
             this.allocatedAt = -Infinity;
           } else if (verdict) {
             this.estimator.probeFailed(verdict.beforeBps, now);
@@ -127,7 +135,8 @@ export class Downlink {
       this.prober.cancel();
       return;
     }
-    if (step.bps <= this.estimator.bitrate || !this.prober.mayStart(now, step.resume)) return;
+    const proven = step.bps <= this.estimator.bitrate && now - this.probedAt <= PROBE_VALID_MS;
+    if (proven || !this.prober.mayStart(now, step.resume)) return;
     this.prober.start(step.bps * PROBE_OVERSHOOT, this.estimator.bitrate, now, step.resume);
     this.deps.stats.probesStarted++;
   }
@@ -163,7 +172,13 @@ export class Downlink {
     for (const t of tracks) wanted += t.kind === 'audio' ? AUDIO_BPS : (t.layers.at(-1) ?? 0);
     const canProbe = this.padder() !== undefined;
     this.estimator.probeCeiling = canProbe ? 0 : wanted * PROBE_HEADROOM;
-    const levels = this.allocator.allocate(tracks, this.estimator.bitrate, now, retransmitBps);
+    let estimate = this.estimator.bitrate;
+    if (canProbe && now - this.probedAt > PROBE_VALID_MS) {
+      // No recent probe: the allocator sees the estimate stop just short of the next step up (it keeps what it has).
+      const step = this.allocator.nextStep(tracks, tracks.map((t) => t.level), now, retransmitBps);
+      if (step && step.bps <= estimate) estimate = step.bps - 1;
+    }
+    const levels = this.allocator.allocate(tracks, estimate, now, retransmitBps);
     this.probe(tracks, levels, now, retransmitBps, canProbe);
     for (let i = 0; i < consumers.length; i++) {
       const c = consumers[i]!;
