@@ -81,7 +81,7 @@ export function redisRoomDirectory(client: RedisClient): RoomDirectory {
       client.run('room release', async (r) => Number(await r.eval(RELEASE_SCRIPT, 2, roomKey(roomId), INDEX, claim.node, String(claim.epoch), roomId)) === 1),
     listAll: (max) =>
       client.run('room listing', async (r) => {
-        const ids = await r.zrange(INDEX, 0, Math.max(0, max - 1));
+        const ids = await r.zrange(INDEX, '0', String(Math.max(0, max - 1)));
         const out = new Map<string, RoomClaim>();
         if (ids.length === 0) return out;
         const values = await r.mget(ids.map(roomKey));
