@@ -26,6 +26,8 @@ import { LocalMediaPlane } from './media/plane/local-media-plane.js';
 import type { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerMediaPlane } from './media/plane/worker-media-plane.js';
 import { ClusterNode } from './cluster/cluster-node.js';
+import { redisRoomDirectory } from './cluster/room-directory.js';
+import { RoomOwnership } from './cluster/room-ownership.js';
 
 function hkdfSecret(secret: string, info: string): string {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32)).toString('base64');
@@ -131,7 +133,17 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     },
   });
   const distribution = cluster && (() => cluster.distribution());
-  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution });
+  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }));
+  // A room that ends here gives back its claim, so its id can be created again anywhere.
+  const releaseClaims = ownership && bus.subscribe((n) => (n.type === 'roomDeleted' || n.type === 'roomCrashed') && ownership.release(n.roomId));
+  const clusterRouting = cluster && ownership && {
+    selfId: config.nodeId,
+    liveNodes: () => cluster.liveNodes(),
+    claim: (id: string) => ownership.claim(id),
+    release: (id: string) => ownership.release(id),
+    owner: (id: string) => ownership.owner(id),
+  };
+  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution, cluster: clusterRouting });
   instrumentHttp(app, metrics.http);
 
   const sockets = new SocketRouter({
@@ -178,8 +190,9 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       return flushed;
     },
     async close() {
-      await cluster?.close();
       rooms.stopAll();
+      releaseClaims?.();
+      await cluster?.close();
       sockets.closeAll();
       await app.close();
       webhookNotifier.close();

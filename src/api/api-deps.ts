@@ -4,6 +4,7 @@ import type { PeerTokenService } from '../auth/peer-token.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { RoomRegistry } from '../room/room-registry.js';
+import type { ClusterRouting } from './cluster-routing.js';
 
 export interface ApiDeps {
   config: Config;
@@ -18,6 +19,8 @@ export interface ApiDeps {
   tls?: { key: string; cert: string };
   /** Cluster mode: what /health reports as `distribution` (read from memory, never waits on Redis). */
   distribution?: () => { enabled: boolean; nodeStatus: 'UP' | 'DOWN'; nodesInCluster: number };
+  /** Cluster mode: placement of new rooms and routing of room-scoped calls to the owning node. */
+  cluster?: ClusterRouting;
 }
 
 /** Marks a route as needing the server API token (checked by the app's onRequest hook). */

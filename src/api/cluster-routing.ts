@@ -1,0 +1,161 @@
+// Cluster mode's REST routing, one preHandler hook: `POST /room` is placed on the least loaded live node
+// (fewest forwarded tracks, then fewest rooms) and forwarded there, or claimed here before the route
+// creates it; room-scoped calls for a room that is not local go to the node holding its claim; `GET /room`
+// gathers every live node's rooms. Forwarded requests carry FORWARDED_HEADER and are always handled
+// locally (loop guard). It holds no room state and never waits unbounded: the cluster (Redis) and the
+// other nodes are reached through the ClusterRouting functions server.ts hands it.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest, notFound, unavailable } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { ROOM_ID_MAX_LENGTH, ROOM_ID_PATTERN, type RoomRegistry } from '../room/room-registry.js';
+
+/** Marks a request one node forwarded to another: the receiver handles it locally, never forwards again. */
+export const FORWARDED_HEADER = 'x-shoal-forwarded-by';
+/** Bound of one forwarded request (connect, answer and body), ms. */
+export const FORWARD_TIMEOUT_MS = 3000;
+
+export interface RoutingNode {
+  id: string;
+  apiUrl: string;
+  load: { rooms: number; forwardedTracks: number };
+  draining: boolean;
+}
+
+/** What the hook needs from the cluster; each call may reject with a ClusterUnavailableError (→ 503). */
+export interface ClusterRouting {
+  selfId: string;
+  liveNodes(): Promise<RoutingNode[]>;
+  /** Claims a room id for this node: false when another claim holds it. */
+  claim(roomId: string): Promise<boolean>;
+  /** Drops this node's claim (a create that did not happen); best effort. */
+  release(roomId: string): void;
+  /** The node id holding the room's claim, if any. */
+  owner(roomId: string): Promise<string | undefined>;
+  forwardTimeoutMs?: number;
+}
+
+/** The least loaded node for a new room: fewest forwarded tracks, then fewest rooms, then id. */
+export function pickNode<T extends RoutingNode>(nodes: readonly T[]): T | undefined {
+  let best: T | undefined;
+  for (const n of nodes) {
+    if (n.draining) continue;
+    if (!best) best = n;
+    else if (n.load.forwardedTracks !== best.load.forwardedTracks) best = n.load.forwardedTracks < best.load.forwardedTracks ? n : best;
+    else if (n.load.rooms !== best.load.rooms) best = n.load.rooms < best.load.rooms ? n : best;
+    else if (n.id < best.id) best = n;
+  }
+  return best;
+}
+
+const CLAIMED = Symbol('shoal.claimedRoom');
+type ClaimedRequest = FastifyRequest & { [CLAIMED]?: string };
+
+export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRouting, rooms: RoomRegistry, baseLog: Logger): void {
+  const log = baseLog.child({ module: 'cluster-routing' });
+  const timeoutMs = cluster.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS;
+
+  /** Runs a cluster call; Redis trouble becomes a 503 with a clear text, anything else is rethrown. */
+  async function ask<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ClusterUnavailableError') {
+        log.warn({ err: err.message }, 'cluster store unavailable');
+        throw unavailable('Cluster store (Redis) is unavailable, try again later');
+      }
+      throw err;
+    }
+  }
+
+  async function forward(node: RoutingNode, req: FastifyRequest, reply: FastifyReply, failText: string): Promise<FastifyReply> {
+    const headers: Record<string, string> = { [FORWARDED_HEADER]: cluster.selfId, accept: 'application/json' };
+    if (req.headers.authorization !== undefined) headers.authorization = req.headers.authorization;
+    let body: string | undefined;
+    if (req.method !== 'GET' && req.method !== 'DELETE' && req.body !== undefined && req.body !== null) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+    let res: Response;
+    let payload: Buffer;
+    try {
+      res = await fetch(`${node.apiUrl}${req.url}`, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      payload = Buffer.from(await res.arrayBuffer());
+    } catch (err) {
+      log.warn({ node: node.id, url: req.url, err: (err as Error).message, timeoutMs }, 'forwarded request failed');
+      throw unavailable(failText);
+    }
+    reply.code(res.status);
+    for (const h of ['content-type', 'retry-after', 'location']) {
+      const v = res.headers.get(h);
+      if (v !== null) reply.header(h, v);
+    }
+    return reply.send(payload);
+  }
+
+  /** Claims the id of the room the route is about to create here (generating one when none was given). */
+  async function claimForCreate(req: ClaimedRequest): Promise<void> {
+    if (req.validationError) return; // the route answers its 400
+    if (req.body === undefined || req.body === null) req.body = {};
+    const body = req.body as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body)) return;
+    if (body.roomId === undefined || body.roomId === null) body.roomId = randomUUID();
+    if (typeof body.roomId !== 'string') return;
+    const id = body.roomId;
+    if (!(await ask(() => cluster.claim(id)))) throw badRequest(`Cannot add room with id "${id}" - room already exists`);
+    req[CLAIMED] = id;
+  }
+
+  async function listAll(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const nodes = await ask(() => cluster.liveNodes());
+    const local = rooms.list().map((r) => r.toJSON());
+    const remote = await Promise.all(
+      nodes
+        .filter((n) => n.id !== cluster.selfId)
+        .map(async (n) => {
+          try {
+            const res = await fetch(`${n.apiUrl}/room`, {
+              headers: { [FORWARDED_HEADER]: cluster.selfId, accept: 'application/json', authorization: req.headers.authorization ?? '' },
+              signal: AbortSignal.timeout(timeoutMs),
+            });
+            const json = (await res.json()) as { data?: unknown };
+            if (res.status !== 200 || !Array.isArray(json.data)) throw new Error(`status ${res.status}`);
+            return json.data as unknown[];
+          } catch (err) {
+            log.warn({ node: n.id, err: (err as Error).message }, 'room listing: node left out');
+            return [];
+          }
+        }),
+    );
+    return reply.send({ data: [...local, ...remote.flat()] });
+  }
+
+  app.addHook('preHandler', async (req: ClaimedRequest, reply) => {
+    const route = req.routeOptions.url;
+    if (route !== '/room' && !route?.startsWith('/room/:room_id')) return;
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    if (route === '/room') {
+      if (req.method === 'GET') return forwarded ? undefined : listAll(req, reply);
+      if (req.method !== 'POST') return;
+      if (!forwarded && !req.validationError) {
+        const target = pickNode(await ask(() => cluster.liveNodes()));
+        if (target && target.id !== cluster.selfId) return forward(target, req, reply, `Unable to reach Fishjam instance ${target.id}`);
+      }
+      return claimForCreate(req);
+    }
+    if (forwarded) return;
+    const id = (req.params as { room_id?: string }).room_id;
+    if (id === undefined || id.length > ROOM_ID_MAX_LENGTH || !ROOM_ID_PATTERN.test(id) || rooms.find(id)) return;
+    const owner = await ask(() => cluster.owner(id));
+    if (owner === undefined || owner === cluster.selfId) return; // the route answers 404
+    const node = (await ask(() => cluster.liveNodes())).find((n) => n.id === owner);
+    if (!node) throw notFound(`Room ${id} does not exist`);
+    return forward(node, req, reply, `Unable to reach Fishjam instance holding room ${id}`);
+  });
+
+  // A claim whose create did not happen (refused by the route) is given back.
+  app.addHook('onResponse', async (req: ClaimedRequest, reply) => {
+    const id = req[CLAIMED];
+    if (id !== undefined && reply.statusCode !== 201) cluster.release(id);
+  });
+}

@@ -1,0 +1,167 @@
+// Placement and REST routing across a cluster on a real redis-server: the official server SDK pointed at
+// node A creates rooms that land on the least loaded node (fishjam_address names it), gets and deletes them
+// and adds peers through A while they live on B; GET /room on any node lists them all; concurrent creates
+// of one id on two nodes give one 201 and one 400; an owner that hangs (SIGSTOP) gives 503 within the
+// forwarding bound, an owner killed gives 404 once its lease lapsed and its room id can be created again;
+// Redis down gives 503 with a clear text.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FishjamClient, RoomNotFoundException, type RoomId } from '@fishjam-cloud/js-server-sdk';
+import { FORWARDED_HEADER, FORWARD_TIMEOUT_MS } from '../../src/api/cluster-routing.js';
+import { API_TOKEN, SECRET, api, startShoal, type TestShoal } from '../helpers/server.js';
+import { killShoalProcesses, spawnShoal } from '../helpers/shoal-process.js';
+import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+const LEASE_MS = 2000;
+
+const clusterEnv = (redis: TestRedis, nodeId: string): Record<string, string> => ({
+  FJ_REDIS_URL: redis.url,
+  FJ_NODE_ID: nodeId,
+  FJ_SECRET_KEY_BASE: SECRET,
+  FJ_CLUSTER_LEASE_MS: String(LEASE_MS),
+});
+
+/** Polls `check` every 50 ms until it returns true, at most `withinMs`. */
+async function until(check: () => boolean | Promise<boolean>, withinMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A request straight to a port, bounded. */
+async function raw(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 10_000) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: text ? JSON.parse(text) : undefined };
+}
+
+describe('cluster placement and routing', { skip: REDIS_MISSING }, () => {
+  let redis: TestRedis;
+  let a: TestShoal;
+  let b: TestShoal;
+
+  before(async () => {
+    redis = await startRedis();
+    a = await startShoal(clusterEnv(redis, 'node-a'));
+    b = await startShoal(clusterEnv(redis, 'node-b'));
+    await until(async () => (await a.shoal.cluster!.liveNodes()).length === 2, LEASE_MS * 2, 'both nodes registered');
+  });
+  after(async () => {
+    killShoalProcesses();
+    for (const n of [a, b]) await n?.stop().catch(() => {});
+    await redis?.dispose();
+  });
+
+  /** Waits until node `id`'s registration reports `rooms` rooms (it renews every lease/3). */
+  const roomsSeen = (id: string, rooms: number) =>
+    until(async () => (await a.shoal.cluster!.liveNodes()).find((n) => n.id === id)?.load.rooms === rooms, LEASE_MS * 2, `${id} reports ${rooms} rooms`);
+
+  test('the SDK on node A: rooms go to the least loaded node; get, add/delete peer and delete through A', async () => {
+    const first = await api(a, 'POST', '/room', {});
+    assert.equal(first.status, 201, first.text);
+    // Equal load: the lowest node id wins.
+    assert.equal(first.json.data.fishjam_address, a.host);
+    const firstId = first.json.data.room.id as string;
+    assert.ok(a.shoal.rooms.find(firstId));
+    await roomsSeen('node-a', 1);
+
+    const fishjam = new FishjamClient({ fishjamId: a.httpUrl, managementToken: API_TOKEN });
+    const second = await api(a, 'POST', '/room', { roomId: 'on-b', maxPeers: 3 });
+    assert.equal(second.status, 201, second.text);
+    assert.equal(second.json.data.fishjam_address, b.host, 'node B has fewer rooms');
+    assert.equal(second.json.data.room.config.maxPeers, 3);
+    assert.ok(b.shoal.rooms.find('on-b') && !a.shoal.rooms.find('on-b'));
+
+    const room = await fishjam.getRoom('on-b' as RoomId);
+    assert.equal(room.id, 'on-b');
+    const { peer, peerToken } = await fishjam.createPeer('on-b' as RoomId, { metadata: { name: 'x' } });
+    assert.ok(peerToken.length > 0);
+    assert.equal(b.shoal.rooms.find('on-b')!.peers.size, 1, 'the peer lives on B');
+    const refreshed = await fishjam.refreshPeerToken('on-b' as RoomId, peer.id);
+    assert.ok(refreshed.length > 0);
+    await fishjam.deletePeer('on-b' as RoomId, peer.id);
+    assert.equal(b.shoal.rooms.find('on-b')!.peers.size, 0);
+
+    for (const node of [a, b]) {
+      const ids = (await new FishjamClient({ fishjamId: node.httpUrl, managementToken: API_TOKEN }).getAllRooms()).map((r) => r.id).sort();
+      assert.deepEqual(ids, [firstId, 'on-b'].sort(), `GET /room on ${node.host}`);
+    }
+
+    await fishjam.deleteRoom('on-b' as RoomId);
+    assert.equal(b.shoal.rooms.find('on-b'), undefined);
+    await assert.rejects(fishjam.getRoom('on-b' as RoomId), RoomNotFoundException);
+    const gone = await api(a, 'GET', '/room/on-b');
+    assert.deepEqual([gone.status, gone.json], [404, { errors: 'Room on-b does not exist' }]);
+    // Released: the id can be created again.
+    const again = await api(b, 'POST', '/room', { roomId: 'on-b' });
+    assert.equal(again.status, 201, again.text);
+    await api(a, 'DELETE', '/room/on-b');
+    await api(a, 'DELETE', `/room/${firstId}`);
+  });
+
+  test('concurrent creates of one roomId on two nodes: exactly one 201 and one 400', async () => {
+    for (let i = 0; i < 5; i++) {
+      const id = `same-${i}`;
+      const results = await Promise.all([api(a, 'POST', '/room', { roomId: id }), api(b, 'POST', '/room', { roomId: id })]);
+      const statuses = results.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [201, 400], JSON.stringify(results.map((r) => r.text)));
+      const lost = results.find((r) => r.status === 400)!;
+      assert.deepEqual(lost.json, { errors: `Cannot add room with id "${id}" - room already exists` });
+      assert.equal([a, b].filter((n) => n.shoal.rooms.find(id)).length, 1, 'one node serves the room');
+      assert.equal((await api(a, 'DELETE', `/room/${id}`)).status, 204);
+    }
+  });
+
+  test('an owner that hangs gives 503 within the bound; killed, its rooms give 404 after the lease and the id is free again', async () => {
+    const p = await spawnShoal({ token: API_TOKEN, env: clusterEnv(redis, 'node-p') });
+    await until(async () => (await a.shoal.cluster!.liveNodes()).some((n) => n.id === 'node-p'), LEASE_MS * 2, 'node-p registered');
+    // Created on p itself (a forwarded create is never placed elsewhere).
+    const made = await raw(p.port, 'POST', '/room', { roomId: 'on-p' }, { [FORWARDED_HEADER]: 'test' });
+    assert.equal(made.status, 201, made.text);
+    assert.equal((await raw(a.port, 'GET', '/room/on-p')).status, 200, 'read through A');
+
+    p.child.kill('SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const hung = await raw(a.port, 'GET', '/room/on-p');
+      const ms = Date.now() - t0;
+      assert.deepEqual([hung.status, hung.json], [503, { errors: 'Unable to reach Fishjam instance holding room on-p' }]);
+      assert.ok(ms < FORWARD_TIMEOUT_MS + 2000, `answered in ${ms} ms`);
+      // The listing leaves the hung node out instead of hanging (bounded by the same timeout).
+      const list = await raw(a.port, 'GET', '/room');
+      assert.equal(list.status, 200);
+      assert.ok(!list.json.data.some((r: { id: string }) => r.id === 'on-p'));
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+    await p.exited;
+    await until(async () => (await raw(a.port, 'GET', '/room/on-p')).status === 404, LEASE_MS + 3000, 'on-p is 404 once p lapsed');
+    assert.deepEqual((await raw(a.port, 'GET', '/room/on-p')).json, { errors: 'Room on-p does not exist' });
+    const retaken = await raw(a.port, 'POST', '/room', { roomId: 'on-p' });
+    assert.equal(retaken.status, 201, retaken.text);
+    assert.equal((await raw(a.port, 'DELETE', '/room/on-p')).status, 204);
+  });
+
+  test('Redis down: routed and placed calls answer 503 with a clear text, in bounded time', async () => {
+    const made = await api(b, 'POST', '/room', { roomId: 'during-outage' }, { headers: { [FORWARDED_HEADER]: 'test' } });
+    assert.equal(made.status, 201, made.text);
+    await redis.stop();
+    try {
+      for (const [method, path] of [['GET', '/room/during-outage'], ['POST', '/room'], ['GET', '/room']] as const) {
+        const r = await raw(a.port, method, path, method === 'POST' ? {} : undefined, {}, 5000);
+        assert.deepEqual([r.status, r.json], [503, { errors: 'Cluster store (Redis) is unavailable, try again later' }], `${method} ${path}`);
+      }
+      // A room local to the node receiving the call needs no Redis.
+      assert.equal((await raw(b.port, 'GET', '/room/during-outage')).status, 200);
+    } finally {
+      await redis.start();
+    }
+  });
+});
