@@ -2,19 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { configError } from './config-error.js';
 
 const SECRET = 'c'.repeat(40);
 const CLUSTER = { FJ_REDIS_URL: 'redis://127.0.0.1:6379', FJ_SECRET_KEY_BASE: SECRET };
 
-function refused(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected loadConfig to throw');
-}
 
 describe('cluster configuration (FJ_REDIS_URL, Fishjam FJ_DIST_*)', () => {
   test('a single node has no cluster and keeps FJ_HOST as its node id', () => {
@@ -34,44 +26,44 @@ describe('cluster configuration (FJ_REDIS_URL, Fishjam FJ_DIST_*)', () => {
 
   test('FJ_REDIS_URL must be a redis:// or rediss:// URL; the message does not echo it (it may hold a password)', () => {
     for (const bad of ['http://127.0.0.1:6379', 'not a url', 'redis://', 'redis://h/abc', `redis://${'h'.repeat(3000)}`]) {
-      const err = refused({ ...CLUSTER, FJ_REDIS_URL: bad });
+      const err = configError({ ...CLUSTER, FJ_REDIS_URL: bad });
       assert.equal(err.variable, 'FJ_REDIS_URL', bad);
       assert.ok(!err.message.includes('hhhhhhhh'));
     }
-    assert.ok(!refused({ ...CLUSTER, FJ_REDIS_URL: 'http://user:hunter2@h/' }).message.includes('hunter2'));
+    assert.ok(!configError({ ...CLUSTER, FJ_REDIS_URL: 'http://user:hunter2@h/' }).message.includes('hunter2'));
   });
 
   test('cluster mode refuses to start without an explicit FJ_SECRET_KEY_BASE', () => {
-    const err = refused({ FJ_REDIS_URL: 'redis://127.0.0.1:6379' });
+    const err = configError({ FJ_REDIS_URL: 'redis://127.0.0.1:6379' });
     assert.equal(err.variable, 'FJ_SECRET_KEY_BASE');
     assert.match(err.message, /cluster mode.*same value on every node/);
   });
 
   test('FJ_NODE_ID is bounded in charset and length in cluster mode', () => {
-    assert.equal(refused({ ...CLUSTER, FJ_NODE_ID: 'a b' }).variable, 'FJ_NODE_ID');
-    assert.equal(refused({ ...CLUSTER, FJ_NODE_ID: 'n'.repeat(129) }).variable, 'FJ_NODE_ID');
-    assert.equal(refused({ ...CLUSTER, FJ_NODE_ID: 'ü' }).variable, 'FJ_NODE_ID');
+    assert.equal(configError({ ...CLUSTER, FJ_NODE_ID: 'a b' }).variable, 'FJ_NODE_ID');
+    assert.equal(configError({ ...CLUSTER, FJ_NODE_ID: 'n'.repeat(129) }).variable, 'FJ_NODE_ID');
+    assert.equal(configError({ ...CLUSTER, FJ_NODE_ID: 'ü' }).variable, 'FJ_NODE_ID');
     assert.equal(loadConfig({ ...CLUSTER, FJ_NODE_ID: 'n'.repeat(128) }).nodeId.length, 128);
   });
 
   test('FJ_CLUSTER_LEASE_MS is bounded', () => {
     assert.equal(loadConfig({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '1500' }).cluster?.leaseMs, 1500);
-    assert.equal(refused({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '100' }).variable, 'FJ_CLUSTER_LEASE_MS');
-    assert.equal(refused({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '999999999' }).variable, 'FJ_CLUSTER_LEASE_MS');
+    assert.equal(configError({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '100' }).variable, 'FJ_CLUSTER_LEASE_MS');
+    assert.equal(configError({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '999999999' }).variable, 'FJ_CLUSTER_LEASE_MS');
   });
 
   test('FJ_DIST_ENABLED=true without FJ_REDIS_URL is refused: Shoal clusters on Redis', () => {
-    const err = refused({ FJ_DIST_ENABLED: 'true' });
+    const err = configError({ FJ_DIST_ENABLED: 'true' });
     assert.equal(err.variable, 'FJ_DIST_ENABLED');
     assert.match(err.message, /clusters on Redis.*FJ_REDIS_URL/);
-    assert.equal(refused({ FJ_DIST_ENABLED: 'yes' }).variable, 'FJ_DIST_ENABLED');
+    assert.equal(configError({ FJ_DIST_ENABLED: 'yes' }).variable, 'FJ_DIST_ENABLED');
     assert.equal(loadConfig({ FJ_DIST_ENABLED: 'false' }).cluster, undefined);
     assert.ok(loadConfig({ ...CLUSTER, FJ_DIST_ENABLED: 'true' }).cluster);
-    assert.equal(refused({ ...CLUSTER, FJ_DIST_ENABLED: 'false' }).variable, 'FJ_DIST_ENABLED');
+    assert.equal(configError({ ...CLUSTER, FJ_DIST_ENABLED: 'false' }).variable, 'FJ_DIST_ENABLED');
   });
 
   test('FJ_DIST_COOKIE is refused in cluster mode: an Erlang cookie cannot be honoured', () => {
-    const err = refused({ ...CLUSTER, FJ_DIST_COOKIE: 'fishjam_cookie' });
+    const err = configError({ ...CLUSTER, FJ_DIST_COOKIE: 'fishjam_cookie' });
     assert.equal(err.variable, 'FJ_DIST_COOKIE');
     assert.match(err.message, /cannot be honoured/);
     assert.ok(!err.message.includes('fishjam_cookie'));
@@ -91,7 +83,7 @@ describe('cluster configuration (FJ_REDIS_URL, Fishjam FJ_DIST_*)', () => {
     const both = loadConfig({ ...CLUSTER, FJ_DIST_NODE_NAME: 'fishjam@10.0.0.1', FJ_NODE_ID: 'n1' });
     assert.equal(both.nodeId, 'n1');
     assert.ok(both.warnings.some((w) => w.startsWith('FJ_DIST_NODE_NAME is ignored')));
-    assert.equal(refused({ ...CLUSTER, FJ_DIST_NODE_NAME: 'fishjam' }).variable, 'FJ_DIST_NODE_NAME');
+    assert.equal(configError({ ...CLUSTER, FJ_DIST_NODE_NAME: 'fishjam' }).variable, 'FJ_DIST_NODE_NAME');
   });
 
   test('FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED is accepted: routing is always on in a cluster', () => {
@@ -99,7 +91,7 @@ describe('cluster configuration (FJ_REDIS_URL, Fishjam FJ_DIST_*)', () => {
     const off = loadConfig({ ...CLUSTER, FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED: 'false' });
     assert.equal(off.cluster?.routingFlag, false);
     assert.ok(off.warnings.some((w) => w.includes('always routed')));
-    assert.equal(refused({ ...CLUSTER, FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED: 'on' }).variable, 'FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED');
+    assert.equal(configError({ ...CLUSTER, FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED: 'on' }).variable, 'FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED');
     assert.ok(loadConfig({ FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED: 'true' }).warnings.some((w) => w.includes('no effect on a single node')));
   });
 

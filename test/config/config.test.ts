@@ -1,18 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { configError } from './config-error.js';
 
 const SECRET = 'x'.repeat(40);
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected loadConfig to throw');
-}
 
 describe('configuration from FJ_* variables', () => {
   test('defaults follow Fishjam (dev mode generates an API token)', () => {
