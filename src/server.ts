@@ -142,6 +142,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     claim: (id: string) => ownership.claim(id),
     release: (id: string) => ownership.release(id),
     owner: (id: string) => ownership.owner(id),
+    leaseMs: config.cluster!.leaseMs,
   };
   const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution, cluster: clusterRouting });
   instrumentHttp(app, metrics.http);

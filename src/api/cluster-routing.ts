@@ -33,6 +33,8 @@ export interface ClusterRouting {
   /** The node id holding the room's claim, if any. */
   owner(roomId: string): Promise<string | undefined>;
   forwardTimeoutMs?: number;
+  /** The registration lease: nodes renew (with fresh load) every lease/3. */
+  leaseMs: number;
 }
 
 /** The least loaded node for a new room: fewest forwarded tracks, then fewest rooms, then id. */
@@ -48,12 +50,53 @@ export function pickNode<T extends RoutingNode>(nodes: readonly T[]): T | undefi
   return best;
 }
 
+/**
+ * Rooms placed on each node since its registration last reported its room count: registrations renew every
+ * lease/3, so without this a burst of creates would all go to the node that looked least loaded.
+ */
+export class Placement {
+  private readonly placed = new Map<string, { reported: number; extra: number; at: number }>();
+
+  /** `memoryMs`: how long a placement is counted at most (a renewal interval plus a round trip: by then the node's own count has it). */
+  constructor(
+    private readonly memoryMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** The least loaded node, counting the rooms placed on each since its last reported count. */
+  pick<T extends RoutingNode>(nodes: readonly T[]): T | undefined {
+    const view = nodes.map((n) => {
+      const p = this.placed.get(n.id);
+      const stale = p !== undefined && (p.reported !== n.load.rooms || this.now() - p.at > this.memoryMs);
+      if (stale) this.placed.delete(n.id); // a fresh count includes them
+      const extra = p && !stale ? p.extra : 0;
+      return { node: n, id: n.id, apiUrl: n.apiUrl, draining: n.draining, load: { forwardedTracks: n.load.forwardedTracks, rooms: n.load.rooms + extra } };
+    });
+    for (const id of this.placed.keys()) if (!nodes.some((n) => n.id === id)) this.placed.delete(id);
+    return pickNode(view)?.node;
+  }
+
+  /** Records one room created on `node` (as reported in the listing it was picked from). */
+  record(node: RoutingNode): void {
+    const p = this.placed.get(node.id);
+    if (p && p.reported === node.load.rooms) {
+      p.extra++;
+      p.at = this.now();
+    } else this.placed.set(node.id, { reported: node.load.rooms, extra: 1, at: this.now() });
+  }
+}
+
+/** How long a placement is counted locally: a renewal interval (lease/3) and one Redis round trip. */
+export const placementMemoryMs = (leaseMs: number) => Math.ceil(leaseMs / 3) + 1000;
+
 const CLAIMED = Symbol('shoal.claimedRoom');
-type ClaimedRequest = FastifyRequest & { [CLAIMED]?: string };
+const PLACED = Symbol('shoal.placedHere');
+type ClaimedRequest = FastifyRequest & { [CLAIMED]?: string; [PLACED]?: RoutingNode };
 
 export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRouting, rooms: RoomRegistry, baseLog: Logger): void {
   const log = baseLog.child({ module: 'cluster-routing' });
   const timeoutMs = cluster.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS;
+  const placement = new Placement(placementMemoryMs(cluster.leaseMs));
 
   /** Runs a cluster call; Redis trouble becomes a 503 with a clear text, anything else is rethrown. */
   async function ask<T>(fn: () => Promise<T>): Promise<T> {
@@ -138,8 +181,13 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
       if (req.method === 'GET') return forwarded ? undefined : listAll(req, reply);
       if (req.method !== 'POST') return;
       if (!forwarded && !req.validationError) {
-        const target = pickNode(await ask(() => cluster.liveNodes()));
-        if (target && target.id !== cluster.selfId) return forward(target, req, reply, `Unable to reach Fishjam instance ${target.id}`);
+        const target = placement.pick(await ask(() => cluster.liveNodes()));
+        if (target && target.id !== cluster.selfId) {
+          await forward(target, req, reply, `Unable to reach Fishjam instance ${target.id}`);
+          if (reply.statusCode === 201) placement.record(target);
+          return reply;
+        }
+        if (target) req[PLACED] = target;
       }
       return claimForCreate(req);
     }
@@ -157,5 +205,7 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
   app.addHook('onResponse', async (req: ClaimedRequest, reply) => {
     const id = req[CLAIMED];
     if (id !== undefined && reply.statusCode !== 201) cluster.release(id);
+    const placed = req[PLACED];
+    if (placed && reply.statusCode === 201) placement.record(placed);
   });
 }

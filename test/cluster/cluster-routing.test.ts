@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FishjamClient, RoomNotFoundException, type RoomId } from '@fishjam-cloud/js-server-sdk';
-import { FORWARDED_HEADER, FORWARD_TIMEOUT_MS } from '../../src/api/cluster-routing.js';
+import { FORWARDED_HEADER, FORWARD_TIMEOUT_MS, placementMemoryMs } from '../../src/api/cluster-routing.js';
 import { API_TOKEN, SECRET, api, startShoal, type TestShoal } from '../helpers/server.js';
 import { killShoalProcesses, spawnShoal } from '../helpers/shoal-process.js';
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -59,11 +59,19 @@ describe('cluster placement and routing', { skip: REDIS_MISSING }, () => {
     await redis?.dispose();
   });
 
+  /** Lets node A's local placement tally lapse (a timer with no observable event), then waits for fresh counts of 0. */
+  const settle = async () => {
+    await new Promise((r) => setTimeout(r, placementMemoryMs(LEASE_MS) + 50));
+    await roomsSeen('node-a', 0);
+    await roomsSeen('node-b', 0);
+  };
+
   /** Waits until node `id`'s registration reports `rooms` rooms (it renews every lease/3). */
   const roomsSeen = (id: string, rooms: number) =>
     until(async () => (await a.shoal.cluster!.liveNodes()).find((n) => n.id === id)?.load.rooms === rooms, LEASE_MS * 2, `${id} reports ${rooms} rooms`);
 
   test('the SDK on node A: rooms go to the least loaded node; get, add/delete peer and delete through A', async () => {
+    await settle();
     const first = await api(a, 'POST', '/room', {});
     assert.equal(first.status, 201, first.text);
     // Equal load: the lowest node id wins.
@@ -104,6 +112,22 @@ describe('cluster placement and routing', { skip: REDIS_MISSING }, () => {
     assert.equal(again.status, 201, again.text);
     await api(a, 'DELETE', '/room/on-b');
     await api(a, 'DELETE', `/room/${firstId}`);
+  });
+
+  test('a burst of creates through one node is spread over both (placements count until the next renewal)', async () => {
+    await settle();
+    const hosts: string[] = [];
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await api(a, 'POST', '/room', {});
+      assert.equal(r.status, 201, r.text);
+      hosts.push(r.json.data.fishjam_address);
+      ids.push(r.json.data.room.id);
+    }
+    assert.deepEqual([hosts.filter((h) => h === a.host).length, hosts.filter((h) => h === b.host).length], [2, 2], hosts.join(' '));
+    assert.equal(a.shoal.rooms.list().length, 2);
+    assert.equal(b.shoal.rooms.list().length, 2);
+    for (const id of ids) assert.equal((await api(b, 'DELETE', `/room/${id}`)).status, 204);
   });
 
   test('concurrent creates of one roomId on two nodes: exactly one 201 and one 400', async () => {
