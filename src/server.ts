@@ -133,7 +133,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     },
   });
   const distribution = cluster && (() => cluster.distribution());
-  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }));
+  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }), () => cluster.status() !== 'fenced');
   // A room that ends here gives back its claim, so its id can be created again anywhere.
   const releaseClaims = ownership && bus.subscribe((n) => (n.type === 'roomDeleted' || n.type === 'roomCrashed') && ownership.release(n.roomId));
   const clusterRouting = cluster && ownership && {
