@@ -26,6 +26,7 @@ import { LocalMediaPlane } from './media/plane/local-media-plane.js';
 import type { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerMediaPlane } from './media/plane/worker-media-plane.js';
 import { ClusterNode } from './cluster/cluster-node.js';
+import { parseNode } from './cluster/node-registry.js';
 import { redisRoomDirectory } from './cluster/room-directory.js';
 import { RoomOwnership } from './cluster/room-ownership.js';
 
@@ -141,7 +142,10 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     liveNodes: () => cluster.liveNodes(),
     claim: (id: string) => ownership.claim(id),
     release: (id: string) => ownership.release(id),
-    owner: (id: string) => ownership.owner(id),
+    owner: async (id: string) => {
+      const o = await ownership.ownerWithNode(id);
+      return o && { id: o.node, node: o.registration === undefined ? undefined : parseNode(o.registration) };
+    },
     leaseMs: config.cluster!.leaseMs,
   };
   const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution, cluster: clusterRouting });

@@ -30,8 +30,8 @@ export interface ClusterRouting {
   claim(roomId: string): Promise<boolean>;
   /** Drops this node's claim (a create that did not happen); best effort. */
   release(roomId: string): void;
-  /** The node id holding the room's claim, if any. */
-  owner(roomId: string): Promise<string | undefined>;
+  /** The room's claim: the holding node's id, and the node itself while it is live; undefined if unclaimed. */
+  owner(roomId: string): Promise<{ id: string; node: RoutingNode | undefined } | undefined>;
   forwardTimeoutMs?: number;
   /** The registration lease: nodes renew (with fresh load) every lease/3. */
   leaseMs: number;
@@ -195,10 +195,9 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
     const id = (req.params as { room_id?: string }).room_id;
     if (id === undefined || id.length > ROOM_ID_MAX_LENGTH || !ROOM_ID_PATTERN.test(id) || rooms.find(id)) return;
     const owner = await ask(() => cluster.owner(id));
-    if (owner === undefined || owner === cluster.selfId) return; // the route answers 404
-    const node = (await ask(() => cluster.liveNodes())).find((n) => n.id === owner);
-    if (!node) throw notFound(`Room ${id} does not exist`);
-    return forward(node, req, reply, `Unable to reach Fishjam instance holding room ${id}`);
+    if (owner === undefined || owner.id === cluster.selfId) return; // the route answers 404
+    if (!owner.node) throw notFound(`Room ${id} does not exist`);
+    return forward(owner.node, req, reply, `Unable to reach Fishjam instance holding room ${id}`);
   });
 
   // A claim whose create did not happen (refused by the route) is given back.

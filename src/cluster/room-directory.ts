@@ -18,6 +18,8 @@ export interface RoomDirectory {
   claim(roomId: string, node: string): Promise<ClaimResult>;
   /** The claim on `roomId`, if any. */
   owner(roomId: string): Promise<RoomClaim | undefined>;
+  /** The claim and its node's registration value (undefined once its lease lapsed), in one round trip. */
+  ownerWithNode(roomId: string): Promise<{ claim: RoomClaim; registration: string | undefined } | undefined>;
   /** Deletes the claim on `roomId` only if it is still `claim` (node and epoch); true if it did. */
   release(roomId: string, claim: RoomClaim): Promise<boolean>;
   /** Up to `max` claims, by room id. */
@@ -56,6 +58,14 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[3])
 return 1`;
 
+/** KEYS: room key. ARGV: node key prefix. Returns {} (no claim), {claim} or {claim, registration or false}. */
+const OWNER_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return {} end
+local ok, held = pcall(cjson.decode, cur)
+if not ok or type(held) ~= 'table' or type(held.node) ~= 'string' then return {cur} end
+return {cur, redis.call('GET', ARGV[1] .. held.node)}`;
+
 export function parseClaim(value: string | null | undefined): RoomClaim | undefined {
   if (typeof value !== 'string' || value.length > MAX_CLAIM_BYTES) return undefined;
   try {
@@ -77,6 +87,12 @@ export function redisRoomDirectory(client: RedisClient): RoomDirectory {
         return won === 1 ? { won: true, claim } : { won: false, holder: claim };
       }),
     owner: (roomId) => client.run('room lookup', async (r) => parseClaim(await r.get(roomKey(roomId)))),
+    ownerWithNode: (roomId) =>
+      client.run('room lookup', async (r) => {
+        const [value, registration] = (await r.eval(OWNER_SCRIPT, 1, roomKey(roomId), NODE_PREFIX)) as [string?, (string | null)?];
+        const claim = parseClaim(value);
+        return claim && { claim, registration: typeof registration === 'string' ? registration : undefined };
+      }),
     release: (roomId, claim) =>
       client.run('room release', async (r) => Number(await r.eval(RELEASE_SCRIPT, 2, roomKey(roomId), INDEX, claim.node, String(claim.epoch), roomId)) === 1),
     listAll: (max) =>

@@ -49,6 +49,12 @@ export class RoomOwnership {
     return (await this.directory.owner(roomId))?.node;
   }
 
+  /** The node holding `roomId`'s claim and its registration value (undefined once its lease lapsed), if claimed. */
+  async ownerWithNode(roomId: string): Promise<{ node: string; registration: string | undefined } | undefined> {
+    const r = await this.directory.ownerWithNode(roomId);
+    return r && { node: r.claim.node, registration: r.registration };
+  }
+
   /** Gives back this node's claim on `roomId` (its room ended, or was never created). */
   release(roomId: string): void {
     const claim = this.held.get(roomId);

@@ -66,6 +66,17 @@ describe('Redis room directory', { skip: REDIS_MISSING }, () => {
     assert.ok(!again.won && again.holder.node === 'n2', 'n2 is registered: its claim holds');
   });
 
+  test('ownerWithNode: the claim and its node registration in one call (none once the node is gone)', async () => {
+    const dir = redisRoomDirectory(clients[0]);
+    assert.equal(await dir.ownerWithNode('nobody-claimed-this'), undefined);
+    const live = await dir.claim('with-node', 'n0');
+    assert.ok(live.won);
+    assert.deepEqual(await dir.ownerWithNode('with-node'), { claim: live.claim, registration: '{}' });
+    const ghost = await dir.claim('with-ghost', 'ghost-2');
+    assert.ok(ghost.won);
+    assert.deepEqual(await dir.ownerWithNode('with-ghost'), { claim: ghost.claim, registration: undefined });
+  });
+
   test('listAll is bounded and lists the claims', async () => {
     const dir = redisRoomDirectory(clients[0]);
     const all = await dir.listAll(1000);
