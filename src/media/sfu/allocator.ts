@@ -137,6 +137,26 @@ export class Allocator {
     return { bps: Math.max(best / USABLE, best + retransmitBps), resume };
   }
 
+  /**
+   * The estimate (bps) that would put every track allowed to rise at `now` on its top layer (what the
+   * client asked for), after allocate() gave `levels`; undefined when none can rise. A probe for it lets
+   * a client that asked for more get there in one switch.
+   */
+  topStep(tracks: AllocTrack[], levels: number[], now: number, retransmitBps = 0): number | undefined {
+    let need = 0;
+    let rises = false;
+    for (let i = 0; i < tracks.length; i++) {
+      const t = tracks[i]!;
+      const level = levels[i]!;
+      if (t.kind === 'audio') need += AUDIO_BPS;
+      else if (level + 1 < t.layers.length && this.mayRaise(t.key, now)) {
+        need += t.layers.at(-1)! * (level < 0 ? RESUME_MARGIN : UP_MARGIN);
+        rises = true;
+      } else if (level >= 0) need += t.layers[level] ?? 0;
+    }
+    return rises ? Math.max(need / USABLE, need + retransmitBps) : undefined;
+  }
+
   private st(key: string, now: number): TrackState {
     let s = this.state.get(key);
     if (!s) {

@@ -3,7 +3,8 @@
 // into it — choosing each consumer's simulcast layer (switched at keyframes by the consumer) or pausing
 // and resuming video (the caller tells the client). Before an upgrade the estimate does not allow, it
 // probes (prober.ts): padding on a video consumer's RTX stream, paced from the consumers' sends, tops
-// the sending up to what the upgrade needs; the feedback decides, and no step up is taken without a
+// the sending up to what every asked-for layer needs (one step only after such a probe failed); the
+// feedback decides, and no step up is taken without a
 // recent success (an estimate that merely drifted up proves nothing). Its send history is what consumers
 // stamp their transport-wide sequence numbers from. Until the first feedback nothing is allocated (a client without
 // transport-cc gets the layer it asked for, as before).
@@ -58,6 +59,8 @@ export class Downlink {
   private readonly prober = new Prober(this.history);
   private readonly resendBudget = new ResendBudget();
   private probedAt = -Infinity;
+  /** The next probe aims at every asked-for layer (true) or at one step (after a failed wide probe). */
+  private probeWide = true;
   private allocatedAt = -Infinity;
   private fed = false;
   /** The consumers' retransmitted bytes at the last allocation (the retransmission rate since). */
@@ -92,9 +95,11 @@ export class Downlink {
             this.deps.stats.probesSucceeded++;
             this.estimator.probed(verdict.bps);
             this.probedAt = now;
+            this.probeWide = true;
             this.allocatedAt = -Infinity;
           } else if (verdict) {
             this.estimator.probeFailed(verdict.beforeBps, now);
+            this.probeWide = false;
           }
         }
       }
@@ -137,7 +142,8 @@ export class Downlink {
     }
     const proven = step.bps <= this.estimator.bitrate && now - this.probedAt <= PROBE_VALID_MS;
     if (proven || !this.prober.mayStart(now, step.resume)) return;
-    this.prober.start(step.bps * PROBE_OVERSHOOT, this.estimator.bitrate, now, step.resume);
+    const wide = this.probeWide ? this.allocator.topStep(tracks, levels, now, retransmitBps) : undefined;
+    this.prober.start(Math.max(step.bps, wide ?? 0) * PROBE_OVERSHOOT, this.estimator.bitrate, now, step.resume);
     this.deps.stats.probesStarted++;
   }
 

@@ -19,14 +19,20 @@ const SUCCESS_RATIO = 0.85;
 /** Loss among the probe's packets that fails it (the link dropped what it could not carry). */
 const FAIL_LOSS = 0.05;
 /**
- * Queueing delay that fails it: a probe packet's one-way delay (arrival − send, clocks' offset cancels)
- * this much above the probe's smallest — a queue is building; stopping here, before the trendline says
- * overuse or the queue overflows, keeps the probe's harm to the media it shares the link with small.
+ * Queueing delay that fails it: FAIL_DELAYED_PACKETS of the probe's packets with a one-way delay (arrival −
+ * send, clocks' offset cancels) this much above the probe's smallest — a queue is building; stopping
+ * here, before the trendline says overuse or the queue overflows, keeps the probe's harm to the media it
+ * shares the link with small. Several packets, not one: a busy machine delays a single one that much.
  */
-const FAIL_DELAY_MS = 30;
+const FAIL_DELAY_MS = 40;
+const FAIL_DELAYED_PACKETS = 3;
 export const MIN_BACKOFF_MS = 3000;
-/** A cut link is probed again at least this often: its restore is found within this long (plus the probe). */
-export const MAX_BACKOFF_MS = 12_000;
+/**
+ * A cut link is probed again at least this often: its restore is found within this long (plus the probe);
+ * a failed probe costs the link ~200 ms of a short queue (no freeze seen at 300 kbit/s). 12 s made a restore
+ * take over 20 s when one probe after it failed on a busy machine.
+ */
+export const MAX_BACKOFF_MS = 8000;
 /** Padding owed is capped at this much of the target (no long burst after a gap in the caller's calls). */
 const MAX_OWED_MS = 60;
 
@@ -38,6 +44,7 @@ interface Probe {
   beforeBps: number;
   startedAt: number;
   minDelay: number;
+  delayed: number;
   /** The probe's packets: transport-wide sequence numbers from firstSeq up to (not including) lastSeq, −1 while sending. */
   firstSeq: number;
   lastSeq: number;
@@ -85,6 +92,7 @@ export class Prober {
       beforeBps,
       startedAt: now,
       minDelay: Infinity,
+      delayed: 0,
       firstSeq: first,
       lastSeq: -1,
       bytesAtStart: this.history.bytesSent,
@@ -118,7 +126,6 @@ export class Prober {
     const p = this.probe;
     if (!p) return undefined;
     let covered = false;
-    let queued = false;
     for (let i = 0; i < fb.packets.length; i++) {
       const seq = (fb.baseSeq + i) & 0xffff;
       if (!this.inProbe(p, seq)) continue;
@@ -139,10 +146,10 @@ export class Prober {
       if (at > p.lastArrival) p.lastArrival = at;
       const delay = at - this.history.sentAt(seq);
       if (delay < p.minDelay) p.minDelay = delay;
-      else if (delay - p.minDelay > FAIL_DELAY_MS) queued = true;
+      else if (delay - p.minDelay > FAIL_DELAY_MS) p.delayed++;
     }
     const n = p.received + p.lost;
-    if (overuse || queued || (n >= 10 && p.lost / n > FAIL_LOSS)) return this.finish(false, now);
+    if (overuse || p.delayed >= FAIL_DELAYED_PACKETS || (n >= 10 && p.lost / n > FAIL_LOSS)) return this.finish(false, now);
     if (!this.endSending(p, now) || (!covered && now - p.startedAt < PROBE_MS + VERDICT_WAIT_MS)) return undefined;
     const span = p.lastArrival - p.firstArrival;
     const bps = span > 0 ? ((p.bytes - p.firstArrivalSize) * 8000) / span : 0;

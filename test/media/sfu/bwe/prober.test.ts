@@ -194,7 +194,9 @@ describe('Prober', () => {
       gaps.push(next - from);
       now = next;
     }
-    assert.deepEqual(gaps, [MIN_BACKOFF_MS, MIN_BACKOFF_MS * 2, MIN_BACKOFF_MS * 4, MAX_BACKOFF_MS, MAX_BACKOFF_MS, MAX_BACKOFF_MS]);
+    const doubling = [1, 2, 4, 8, 16, 32].map((k) => Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * k));
+    assert.deepEqual(gaps, doubling);
+    assert.equal(gaps.at(-1), MAX_BACKOFF_MS, 'capped');
     assert.deepEqual(prober.counts, { started: 6, succeeded: 0, failed: 6 });
     // A resume probe fails too: the next resume probe waits only MIN_BACKOFF_MS, an upgrade the backoff.
     prober.start(1_000_000, 100_000, now, true);
@@ -228,6 +230,15 @@ describe('Allocator.nextStep', () => {
     assert.equal(step.resume, true);
     assert.ok(Math.abs(step.bps - (40_000 + 150_000 * 1.3) / 0.9) < 1);
     assert.equal(a.nextStep([audio, video(1)], [0, 1], 10_000), undefined);
+  });
+
+  test('topStep: what every track on its top layer needs; an estimate of it raises l to the top in one allocation', () => {
+    const three: AllocTrack = { key: 'v', kind: 'video', layers: [150_000, 500_000, 1_500_000], level: 0 };
+    const a = new Allocator();
+    const top = a.topStep([audio, three], [0, 0], 10_000)!;
+    assert.ok(Math.abs(top - (40_000 + 1_500_000 * 1.15) / 0.9) < 1, String(top));
+    assert.deepEqual(a.allocate([audio, three], top + 1, 10_000), [0, 2], 'l straight to h');
+    assert.equal(a.topStep([audio, { ...three, level: 2 }], [0, 2], 20_000), undefined, 'nothing to rise');
   });
 
   test('a burst of retransmissions does not pause a playing track (it lowers what would rise)', () => {
