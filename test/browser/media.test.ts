@@ -236,7 +236,12 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
       await b.page.evaluate(({ trackId, layer }) => (window as any).client.setTargetTrackEncoding(trackId, layer), { trackId, layer });
       // Going up, the bandwidth allocator may pass through m (each step once a probe proved it): the client
       // is told of every switch; the last one is the layer it asked for.
-      const changed = await waitForPageEvent(b.page, (e) => e.name === 'encodingChanged' && (e.data as any).encoding === layer, WAIT_MS, { since });
+      // (The matcher runs in the page, so it names the layer literally.)
+      const toLayer =
+        layer === 'l'
+          ? (e: { name: string; data?: unknown }) => e.name === 'encodingChanged' && (e.data as any).encoding === 'l'
+          : (e: { name: string; data?: unknown }) => e.name === 'encodingChanged' && (e.data as any).encoding === 'h';
+      const changed = await waitForPageEvent(b.page, toLayer, WAIT_MS, { since });
       assert.equal((changed.data as any).encoding, layer);
       await waitForStats(b.page, (st) => width(st) === px, `${layer} layer (${px} px)`, 30_000);
     }
