@@ -129,7 +129,9 @@ describe('WebRtcTransport: only an ICE-checked Binding request picks the path', 
     const origReply = a.reply;
     a.reply = (data, headroom = 0) => {
       origReply(data, headroom);
-      if (data[headroom]! > 3) {
+      // Only DTLS records (first byte 20–63, RFC 7983) go to the DTLS client: werift throws on the RTP sent below.
+      const first = data[headroom]!;
+      if (first >= 20 && first <= 63) {
         fromServer++;
         client.receive(Buffer.from(data.subarray(headroom)));
       }
