@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { netnsUnavailable } from '../helpers/netns.js';
 import { setLoss } from '../helpers/net-link.js';
 import { startNetScene } from '../helpers/net-scene.js';
-import { receiveSample, waitForSample, type ReceiveSample } from '../helpers/net-stats.js';
+import { receiveSample, type ReceiveSample } from '../helpers/net-stats.js';
 import { noisyClip } from '../helpers/net-y4m.js';
-import { joinC5, publishC5 } from '../helpers/media-page.js';
+import { publishToSubscriber } from '../helpers/net-pubsub.js';
 import type { Page } from '../helpers/browser.js';
 
 const unavailable = await netnsUnavailable();
@@ -48,12 +48,7 @@ for (const workers of ['0', '1']) {
       });
       const m = scene.shoal.metricsUrl;
       try {
-        const roomId = await scene.room();
-        const [pub, sub] = await Promise.all([scene.page('pub', 'c5'), scene.page('sub', 'c5')]);
-        await joinC5(pub, { host: scene.shoal.host, token: await scene.token(roomId), name: 'pub' });
-        await joinC5(sub, { host: scene.shoal.host, token: await scene.token(roomId), name: 'sub' });
-        await publishC5(pub, { video: true, audio: true, width: 1280, height: 720, contentHint: 'detail' });
-        await waitForSample(sub, (x) => x.framesDecoded > 48, 'the subscriber decoding', 30_000);
+        const { sub } = await publishToSubscriber(scene);
         const clean = await phase(sub, PHASE_MS);
 
         const rtx0 = await counter(m, 'shoal_rtp_retransmitted_rtx_total');
