@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   let metricsServer: Server | undefined;
 
   // Installed before anything listens, so a signal during start-up is a shutdown too. First SIGTERM/SIGINT:
-  // drain (peers reconnect elsewhere, webhooks flush within FJ_DRAIN_TIMEOUT_MS), then exit; a second exits at once.
+  // drain (in a cluster the rooms here first get up to FJ_CLUSTER_DRAIN_TIMEOUT_MS to finish; then peers
+  // reconnect elsewhere, webhooks flush within FJ_DRAIN_TIMEOUT_MS), then exit; a second exits at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'shutting down');
+    log.info({ signal, drainTimeoutMs: config.drainTimeoutMs, clusterDrainTimeoutMs: config.cluster?.drainTimeoutMs }, 'shutting down');
     await shoal.drain(config.drainTimeoutMs);
     metricsServer?.close();
     await shoal.close();

@@ -33,6 +33,8 @@ export interface ClusterRouting {
   /** The room's claim: the holding node's id, and the node itself while it is live; undefined if unclaimed. */
   owner(roomId: string): Promise<{ id: string; node: RoutingNode | undefined } | undefined>;
   forwardTimeoutMs?: number;
+  /** True while this node drains (SIGTERM): it takes no new room, its rooms finish. */
+  draining?: () => boolean;
   /** The registration lease: nodes renew (with fresh load) every lease/3. */
   leaseMs: number;
 }
@@ -180,8 +182,12 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
     if (route === '/room') {
       if (req.method === 'GET') return forwarded ? undefined : listAll(req, reply);
       if (req.method !== 'POST') return;
+      const draining = cluster.draining?.() === true;
+      if (draining && forwarded) throw unavailable('Shoal is shutting down: this node takes no new rooms');
       if (!forwarded && !req.validationError) {
-        const target = placement.pick(await ask(() => cluster.liveNodes()));
+        const nodes = await ask(() => cluster.liveNodes());
+        const target = placement.pick(draining ? nodes.filter((n) => n.id !== cluster.selfId) : nodes);
+        if (!target && draining) throw unavailable('Shoal is shutting down and no other node takes new rooms');
         if (target && target.id !== cluster.selfId) {
           await forward(target, req, reply, `Unable to reach Fishjam instance ${target.id}`);
           if (reply.statusCode === 201) placement.record(target);

@@ -29,6 +29,7 @@ export class ClusterNode {
   readonly redis: RedisClient;
   private registry: NodeRegistry | undefined;
   private cpuAt = { wall: performance.now(), usage: process.cpuUsage() };
+  private draining = false;
 
   constructor(private readonly o: ClusterNodeOptions) {
     this.redis = createRedisClient({ url: o.config.redisUrl, log: o.log, name: o.nodeId });
@@ -74,7 +75,13 @@ export class ClusterNode {
   }
 
   async setDraining(): Promise<void> {
+    this.draining = true;
     await this.registry?.setDraining(true);
+  }
+
+  /** Renews the registration now (after Redis came back, possibly empty); a failure is retried by the registry. */
+  async reregister(): Promise<void> {
+    await this.registry?.setDraining(this.draining);
   }
 
   /** Leaves the registry (bounded by the command timeout) and closes the connection. */

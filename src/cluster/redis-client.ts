@@ -33,6 +33,8 @@ export interface RedisClient {
   waitReady(timeoutMs: number): Promise<boolean>;
   /** The bound of one command round trip, ms. */
   readonly commandTimeoutMs: number;
+  /** Calls `listener` each time the connection is ready again after it was lost (not on the first connect). */
+  onReconnect(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,8 @@ export function createRedisClient(o: RedisClientOptions): RedisClient {
   });
   let down = false;
   let closing = false;
+  let everReady = false;
+  const reconnectListeners = new Set<() => void>();
   // Without a listener an 'error' event would throw and end the process. Logged once per outage.
   redis.on('error', (err: Error) => {
     if (closing || down) return;
@@ -74,10 +78,16 @@ export function createRedisClient(o: RedisClientOptions): RedisClient {
   redis.on('ready', () => {
     if (down) log.info('Redis reachable again');
     down = false;
+    if (everReady && !closing) for (const l of reconnectListeners) l();
+    everReady = true;
   });
   return {
     commandTimeoutMs,
     connected: () => redis.status === 'ready',
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
     waitReady: (timeoutMs) =>
       new Promise<boolean>((resolve) => {
         if (redis.status === 'ready') return resolve(true);

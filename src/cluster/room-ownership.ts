@@ -2,8 +2,9 @@
 // claim (node + epoch) and releases exactly that claim when the room ends, and looks up who holds a room.
 // A fenced node claims nothing. A claim under this node's id that it does not remember (left by an earlier
 // run with the same FJ_NODE_ID) is taken over. Redis failures reject with ClusterUnavailableError (the API
-// answers 503); releases are best effort (a claim left behind by a dead node is taken over by the next
-// claim). It knows no rooms, only their ids.
+// answers 503); a release that fails is remembered (bounded) and retried by retryReleases() once Redis is
+// back, still fenced by its epoch. A claim won over a dead node's claim is reported (that room crashed).
+// It knows no rooms, only their ids.
 import type { Logger } from '../log/logger.js';
 import { ClusterUnavailableError } from './redis-client.js';
 import type { RoomClaim, RoomDirectory } from './room-directory.js';
@@ -14,6 +15,8 @@ const MAX_HELD = 100_000;
 export class RoomOwnership {
   private readonly held = new Map<string, RoomClaim>();
   private readonly pending = new Set<string>();
+  /** Claims whose release failed (Redis unreachable): retried by retryReleases(). */
+  private readonly unreleased = new Map<string, RoomClaim>();
 
   constructor(
     private readonly directory: RoomDirectory,
@@ -21,6 +24,8 @@ export class RoomOwnership {
     private readonly log: Logger,
     /** False while this node is fenced off (its lease lapsed): it must not take rooms then. */
     private readonly mayClaim: () => boolean = () => true,
+    /** A claim this node won replaced the claim of a node whose lease lapsed: that node's room crashed. */
+    private readonly onTakenOver: (roomId: string, from: RoomClaim) => void = () => {},
   ) {}
 
   /** True if this node now holds `roomId`; false if a claim (another node's, or this node's own) holds it. */
@@ -37,11 +42,26 @@ export class RoomOwnership {
         r = await this.directory.claim(roomId, this.selfId);
       }
       if (!r.won) return false;
+      this.unreleased.delete(roomId);
+      // Reported before the claim is held, so a roomCrashed published for it releases nothing here.
+      if (r.tookOver) this.onTakenOver(roomId, r.tookOver);
       if (this.held.size < MAX_HELD) this.held.set(roomId, r.claim);
       return true;
     } finally {
       this.pending.delete(roomId);
     }
+  }
+
+  /**
+   * Writes this node's claim on a room it serves again (Redis lost it: restarted empty). 'kept' when the
+   * directory still has this node's claim, 'claimed' when written anew, else the other holder's node id.
+   */
+  async reassert(roomId: string): Promise<'kept' | 'claimed' | { heldBy: string }> {
+    const r = await this.directory.claim(roomId, this.selfId);
+    if (!r.won && r.holder.node !== this.selfId) return { heldBy: r.holder.node };
+    const claim = r.won ? r.claim : r.holder;
+    if (this.held.size < MAX_HELD || this.held.has(roomId)) this.held.set(roomId, claim);
+    return r.won ? 'claimed' : 'kept';
   }
 
   /** The id of the node holding `roomId`'s claim, if any. */
@@ -60,6 +80,32 @@ export class RoomOwnership {
     const claim = this.held.get(roomId);
     if (!claim) return;
     this.held.delete(roomId);
-    this.directory.release(roomId, claim).catch((err: Error) => this.log.warn({ roomId, err: err.message }, 'room claim not released; it will be taken over'));
+    this.directory.release(roomId, claim).catch((err: Error) => {
+      this.log.warn({ roomId, err: err.message }, 'room claim not released; retried once Redis answers');
+      if (this.unreleased.size < MAX_HELD) this.unreleased.set(roomId, claim);
+    });
+  }
+
+  /** Claims this node holds now (room ids). */
+  heldIds(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /**
+   * Retries the releases that failed, each fenced by its epoch (a claim reaped or re-made by another node
+   * meanwhile is left alone). Resolves with the ids whose claim this call deleted; Redis errors keep the rest.
+   */
+  async retryReleases(): Promise<string[]> {
+    const done: string[] = [];
+    for (const [roomId, claim] of [...this.unreleased]) {
+      try {
+        if (await this.directory.release(roomId, claim)) done.push(roomId);
+        this.unreleased.delete(roomId);
+      } catch (err) {
+        this.log.debug({ roomId, err: (err as Error).message }, 'room claim release retry failed');
+        break;
+      }
+    }
+    return done;
   }
 }

@@ -10,6 +10,8 @@ export interface ClusterConfig {
   leaseMs: number;
   /** FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED as given (routing is always on in a Shoal cluster). */
   routingFlag: boolean | undefined;
+  /** FJ_CLUSTER_DRAIN_TIMEOUT_MS: on SIGTERM, how long the rooms here may keep running (no new rooms placed here) before the rest are hung up, ms. */
+  drainTimeoutMs: number;
 }
 
 /** What cluster mode decides about the node's identity and secret, next to the cluster settings. */
@@ -116,5 +118,6 @@ export function parseClusterConfig(
     throw refuse(nodeIdRaw !== undefined ? 'FJ_NODE_ID' : 'FJ_DIST_NODE_NAME', `expected 1 to 128 characters of A-Z a-z 0-9 . _ : @ [ ] -, got "${nodeId.slice(0, 160)}"`);
   }
   const leaseMs = node.int('CLUSTER_LEASE_MS', 10_000, 500, 300_000);
-  return { cluster: { redisUrl, leaseMs, routingFlag }, nodeId };
+  const drainTimeoutMs = node.int('CLUSTER_DRAIN_TIMEOUT_MS', 30_000, 0, 86_400_000);
+  return { cluster: { redisUrl, leaseMs, routingFlag, drainTimeoutMs }, nodeId };
 }

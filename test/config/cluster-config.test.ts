@@ -17,7 +17,7 @@ describe('cluster configuration (FJ_REDIS_URL, Fishjam FJ_DIST_*)', () => {
 
   test('FJ_REDIS_URL turns cluster mode on, with the default lease and a host-name + port node id', () => {
     const c = loadConfig({ ...CLUSTER, FJ_PORT: '5011' });
-    assert.deepEqual(c.cluster, { redisUrl: 'redis://127.0.0.1:6379', leaseMs: 10_000, routingFlag: undefined });
+    assert.deepEqual(c.cluster, { redisUrl: 'redis://127.0.0.1:6379', leaseMs: 10_000, routingFlag: undefined, drainTimeoutMs: 30_000 });
     assert.match(c.nodeId, /^[A-Za-z0-9.-]+-5011$/);
     assert.ok(c.nodeId.startsWith(hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 10)));
     assert.equal(loadConfig({ ...CLUSTER, FJ_NODE_ID: 'node-a' }).nodeId, 'node-a');
@@ -50,6 +50,12 @@ describe('cluster configuration (FJ_REDIS_URL, Fishjam FJ_DIST_*)', () => {
     assert.equal(loadConfig({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '1500' }).cluster?.leaseMs, 1500);
     assert.equal(configError({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '100' }).variable, 'FJ_CLUSTER_LEASE_MS');
     assert.equal(configError({ ...CLUSTER, FJ_CLUSTER_LEASE_MS: '999999999' }).variable, 'FJ_CLUSTER_LEASE_MS');
+  });
+
+  test('FJ_CLUSTER_DRAIN_TIMEOUT_MS is bounded (0 hangs up at once)', () => {
+    assert.equal(loadConfig({ ...CLUSTER, FJ_CLUSTER_DRAIN_TIMEOUT_MS: '0' }).cluster?.drainTimeoutMs, 0);
+    assert.equal(configError({ ...CLUSTER, FJ_CLUSTER_DRAIN_TIMEOUT_MS: '-1' }).variable, 'FJ_CLUSTER_DRAIN_TIMEOUT_MS');
+    assert.equal(configError({ ...CLUSTER, FJ_CLUSTER_DRAIN_TIMEOUT_MS: '999999999' }).variable, 'FJ_CLUSTER_DRAIN_TIMEOUT_MS');
   });
 
   test('FJ_DIST_ENABLED=true without FJ_REDIS_URL is refused: Shoal clusters on Redis', () => {
