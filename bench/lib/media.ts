@@ -1,5 +1,6 @@
 // Receive-side accounting over a measurement window for browserless peers (bench/clients/c5-peer.ts), and a
-// window runner that samples server CPU/RSS and Prometheus counters while printing a progress line.
+// window runner that samples server CPU/RSS and Prometheus counters while printing a progress line. The
+// server may be several processes (a cluster's nodes): their CPU, RSS and counters are summed.
 import type { C5Peer } from '../clients/c5-peer.js';
 import { cpuBetween, cpuSample, memory, MiB, type CpuSample } from './proc.js';
 import { fixed, type Progress } from './report.js';
@@ -78,12 +79,18 @@ export interface WindowResult {
   reception: WindowReception;
 }
 
-async function snapshot(shoal: ShoalProcess, publishers: C5Peer[], receivers: C5Peer[]): Promise<WindowSnapshot> {
-  const metrics = await shoal.scrape();
+/** RSS and peak RSS of all the server processes, summed. */
+function serverMemory(servers: ShoalProcess[]): { rss: number; peakRss: number } {
+  return servers.map((s) => memory(s.pid)).reduce((a, b) => ({ rss: a.rss + b.rss, peakRss: a.peakRss + b.peakRss }), { rss: 0, peakRss: 0 });
+}
+
+async function snapshot(servers: ShoalProcess[], publishers: C5Peer[], receivers: C5Peer[]): Promise<WindowSnapshot> {
+  const all = await Promise.all(servers.map((s) => s.scrape()));
+  const sum = (name: string) => all.reduce((total, m) => total + (m.get(name) ?? NaN), 0);
   return {
-    cpu: cpuSample(shoal.pid),
-    forwarded: metrics.get('shoal_rtp_forwarded_total') ?? NaN,
-    receivedByServer: metrics.get('shoal_rtp_received_total') ?? NaN,
+    cpu: cpuSample(servers.map((s) => s.pid)),
+    forwarded: sum('shoal_rtp_forwarded_total'),
+    receivedByServer: sum('shoal_rtp_received_total'),
     counters: snapshotCounters(receivers),
     sent: publishers.reduce((s, p) => s + p.sent.rtp, 0),
   };
@@ -91,7 +98,7 @@ async function snapshot(shoal: ShoalProcess, publishers: C5Peer[], receivers: C5
 
 /** Measures `seconds` of steady state: server CPU and RSS from /proc, forwarded packets from /metrics, loss at the receivers. */
 export async function measureWindow(
-  shoal: ShoalProcess,
+  shoal: ShoalProcess | ShoalProcess[],
   publishers: C5Peer[],
   receivers: C5Peer[],
   seconds: number,
@@ -100,24 +107,25 @@ export async function measureWindow(
   /** Receiving streams there should be (silent ones count as lost); default: those that received. */
   streamsExpected?: number,
 ): Promise<WindowResult> {
-  const a = await snapshot(shoal, publishers, receivers);
+  const servers = Array.isArray(shoal) ? shoal : [shoal];
+  const a = await snapshot(servers, publishers, receivers);
   const end = a.cpu.t + seconds * 1000;
   let prev = a;
   while (performance.now() < end) {
     await sleep(Math.min(1000, Math.max(0, end - performance.now())));
-    const cur = await snapshot(shoal, publishers, receivers);
+    const cur = await snapshot(servers, publishers, receivers);
     const c = cpuBetween(prev.cpu, cur.cpu);
     const r = receptionBetween(prev.counters, cur.counters, streamsExpected);
     progress.update(
       `${label}: ${fixed((cur.cpu.t - a.cpu.t) / 1000)}/${seconds} s, ${fixed((cur.forwarded - prev.forwarded) / c.wall, 0)} fwd pkts/s, ` +
-        `server CPU ${fixed(c.serverCpuPercent)} % (other ${fixed(c.otherCpuPercent, 0)} %), loss ${fixed(r.lossPercent, 2)} %, RSS ${fixed(memory(shoal.pid).rss / MiB, 0)} MiB`,
+        `server CPU ${fixed(c.serverCpuPercent)} % (other ${fixed(c.otherCpuPercent, 0)} %), loss ${fixed(r.lossPercent, 2)} %, RSS ${fixed(serverMemory(servers).rss / MiB, 0)} MiB`,
     );
     prev = cur;
   }
   const b = prev;
   const c = cpuBetween(a.cpu, b.cpu);
   const forwarded = b.forwarded - a.forwarded;
-  const mem = memory(shoal.pid);
+  const mem = serverMemory(servers);
   return {
     wall: c.wall,
     serverCpuPercent: c.serverCpuPercent,

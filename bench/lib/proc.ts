@@ -51,8 +51,10 @@ export interface CpuSample {
   client: NodeJS.CpuUsage;
 }
 
-export function cpuSample(pid: number): CpuSample {
-  return { t: performance.now(), serverTicks: cpuTicks(pid), machineTicks: machineBusyTicks(), client: process.cpuUsage() };
+/** A CPU sample of the server: one process, or several (a cluster's nodes) whose ticks are summed. */
+export function cpuSample(pid: number | number[]): CpuSample {
+  const serverTicks = (Array.isArray(pid) ? pid : [pid]).reduce((sum, p) => sum + cpuTicks(p), 0);
+  return { t: performance.now(), serverTicks, machineTicks: machineBusyTicks(), client: process.cpuUsage() };
 }
 
 /** Server and load-generator CPU between two samples: seconds used, wall seconds and % of one core. */

@@ -1,6 +1,7 @@
 // Shoal as a child process for the load generator (`node --import tsx src/main.ts`, FJ_LOG_LEVEL=error) on
 // free ports: HTTP/WebSocket, Prometheus metrics and the integrated TURN server (UDP only, 127.0.0.1). The
-// generator runs in the parent process, so its CPU is not charged to the server.
+// generator runs in the parent process, so its CPU is not charged to the server. Optionally pinned to CPUs
+// (taskset, which execs node: the pid stays the server's) and given a shared token and key base (a cluster).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -53,16 +54,24 @@ export interface ShoalStartOptions {
   workers?: number;
   /** Extra environment for the server (overrides the defaults). */
   env?: Record<string, string>;
+  /** Pins the process to these CPUs (`taskset -c <cpus>`, e.g. "0"); needs taskset (util-linux). */
+  cpus?: string;
 }
 
 export class ShoalProcess {
-  readonly apiToken = randomBytes(18).toString('base64url');
-  readonly secretKeyBase = randomBytes(36).toString('base64');
+  readonly apiToken: string;
+  readonly secretKeyBase: string;
   private child: ChildProcess | undefined;
   private output = '';
   httpPort = 0;
   metricsPort = 0;
   turnPort = 0;
+
+  /** Token and key base: random unless given (a cluster's nodes share both). */
+  constructor(shared: { apiToken?: string; secretKeyBase?: string } = {}) {
+    this.apiToken = shared.apiToken ?? randomBytes(18).toString('base64url');
+    this.secretKeyBase = shared.secretKeyBase ?? randomBytes(36).toString('base64');
+  }
 
   get pid(): number {
     return this.child!.pid!;
@@ -79,7 +88,9 @@ export class ShoalProcess {
   async start(o: ShoalStartOptions = {}): Promise<void> {
     [this.httpPort, this.metricsPort, this.turnPort] = await Promise.all([freeTcpPort(), freeTcpPort(), freeUdpPort()]);
     const prof = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
-    const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], {
+    const argv = [process.execPath, ...prof, '--import', 'tsx', 'src/main.ts'];
+    const [cmd, ...args] = o.cpus === undefined ? argv : ['taskset', '-c', o.cpus, ...argv];
+    const child = spawn(cmd!, args, {
       cwd: REPO,
       env: {
         ...process.env,
@@ -88,6 +99,7 @@ export class ShoalProcess {
         FJ_SECRET_KEY_BASE: this.secretKeyBase,
         FJ_IP: '127.0.0.1',
         FJ_PORT: String(this.httpPort),
+        FJ_HOST: `127.0.0.1:${this.httpPort}`,
         FJ_METRICS_IP: '127.0.0.1',
         FJ_METRICS_PORT: String(this.metricsPort),
         FJ_WEBRTC_TURN_IP: '127.0.0.1',
@@ -137,7 +149,14 @@ export class ShoalProcess {
 
   /** Adds a webrtc peer; resolves with its token. */
   async addPeer(roomId: string): Promise<string> {
-    return (await this.api('POST', `/room/${roomId}/peer`, { type: 'webrtc', options: {} })).data.token as string;
+    return (await this.addPeerWithUrl(roomId)).token;
+  }
+
+  /** Adds a webrtc peer; resolves with its token and the ws:// base URL of the node serving its room. */
+  async addPeerWithUrl(roomId: string): Promise<{ token: string; wsUrl: string }> {
+    const data = (await this.api('POST', `/room/${roomId}/peer`, { type: 'webrtc', options: {} })).data;
+    const url = String(data.peer_websocket_url).replace(/\/socket\/peer\/websocket$/, '');
+    return { token: data.token as string, wsUrl: `ws://${url}` };
   }
 
   /** Deletes the room and waits (≤ 10 s) until the server reports no rooms, so the next measurement starts clean. */

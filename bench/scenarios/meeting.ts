@@ -2,21 +2,24 @@
 // receives every other peer of its room, so the server forwards R × M × (M − 1) video streams. Peers of a
 // room join and publish one after another (rooms in parallel); once every peer receives packets from all
 // the others and a warm-up has passed, a window of --seconds measures server CPU/RSS, forwarded packets
-// and the receivers' loss.
+// and the receivers' loss. With --nodes N the server is an N-node cluster on a throwaway redis-server
+// (bench/lib/shoal-target.ts): rooms are created and peers added through node 0, each peer connects to its
+// room's node, CPU and counters are summed over the nodes, and the result records where the rooms landed.
 import { C5Peer } from '../clients/c5-peer.js';
 import type { Flags } from '../lib/args.js';
 import { measureWindow, peerErrors } from '../lib/media.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
-import { ShoalProcess, sleep, workersNote } from '../lib/shoal-process.js';
+import { sleep, workersNote } from '../lib/shoal-process.js';
+import { startTarget, type ShoalTarget } from '../lib/shoal-target.js';
 
-const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--workers N] [--profile DIR] [--smoke]';
+const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--workers N] [--nodes N [--no-pin]] [--profile DIR] [--smoke]';
 
 export const meeting: Scenario = {
   name: 'meeting',
   summary: 'R rooms × M peers, all publishing video and receiving the others; server CPU, loss',
   usage,
-  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', profile: 'string', workers: 'number', smoke: 'bool' },
+  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', profile: 'string', workers: 'number', nodes: 'number', pin: 'bool', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       rooms: (f.rooms as number | undefined) ?? 4,
@@ -28,21 +31,26 @@ export const meeting: Scenario = {
     if (f.smoke) Object.assign(o, { rooms: 1, peers: 3, seconds: 3, warmup: 1 });
     if (!Number.isInteger(o.rooms) || !Number.isInteger(o.peers) || o.peers < 2) throw new Error('--rooms and --peers take integers, --peers ≥ 2');
     const mLines = o.audio ? 2 : 1;
-    const shoal = new ShoalProcess();
+    const nodes = f.nodes as number | undefined;
     const peers: C5Peer[] = [];
     const rooms: string[] = [];
+    /** Rooms per node, in node order. */
+    const placement = Array.from({ length: nodes ?? 1 }, () => 0);
+    let shoal: ShoalTarget | undefined;
     try {
-      await shoal.start({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined });
+      shoal = await startTarget({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined, nodes, pin: f.pin as boolean | undefined });
+      const target = shoal;
       const setupStart = performance.now();
       let ready = 0;
       await Promise.all(
         Array.from({ length: o.rooms }, async (_, r) => {
-          const room = await shoal.createRoom();
+          const { id: room, node } = await target.createRoom();
           rooms.push(room);
+          placement[node]!++;
           const mine: C5Peer[] = [];
           for (let i = 0; i < o.peers; i++) {
-            const token = await shoal.addPeer(room);
-            const p = new C5Peer({ wsUrl: shoal.wsUrl, token, name: `room${r}-peer${i}` });
+            const { token, wsUrl } = await target.addPeer(room);
+            const p = new C5Peer({ wsUrl, token, name: `room${r}-peer${i}` });
             peers.push(p);
             mine.push(p);
             await p.join(30_000);
@@ -64,11 +72,11 @@ export const meeting: Scenario = {
       const setupSeconds = (performance.now() - setupStart) / 1000;
       progress.update(`meeting ${o.rooms}×${o.peers}: all receiving after ${fixed(setupSeconds)} s; warm-up ${o.warmup} s`, true);
       await sleep(o.warmup * 1000);
-      const w = await measureWindow(shoal, peers, peers, o.seconds, progress, `meeting ${o.rooms}×${o.peers}`, o.rooms * o.peers * (o.peers - 1) * mLines);
+      const w = await measureWindow(target.servers, peers, peers, o.seconds, progress, `meeting ${o.rooms}×${o.peers}`, o.rooms * o.peers * (o.peers - 1) * mLines);
       progress.done();
       const errors = peerErrors(peers);
       const streams = o.rooms * o.peers * (o.peers - 1) * mLines;
-      const row = { rooms: o.rooms, peersPerRoom: o.peers, subscriberStreams: streams, setupSeconds, ...w };
+      const row = { rooms: o.rooms, peersPerRoom: o.peers, subscriberStreams: streams, setupSeconds, placement, ...w };
       const header = ['rooms × peers', 'sub streams', 'pub pkts/s', 'fwd pkts/s', 'server CPU %', 'CPU µs/fwd pkt', 'loss %', 'RSS MiB', 'setup s', 'gen CPU %', 'other CPU %'];
       const cells = [
         [
@@ -86,20 +94,21 @@ export const meeting: Scenario = {
         ],
       ];
       return {
-        title: `meeting (${o.rooms} rooms × ${o.peers} peers, each sending VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus' : ''} and receiving the others; ${o.seconds} s window; ${workersNote(f.workers)}CPU % is of one core; ${machine()})`,
+        title: `meeting (${o.rooms} rooms × ${o.peers} peers, each sending VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus' : ''} and receiving the others; ${o.seconds} s window; ${nodes === undefined ? workersNote(f.workers) : `${target.label}; CPU summed over the nodes; `}CPU % is of one core; ${machine()})`,
         table: table(header, cells),
         notes: [
+          ...(nodes === undefined ? [] : [`rooms per node (created through node 0): ${placement.join(', ')}`]),
           ...(errors.length > 0 ? [`client errors:\n  ${errors.join('\n  ')}`] : []),
           ...(shoal.log.trim() !== '' ? [`server log (errors):\n${shoal.log.trim()}`] : []),
         ],
-        result: { scenario: 'meeting', audio: o.audio, workers: (f.workers as number | undefined) ?? 0, rows: [row] },
+        result: { scenario: 'meeting', audio: o.audio, workers: (f.workers as number | undefined) ?? 0, nodes: nodes ?? 1, cluster: nodes !== undefined, target: target.label, rows: [row] },
       };
     } catch (err) {
-      if (shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
+      if (shoal && shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
       throw err;
     } finally {
       for (const p of peers) p.close();
-      await shoal.stop();
+      await shoal?.stop();
     }
   },
 };
