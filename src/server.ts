@@ -29,6 +29,15 @@ import { ClusterNode } from './cluster/cluster-node.js';
 import { parseNode } from './cluster/node-registry.js';
 import { redisRoomDirectory } from './cluster/room-directory.js';
 import { RoomOwnership } from './cluster/room-ownership.js';
+import { NodeReaper } from './cluster/node-reaper.js';
+import { CLOSE_FENCED, NodeFencing, fenceTimings } from './cluster/node-fencing.js';
+import { RoomReassert } from './cluster/room-reassert.js';
+import { roomsEnded } from './cluster/rooms-ended.js';
+import { NotificationStream } from './cluster/notification-stream.js';
+import { encodeNotification } from './notify/server-message.js';
+import { RELAYED_HEADER, SocketRelay } from './cluster/socket-relay.js';
+import type { EndpointRelay } from './signaling/endpoint-auth.js';
+import type { IncomingMessage } from 'node:http';
 
 function hkdfSecret(secret: string, info: string): string {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32)).toString('base64');
@@ -45,6 +54,8 @@ export interface Shoal {
   media: MediaPlane;
   /** Cluster mode (FJ_REDIS_URL): this node's membership; undefined on a single node. */
   cluster: ClusterNode | undefined;
+  /** Cluster mode: the cluster-wide server notification stream (stats for tests and metrics). */
+  clusterNotifications: NotificationStream | undefined;
   /** Resolves to the bound HTTP port. */
   listen(): Promise<number>;
   /**
@@ -107,6 +118,8 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const metrics = createMetrics(rooms, webhooks, media);
   let draining = false;
   const isDraining = () => draining;
+  // Cluster drain, first phase: no new room here, the rooms here keep running (peers may still join them).
+  let clusterDraining = false;
   const cluster = config.cluster && new ClusterNode({
     config: config.cluster,
     nodeId: config.nodeId,
@@ -134,9 +147,47 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     },
   });
   const distribution = cluster && (() => cluster.distribution());
-  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }), () => cluster.status() !== 'fenced');
+  // A claim won over a dead node's claim, or reaped from one: that room crashed (reported once, by this node).
+  const reportCrashed = (roomId: string) => bus.publish({ type: 'roomCrashed', roomId });
+  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }), () => cluster.status() !== 'fenced', reportCrashed);
   // A room that ends here gives back its claim, so its id can be created again anywhere.
   const releaseClaims = ownership && bus.subscribe((n) => (n.type === 'roomDeleted' || n.type === 'roomCrashed') && ownership.release(n.roomId));
+  // Node loss: every node reaps the claims of nodes whose lease lapsed; a fenced node stops its own rooms.
+  const timings = cluster && fenceTimings(config.cluster!.leaseMs);
+  const reaper = cluster && timings && new NodeReaper({
+    directory: redisRoomDirectory(cluster.redis),
+    mayRun: () => cluster.status() === 'up',
+    onCrashed: reportCrashed,
+    periodMs: timings.reapPeriodMs,
+    graceMs: timings.reapGraceMs,
+    log: log.child({ module: 'cluster' }),
+  });
+  const fencing = cluster && ownership && timings && new NodeFencing({
+    selfId: config.nodeId,
+    status: () => cluster.status(),
+    onStatus: (l) => cluster.onStatus(l),
+    liveNodes: () => cluster.liveNodes(),
+    serverApiToken: config.serverApiToken,
+    timings,
+    leaseMs: config.cluster!.leaseMs,
+    stopRooms: () => {
+      for (const room of rooms.list()) room.hangUpAll(CLOSE_FENCED.code, CLOSE_FENCED.reason);
+      rooms.stopAll();
+    },
+    onRecovered: () => void ownership.retryReleases().catch(() => {}),
+    log: log.child({ module: 'cluster' }),
+  });
+  // Server notifications are cluster-wide: own ones go to the stream (local sockets got them from the hub
+  // already), the other nodes' reach the local sockets only (webhooks stay with each room's owner).
+  const notificationStream = cluster && new NotificationStream({
+    redis: cluster.redis,
+    url: config.cluster!.redisUrl,
+    nodeId: config.nodeId,
+    log: log.child({ module: 'cluster-notifications' }),
+    deliver: (bytes) => hub.deliver(bytes),
+    status: () => cluster.status(),
+  });
+  const streamNotifications = notificationStream && bus.subscribe((n) => notificationStream.publish(encodeNotification(n)));
   const clusterRouting = cluster && ownership && {
     selfId: config.nodeId,
     liveNodes: () => cluster.liveNodes(),
@@ -147,19 +198,34 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       return o && { id: o.node, node: o.registration === undefined ? undefined : parseNode(o.registration) };
     },
     leaseMs: config.cluster!.leaseMs,
+    draining: () => clusterDraining,
   };
+  // After Redis comes back (restarted empty), this node registers again and claims the rooms it serves.
+  const reassert = cluster && ownership && new RoomReassert({
+    onReconnect: (listener) => cluster.redis.onReconnect(listener),
+    reregister: () => cluster.reregister(),
+    ownership,
+    roomIds: () => rooms.list().map((r) => r.id),
+    serves: (id) => rooms.find(id) !== undefined,
+    log: log.child({ module: 'cluster' }),
+  });
   const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution, cluster: clusterRouting });
   instrumentHttp(app, metrics.http);
 
+  // A peer/agent socket whose token another node minted is relayed there (unless it was relayed here).
+  const socketRelay = cluster && new SocketRelay({ selfId: config.nodeId, liveNodes: () => cluster.liveNodes(), maxFrameBytes: config.maxWsFrameBytes, log });
+  const relayFor = (path: string, req: IncomingMessage): EndpointRelay | undefined =>
+    socketRelay && req.headers[RELAYED_HEADER] === undefined ? (ws, target) => socketRelay.start(ws, { ...target, path }) : undefined;
   const sockets = new SocketRouter({
     maxFrameBytes: config.maxWsFrameBytes,
     checkOrigin: config.checkOrigin,
     log: log.child({ module: 'sockets' }),
     routes: {
-      '/socket/peer/websocket': (ws) => new PeerSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs, isDraining, joinRefused: metrics.joinRefused }),
+      '/socket/peer/websocket': (ws, req) =>
+        new PeerSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs, isDraining, joinRefused: metrics.joinRefused, relay: relayFor('/socket/peer/websocket', req) }),
       '/socket/server/websocket': (ws) =>
         new ServerSocket(ws, { serverApiToken: config.serverApiToken, hub, log, pingIntervalMs: config.pingIntervalMs }),
-      '/socket/agent/websocket': (ws) => new AgentSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs }),
+      '/socket/agent/websocket': (ws, req) => new AgentSocket(ws, { rooms, tokens, log, pingIntervalMs: config.pingIntervalMs, relay: relayFor('/socket/agent/websocket', req) }),
     },
   });
   sockets.attach(app.server);
@@ -173,31 +239,60 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     metrics,
     media,
     cluster,
+    clusterNotifications: notificationStream,
     async listen() {
       // HTTP first: with FJ_WEBRTC_TURN_*_PORT=0 the TURN sockets take any free port, never FJ_PORT.
       await app.listen({ host: config.ip, port: config.port });
       await media.start();
       // Joins the cluster only once it can serve: the registration advertises the bound addresses.
       await cluster?.start();
+      reaper?.start();
+      fencing?.start();
+      reassert?.start();
+      notificationStream?.start();
       return (app.server.address() as AddressInfo).port;
     },
     async drain(timeoutMs) {
+      if (cluster) {
+        // A cluster node stops taking rooms (they are placed on the others) and lets its rooms finish, up to
+        // FJ_CLUSTER_DRAIN_TIMEOUT_MS; whatever is left is then hung up as on a single node.
+        clusterDraining = true;
+        await cluster.setDraining();
+        const waitMs = config.cluster!.drainTimeoutMs;
+        log.info({ rooms: rooms.list().length, waitMs }, 'draining: no new rooms placed here; the rooms here may finish');
+        const ended = await roomsEnded({
+          count: () => rooms.list().length,
+          onRoomEnded: (listener) => bus.subscribe((n) => (n.type === 'roomDeleted' || n.type === 'roomCrashed') && listener()),
+          timeoutMs: waitMs,
+        });
+        if (ended) log.info('draining: every room here ended');
+        else log.info({ rooms: rooms.list().length, waitMs }, 'draining: time is up; hanging up the rooms left');
+        reassert?.stop();
+      }
       draining = true;
       await cluster?.setDraining();
       const open = rooms.list();
       log.info({ rooms: open.length, timeoutMs }, 'draining: new rooms and peers refused, peers told to reconnect');
       for (const room of open) room.hangUpAll(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
+      socketRelay?.closeAll(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
       rooms.stopAll();
       const flushed = await webhooks.drain(timeoutMs);
       if (flushed) log.info('drained: every webhook event delivered');
       else log.warn({ timeoutMs }, 'drain timed out with webhook events undelivered');
+      await notificationStream?.close();
       await cluster?.close();
       return flushed;
     },
     async close() {
       rooms.stopAll();
       releaseClaims?.();
+      reaper?.stop();
+      fencing?.stop();
+      reassert?.stop();
+      await notificationStream?.close();
+      streamNotifications?.();
       await cluster?.close();
+      socketRelay?.closeAll(1001, 'Server shutting down');
       sockets.closeAll();
       await app.close();
       webhookNotifier.close();

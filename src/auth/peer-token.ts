@@ -32,7 +32,11 @@ export interface TokenClaims {
 /** Close reasons the clients match literally (see peer-protocol §1.6). */
 export type TokenRefusal = 'missing token' | 'invalid token' | 'expired token';
 
-export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenRefusal };
+/**
+ * A refusal; `foreign` is set when the token's signature and expiry are valid but another instance minted it
+ * (still refused here: a cluster may relay the socket to that instance).
+ */
+export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenRefusal; foreign?: TokenClaims };
 
 export interface MintRequest {
   kind: TokenKind;
@@ -113,8 +117,11 @@ export class PeerTokenService {
     const payload = decodeJsonPart(token.slice(dot1 + 1, dot2));
     if (!isObject(payload)) return invalid;
     const claims = parseClaims(payload);
-    if (claims === undefined || claims.nodeId !== this.nodeId) return invalid;
-    if (claims.expiresAt <= Math.floor(Date.now() / 1000)) return { ok: false, reason: 'expired token' };
+    if (claims === undefined) return invalid;
+    const expired = claims.expiresAt <= Math.floor(Date.now() / 1000);
+    // Another instance's token is 'invalid token' here, as before; a live one names its instance.
+    if (claims.nodeId !== this.nodeId) return expired ? invalid : { ok: false, reason: 'invalid token', foreign: claims };
+    if (expired) return { ok: false, reason: 'expired token' };
     return { ok: true, claims };
   }
 }

@@ -5,7 +5,8 @@
 // its auth request without waiting for the reply, so requests that arrive while the token is checked
 // wait (at most MAX_EARLY_FRAMES). A refused request is logged (rate-limited; the protocol has no error
 // reply) and the socket stays open; audio for an agent that does not read is dropped past
-// MAX_AGENT_SOCKET_BUFFER. Every refusal is logged with its close reason (never the token). Owns no room state.
+// MAX_AGENT_SOCKET_BUFFER. In a cluster, a socket whose valid token another node minted is handed to the
+// relay (deps.relay) with its auth request and the requests that waited. Every refusal is logged with its close reason (never the token). Owns no room state.
 import type { RawData, WebSocket } from 'ws';
 import type { PeerTokenService } from '../auth/peer-token.js';
 import { decodeAgentAuthToken, decodeAgentFrame, encodeAgentAuthenticated, encodeAgentTrackData } from './codec/agent-frames.js';
@@ -15,7 +16,7 @@ import type { ServerEndpointEvent } from '../room/endpoint-events.js';
 import type { AgentAudio } from '../room/media-port.js';
 import type { Room } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
-import { lookUpEndpointToken, refusalLevel } from './endpoint-auth.js';
+import { lookUpEndpointToken, refusalLevel, type EndpointRelay } from './endpoint-auth.js';
 import { startHeartbeat } from './heartbeat.js';
 
 /** Requests kept while the auth request is being checked; more are dropped. */
@@ -30,14 +31,17 @@ export interface AgentSocketDeps {
   tokens: PeerTokenService;
   log: Logger;
   pingIntervalMs: number;
+  /** Cluster mode: where a socket whose token another node minted is relayed (see EndpointRelay). */
+  relay?: EndpointRelay;
 }
 
 export class AgentSocket implements AgentLink {
-  private state: 'awaiting-auth' | 'authenticating' | 'authenticated' | 'closed' = 'awaiting-auth';
+  private state: 'awaiting-auth' | 'authenticating' | 'authenticated' | 'relayed' | 'closed' = 'awaiting-auth';
+  private relayed: ReturnType<EndpointRelay> | undefined;
   private room: Room | undefined;
   private peerId = '';
   private stopHeartbeat: () => void = () => {};
-  private early: RawData[] = [];
+  private early: { data: RawData; isBinary: boolean }[] = [];
   private earlyDropped = 0;
   private lastErrorLog = -Infinity;
   private errorsUnlogged = 0;
@@ -84,8 +88,9 @@ export class AgentSocket implements AgentLink {
 
   private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
     if (this.state === 'authenticated') return this.onRequest(data, isBinary);
+    if (this.state === 'relayed') return this.relayed?.forward(data, isBinary);
     if (this.state === 'authenticating') {
-      if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
+      if (this.early.length < MAX_EARLY_FRAMES) this.early.push({ data, isBinary });
       else this.earlyDropped++;
       return;
     }
@@ -95,6 +100,7 @@ export class AgentSocket implements AgentLink {
     this.state = 'authenticating';
     const found = await lookUpEndpointToken(this.deps.tokens, this.deps.rooms, token, 'agent');
     if (this.state !== 'authenticating') return;
+    if (!found.ok && found.mintedBy !== undefined && this.deps.relay) return this.relayTo(found.mintedBy, found.roomId ?? '', data);
     if (!found.ok) return this.refuse(1000, found.reason, { roomId: found.roomId, peerId: found.peerId });
     const { room, peerId, claims } = found;
     this.room = room;
@@ -110,7 +116,7 @@ export class AgentSocket implements AgentLink {
     const early = this.early;
     this.early = [];
     if (this.earlyDropped > 0) this.refused(`${this.earlyDropped} requests sent before authentication completed were dropped (at most ${MAX_EARLY_FRAMES} wait)`);
-    for (const frame of early) this.onRequest(frame, true);
+    for (const frame of early) this.onRequest(frame.data, frame.isBinary);
   }
 
   private onRequest(data: RawData, isBinary: boolean): void {
@@ -140,6 +146,19 @@ export class AgentSocket implements AgentLink {
     const alsoRefused = this.errorsUnlogged;
     this.errorsUnlogged = 0;
     this.deps.log.warn({ roomId: this.room?.id, peerId: this.peerId, reason: message, ...(alsoRefused > 0 ? { alsoRefused } : {}) }, 'agent request refused');
+  }
+
+  /** Hands the socket to the cluster relay towards the node that minted its token, with the requests that waited. */
+  private relayTo(nodeId: string, roomId: string, authFrame: RawData): void {
+    this.state = 'relayed';
+    const relayed = this.deps.relay!(this.ws, { nodeId, roomId });
+    this.relayed = relayed;
+    const early = this.early;
+    this.early = [];
+    relayed.forward(authFrame, true);
+    for (const frame of early) relayed.forward(frame.data, frame.isBinary);
+    this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
+    this.deps.log.debug({ socket: 'agent', roomId, node: nodeId, dropped: this.earlyDropped }, 'agent socket relayed to its room\'s node');
   }
 
   /** Closes an unauthenticated socket, logging why (warn for a bad token, info otherwise). */

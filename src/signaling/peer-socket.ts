@@ -1,7 +1,8 @@
 // One client's /socket/peer/websocket session: authenticates the first frame against a peer token,
 // attaches to the room, then turns frames into room calls and room events into frames in the client's
-// generation (JSON in field 3 for ts-client 0.5.0, protobuf in fields 5/6 for 0.25.x). Every refusal is
-// logged with its close reason (never the token). It holds no room state; every decision about peers
+// generation (JSON in field 3 for ts-client 0.5.0, protobuf in fields 5/6 for 0.25.x). In a cluster, a
+// socket whose valid token another node minted is handed to the relay (deps.relay) with every frame from
+// its auth request on. Every refusal is logged with its close reason (never the token). It holds no room state; every decision about peers
 // belongs to the Room.
 import type { WebSocket, RawData } from 'ws';
 import type { PeerTokenService } from '../auth/peer-token.js';
@@ -10,7 +11,7 @@ import type { EndpointLink, ServerEndpointEvent } from '../room/endpoint-events.
 import { CLOSE_SHUTTING_DOWN, type Room } from '../room/room.js';
 import type { RoomRegistry } from '../room/room-registry.js';
 import { decodePeerFrame, encodeAuthenticated, encodePeerEvent, type Generation } from './codec/peer-frames.js';
-import { lookUpEndpointToken, refusalLevel } from './endpoint-auth.js';
+import { lookUpEndpointToken, refusalLevel, type EndpointRelay } from './endpoint-auth.js';
 import { startHeartbeat } from './heartbeat.js';
 
 export interface PeerSocketDeps {
@@ -24,10 +25,13 @@ export interface PeerSocketDeps {
   isDraining(): boolean;
   /** Counts a socket refused before it joined (by its close reason). */
   joinRefused?(reason: string): void;
+  /** Cluster mode: where a socket whose token another node minted is relayed (see EndpointRelay). */
+  relay?: EndpointRelay;
 }
 
 export class PeerSocket implements EndpointLink {
-  private state: 'awaiting-auth' | 'authenticating' | 'authenticated' | 'closed' = 'awaiting-auth';
+  private state: 'awaiting-auth' | 'authenticating' | 'authenticated' | 'relayed' | 'closed' = 'awaiting-auth';
+  private relayed: ReturnType<EndpointRelay> | undefined;
   private generation: Generation | undefined;
   private room: Room | undefined;
   private peerId = '';
@@ -69,11 +73,12 @@ export class PeerSocket implements EndpointLink {
 
   private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
+    if (this.state === 'relayed') return this.relayed?.forward(data, isBinary);
     if (this.state === 'awaiting-auth') {
       const frame = isBinary ? decodePeerFrame(data) : undefined;
       if (frame?.type !== 'authRequest') return this.refuse(1000, 'unauthenticated', { cause: 'first frame is not an auth request' });
       this.state = 'authenticating';
-      return this.authenticate(frame.token, frame.sdkVersion);
+      return this.authenticate(frame.token, frame.sdkVersion, data);
     }
     // Authenticated: text frames and unexpected messages are ignored (Fishjam's behaviour).
     if (!isBinary) return;
@@ -97,9 +102,10 @@ export class PeerSocket implements EndpointLink {
     if (this.room) this.room.handle(this.peerId, this, frame.event);
   }
 
-  private async authenticate(token: string, sdkVersion: string): Promise<void> {
+  private async authenticate(token: string, sdkVersion: string, authFrame: RawData): Promise<void> {
     const found = await lookUpEndpointToken(this.deps.tokens, this.deps.rooms, token, 'peer');
     if (this.state !== 'authenticating') return;
+    if (!found.ok && found.mintedBy !== undefined && this.deps.relay) return this.relayTo(found.mintedBy, found.roomId ?? '', authFrame);
     if (!found.ok) return this.refuse(1000, found.reason, { roomId: found.roomId, peerId: found.peerId });
     const { room, peerId, claims } = found;
     if (this.deps.isDraining()) return this.refuse(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason, { roomId: room.id, peerId });
@@ -113,6 +119,17 @@ export class PeerSocket implements EndpointLink {
     this.sendBytes(encodeAuthenticated(room.config.roomType));
     this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
     this.log.debug({ roomId: room.id, peerId: this.peerId }, 'peer authenticated');
+  }
+
+  /** Hands the socket to the cluster relay towards the node that minted its token (this node keeps it alive). */
+  private relayTo(nodeId: string, roomId: string, authFrame: RawData): void {
+    if (this.deps.isDraining()) return this.refuse(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason, { roomId });
+    clearTimeout(this.authTimer);
+    this.state = 'relayed';
+    this.relayed = this.deps.relay!(this.ws, { nodeId, roomId });
+    this.relayed.forward(authFrame, true);
+    this.stopHeartbeat = startHeartbeat(this.ws, this.deps.pingIntervalMs);
+    this.log.debug({ roomId, node: nodeId }, 'peer socket relayed to its room\'s node');
   }
 
   /** Closes an unauthenticated socket, logging why (warn for a bad token, info otherwise). */

@@ -203,11 +203,22 @@ describe('PeerTokenService', () => {
       assert.deepEqual(await svc.verify(`${h}.${p}.`), { ok: false, reason: 'invalid token' });
     });
 
-    test('token minted by another node (same secret) → invalid token', async () => {
+    test('token minted by another node (same secret) → invalid token, naming the minting node', async () => {
       const other = new PeerTokenService([SECRET], 'node-b', TTL);
-      const { token } = await mintPeer(other);
+      const { token, claims } = await mintPeer(other);
       assert.ok((await other.verify(token)).ok, 'node B accepts its own token');
-      assert.deepEqual(await svc.verify(token), { ok: false, reason: 'invalid token' });
+      // Refused as before; the claims say which node minted it (a cluster relays the socket there).
+      assert.deepEqual(await svc.verify(token), { ok: false, reason: 'invalid token', foreign: claims });
+    });
+
+    test('another node\'s token that expired or is forged names no node', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const expired = await sign(payload({ node: 'node-b', iat: now - 7200, exp: now - 3600 }));
+      assert.deepEqual(await svc.verify(expired), { ok: false, reason: 'invalid token' });
+      const wrongKey = await sign(payload({ node: 'node-b' }), OTHER_SECRET);
+      assert.deepEqual(await svc.verify(wrongKey), { ok: false, reason: 'invalid token' });
+      const illTyped = await sign(payload({ node: 'node-b', perm: 'all' }));
+      assert.deepEqual(await svc.verify(illTyped), { ok: false, reason: 'invalid token' });
     });
 
     test('correctly signed token with missing or ill-typed claims → invalid token', async () => {
