@@ -1,5 +1,6 @@
-// Fans each notification out to every subscribed server socket, encoding it once. Knows nothing about
-// sockets beyond a `send(bytes)` callback; a failing subscriber never affects the others.
+// Fans each notification out to every subscribed server socket, encoding it once; in a cluster also the
+// other nodes' notifications, already encoded (deliver). Knows nothing about sockets beyond a
+// `send(bytes)` callback; a failing subscriber never affects the others.
 import type { Logger } from '../log/logger.js';
 import type { NotificationBus } from '../room/notifications.js';
 import { encodeNotification } from './server-message.js';
@@ -13,15 +14,19 @@ export class NotificationHub {
   constructor(bus: NotificationBus, private readonly log: Logger) {
     this.unsubscribe = bus.subscribe((n) => {
       if (this.sinks.size === 0) return;
-      const bytes = encodeNotification(n);
-      for (const sink of this.sinks) {
-        try {
-          sink(bytes);
-        } catch (err) {
-          this.log.warn({ err }, 'server socket send failed');
-        }
-      }
+      this.deliver(encodeNotification(n));
     });
+  }
+
+  /** Sends encoded ServerMessage bytes (this node's, or another node's in a cluster) to every subscriber. */
+  deliver(bytes: Uint8Array): void {
+    for (const sink of this.sinks) {
+      try {
+        sink(bytes);
+      } catch (err) {
+        this.log.warn({ err }, 'server socket send failed');
+      }
+    }
   }
 
   add(sink: NotificationSink): () => void {
