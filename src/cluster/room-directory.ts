@@ -1,8 +1,9 @@
 // Which node owns which room, recorded in Redis: `room:<id>` → {node, epoch}, written by one Lua script so
 // two concurrent claims of one id give exactly one winner (a claim held by a node whose registration has
 // lapsed may be taken over). The epoch comes from one INCR counter and fences a release: only the claim
-// with that epoch is deleted. Every Redis failure is a ClusterUnavailableError. It knows nothing of rooms'
-// contents, of HTTP or of placement.
+// with that epoch is deleted. Each node's claims are also indexed per node (a set per node, and a set of the
+// nodes holding claims), so the claims of a node whose lease lapsed are found and reaped without a scan.
+// Every Redis failure is a ClusterUnavailableError. It knows nothing of rooms' contents, of HTTP or of placement.
 import type { RedisClient } from './redis-client.js';
 import { KEY_PREFIX } from './registry-store.js';
 
@@ -11,7 +12,8 @@ export interface RoomClaim {
   epoch: number;
 }
 
-export type ClaimResult = { won: true; claim: RoomClaim } | { won: false; holder: RoomClaim };
+/** `tookOver`: the claim of an unregistered node (a lapsed lease) this claim replaced; that room has crashed. */
+export type ClaimResult = { won: true; claim: RoomClaim; tookOver?: RoomClaim } | { won: false; holder: RoomClaim };
 
 export interface RoomDirectory {
   /** Claims `roomId` for `node`: won, or the claim that already holds it (by a node still registered). */
@@ -24,31 +26,51 @@ export interface RoomDirectory {
   release(roomId: string, claim: RoomClaim): Promise<boolean>;
   /** Up to `max` claims, by room id. */
   listAll(max: number): Promise<Map<string, RoomClaim>>;
+  /**
+   * Removes up to `maxClaims` claims of nodes whose registration has been gone for at least `graceMs` (Redis
+   * time, from the first call that saw it gone) and returns their room ids. Atomic: each claim is returned
+   * to exactly one caller across the cluster.
+   */
+  reapLapsed(graceMs: number, maxClaims: number): Promise<string[]>;
 }
 
 const INDEX = `${KEY_PREFIX}rooms`;
 const EPOCH = `${KEY_PREFIX}room-epoch`;
 const NODE_PREFIX = `${KEY_PREFIX}node:`;
+/** A set of room ids per node, and the set of nodes that hold any claim. */
+const NODE_ROOMS_PREFIX = `${KEY_PREFIX}node-rooms:`;
+const CLAIM_NODES = `${KEY_PREFIX}claim-nodes`;
+/** When a reaper first saw a node with claims unregistered (Redis time, ms). */
+const LAPSED_PREFIX = `${KEY_PREFIX}lapsed:`;
+/** Most nodes one reap call looks at. */
+const MAX_REAP_NODES = 64;
 export const roomKey = (id: string) => `${KEY_PREFIX}room:${id}`;
 /** Longest claim value read back (anything longer is treated as malformed). */
 const MAX_CLAIM_BYTES = 512;
 
-/** KEYS: room key, epoch counter, index. ARGV: node id, room id, node key prefix. Returns {1, value} won or {0, value} held. */
+/**
+ * KEYS: room key, epoch counter, index, claim-nodes set. ARGV: node id, room id, node key prefix, node-rooms prefix.
+ * Returns {1, value[, replaced value]} won or {0, value} held.
+ */
 const CLAIM_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, held = pcall(cjson.decode, cur)
-  if ok and type(held) == 'table' and type(held.node) == 'string' and redis.call('EXISTS', ARGV[3] .. held.node) == 1 then
-    return {0, cur}
+  if ok and type(held) == 'table' and type(held.node) == 'string' then
+    if redis.call('EXISTS', ARGV[3] .. held.node) == 1 then return {0, cur} end
+    redis.call('SREM', ARGV[4] .. held.node, ARGV[2])
   end
 end
 local epoch = redis.call('INCR', KEYS[2])
 local value = cjson.encode({node = ARGV[1], epoch = epoch})
 redis.call('SET', KEYS[1], value)
 redis.call('ZADD', KEYS[3], epoch, ARGV[2])
+redis.call('SADD', ARGV[4] .. ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[1])
+if cur then return {1, value, cur} end
 return {1, value}`;
 
-/** KEYS: room key, index. ARGV: node id, epoch, room id. Returns 1 if deleted. */
+/** KEYS: room key, index. ARGV: node id, epoch, room id, node-rooms prefix. Returns 1 if deleted. */
 const RELEASE_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
@@ -56,7 +78,51 @@ local ok, held = pcall(cjson.decode, cur)
 if not ok or type(held) ~= 'table' or held.node ~= ARGV[1] or tostring(held.epoch) ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('SREM', ARGV[4] .. ARGV[1], ARGV[3])
 return 1`;
+
+/**
+ * KEYS: claim-nodes set, index. ARGV: node key prefix, node-rooms prefix, room key prefix, lapsed prefix,
+ * grace ms, max nodes, max claims. For each node holding claims: registered → its lapse mark is cleared
+ * (and it leaves the set if it holds nothing); unregistered → marked with the Redis time on first sight,
+ * and once marked for the grace its claims are taken (SPOP: each once) and deleted if still its own.
+ */
+const REAP_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local budget = tonumber(ARGV[7])
+local out = {}
+for _, node in ipairs(redis.call('SRANDMEMBER', KEYS[1], tonumber(ARGV[6]))) do
+  local mark = ARGV[4] .. node
+  local set = ARGV[2] .. node
+  if redis.call('EXISTS', ARGV[1] .. node) == 1 then
+    redis.call('DEL', mark)
+    if redis.call('SCARD', set) == 0 then redis.call('SREM', KEYS[1], node) end
+  else
+    local since = redis.call('GET', mark)
+    if not since then
+      redis.call('SET', mark, string.format('%.0f', now), 'PX', 600000)
+    elseif now - tonumber(since) >= tonumber(ARGV[5]) and budget > 0 then
+      for _, id in ipairs(redis.call('SPOP', set, budget)) do
+        budget = budget - 1
+        local cur = redis.call('GET', ARGV[3] .. id)
+        if cur then
+          local ok, held = pcall(cjson.decode, cur)
+          if ok and type(held) == 'table' and held.node == node then
+            redis.call('DEL', ARGV[3] .. id)
+            redis.call('ZREM', KEYS[2], id)
+            out[#out + 1] = id
+          end
+        end
+      end
+      if redis.call('SCARD', set) == 0 then
+        redis.call('SREM', KEYS[1], node)
+        redis.call('DEL', mark)
+      end
+    end
+  end
+end
+return out`;
 
 /** KEYS: room key. ARGV: node key prefix. Returns {} (no claim), {claim} or {claim, registration or false}. */
 const OWNER_SCRIPT = `
@@ -81,10 +147,12 @@ export function redisRoomDirectory(client: RedisClient): RoomDirectory {
   return {
     claim: (roomId, node) =>
       client.run('room claim', async (r) => {
-        const [won, value] = (await r.eval(CLAIM_SCRIPT, 3, roomKey(roomId), EPOCH, INDEX, node, roomId, NODE_PREFIX)) as [number, string];
+        const [won, value, replaced] = (await r.eval(CLAIM_SCRIPT, 4, roomKey(roomId), EPOCH, INDEX, CLAIM_NODES, node, roomId, NODE_PREFIX, NODE_ROOMS_PREFIX)) as [number, string, string?];
         const claim = parseClaim(value);
         if (!claim) throw new Error(`malformed claim for room ${roomId}`);
-        return won === 1 ? { won: true, claim } : { won: false, holder: claim };
+        if (won !== 1) return { won: false, holder: claim };
+        const tookOver = parseClaim(replaced);
+        return tookOver ? { won: true, claim, tookOver } : { won: true, claim };
       }),
     owner: (roomId) => client.run('room lookup', async (r) => parseClaim(await r.get(roomKey(roomId)))),
     ownerWithNode: (roomId) =>
@@ -94,7 +162,13 @@ export function redisRoomDirectory(client: RedisClient): RoomDirectory {
         return claim && { claim, registration: typeof registration === 'string' ? registration : undefined };
       }),
     release: (roomId, claim) =>
-      client.run('room release', async (r) => Number(await r.eval(RELEASE_SCRIPT, 2, roomKey(roomId), INDEX, claim.node, String(claim.epoch), roomId)) === 1),
+      client.run('room release', async (r) => Number(await r.eval(RELEASE_SCRIPT, 2, roomKey(roomId), INDEX, claim.node, String(claim.epoch), roomId, NODE_ROOMS_PREFIX)) === 1),
+    reapLapsed: (graceMs, maxClaims) =>
+      client.run('room reaping', async (r) => {
+        const args = [NODE_PREFIX, NODE_ROOMS_PREFIX, roomKey(''), LAPSED_PREFIX, String(Math.max(0, Math.floor(graceMs))), String(MAX_REAP_NODES), String(Math.max(1, Math.floor(maxClaims)))];
+        const ids = (await r.eval(REAP_SCRIPT, 2, CLAIM_NODES, INDEX, ...args)) as unknown;
+        return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+      }),
     listAll: (max) =>
       client.run('room listing', async (r) => {
         const ids = await r.zrange(INDEX, '0', String(Math.max(0, max - 1)));
