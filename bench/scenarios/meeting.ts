@@ -42,11 +42,15 @@ export const meeting: Scenario = {
       const target = shoal;
       const setupStart = performance.now();
       let ready = 0;
+      // Rooms are created one after another (a cluster places each create after the previous one is
+      // recorded; concurrent creates through one node may all pick the same node), then joined in parallel.
+      for (let r = 0; r < o.rooms; r++) {
+        const { id, node } = await target.createRoom();
+        rooms.push(id);
+        placement[node]!++;
+      }
       await Promise.all(
-        Array.from({ length: o.rooms }, async (_, r) => {
-          const { id: room, node } = await target.createRoom();
-          rooms.push(room);
-          placement[node]!++;
+        rooms.map(async (room, r) => {
           const mine: C5Peer[] = [];
           for (let i = 0; i < o.peers; i++) {
             const { token, wsUrl } = await target.addPeer(room);
