@@ -171,6 +171,8 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     timings,
     leaseMs: config.cluster!.leaseMs,
     stopRooms: () => {
+      // The survivors report these rooms crashed: nothing more of them goes to the cluster's server sockets.
+      notificationStream?.suppressUntilUp();
       for (const room of rooms.list()) room.hangUpAll(CLOSE_FENCED.code, CLOSE_FENCED.reason);
       rooms.stopAll();
     },

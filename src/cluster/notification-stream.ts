@@ -2,9 +2,10 @@
 // over by server.ts after its local sockets already got them) are appended in order to one Redis Stream,
 // tagged with this node's origin and a sequence number; the NotificationReader hands the other nodes'
 // entries to `deliver` (the local server sockets only: never the bus, so no webhooks or claim releases
-// happen for another node's rooms). While Redis is unreachable own entries wait in a bounded, ordered
-// buffer (the oldest dropped and counted past it); while this node is fenced nothing is published (its
-// rooms are reported crashed by the survivors). It knows nothing of rooms, sockets or protobuf.
+// happen for another node's rooms). While Redis is unreachable, or this node is fenced, own entries wait in
+// a bounded, ordered buffer (the oldest dropped and counted past it) and go out once it is up again — unless
+// the node gives its rooms up (suppressUntilUp: the survivors report them crashed), which drops the buffer
+// and everything until the node is up again. It knows nothing of rooms, sockets or protobuf.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { NodeStatus } from './node-registry.js';
@@ -23,7 +24,7 @@ export interface NotificationStreamOptions {
   log: Logger;
   /** Hands another node's notification to this node's server sockets. */
   deliver: (bytes: Uint8Array) => void;
-  /** This node's cluster status: 'fenced' and 'left' publish nothing. */
+  /** This node's cluster status: nothing is appended while 'fenced' (held) or 'left' (dropped). */
   status: () => NodeStatus;
   key?: string;
   /** Approximate bound of the stream's length in Redis (XADD MAXLEN ~). */
@@ -39,7 +40,7 @@ export interface NotificationStreamStats extends ReaderStats {
   published: number;
   /** Own notifications dropped: the buffer overflowed while Redis was unreachable. */
   droppedOverflow: number;
-  /** Own notifications dropped because this node was fenced. */
+  /** Own notifications dropped because this node gave up its rooms (suppressUntilUp) or left. */
   droppedFenced: number;
   /** Own notifications waiting for Redis now. */
   buffered: number;
@@ -62,7 +63,7 @@ export class NotificationStream {
   private seq = 0;
   private flushing = false;
   private closed = false;
-  private wasFenced = false;
+  private suppressed = false;
   private overflowSinceFlush = 0;
   private readonly idle = new Set<() => void>();
   private retry: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
@@ -98,7 +99,7 @@ export class NotificationStream {
   /** Queues one own notification for the stream; never waits on Redis. */
   publish(bytes: Uint8Array): void {
     if (this.closed) return;
-    if (this.fenced()) {
+    if (this.dropping()) {
       this.counts.droppedFenced++;
       return;
     }
@@ -144,18 +145,34 @@ export class NotificationStream {
     await this.reader.close();
   }
 
-  /** Fenced (or left): the buffer is dropped and nothing is published until the status is up again. */
-  private fenced(): boolean {
+  /**
+   * This node gives its rooms up (fenced while the others are up: they report its rooms crashed): what is
+   * buffered and everything published until its status is 'up' again is dropped, so nothing of those
+   * rooms reaches the cluster after their RoomCrashed. Called before the rooms are stopped.
+   */
+  suppressUntilUp(): void {
+    if (!this.suppressed) this.log.warn({ dropped: this.buffer.length }, 'rooms given up: cluster notifications dropped until this node is up again');
+    this.suppressed = true;
+    this.dropBuffer();
+  }
+
+  /** Suppressed (until 'up') or left: the buffer is dropped and the notification with it. */
+  private dropping(): boolean {
     const s = this.o.status();
-    const fenced = s === 'fenced' || s === 'left';
-    if (fenced && !this.wasFenced) this.log.warn({ dropped: this.buffer.length }, 'node fenced: cluster notifications are not published until it is up again');
-    if (fenced && this.buffer.length > 0) {
-      this.counts.droppedFenced += this.buffer.length;
-      this.buffer = [];
-      this.notifyIdle();
+    if (this.suppressed && s === 'up') {
+      this.suppressed = false;
+      this.log.info('node up again: cluster notifications published again');
     }
-    this.wasFenced = fenced;
-    return fenced;
+    const dropping = this.suppressed || s === 'left';
+    if (dropping) this.dropBuffer();
+    return dropping;
+  }
+
+  private dropBuffer(): void {
+    if (this.buffer.length === 0) return;
+    this.counts.droppedFenced += this.buffer.length;
+    this.buffer = [];
+    this.notifyIdle();
   }
 
   /** One loop at a time appends the buffer's head in batches, in order; a failure waits and retries. */
@@ -165,7 +182,13 @@ export class NotificationStream {
     let failures = 0;
     try {
       while (this.buffer.length > 0 && !this.closed) {
-        if (this.fenced()) break;
+        if (this.dropping()) break;
+        // Fenced: held (the lease may be back soon: Redis was down for every node) and retried.
+        if (this.o.status() === 'fenced') {
+          failures++;
+          await this.wait(Math.min(STREAM_DEFAULTS.retryMaxMs, 50 * 2 ** Math.min(failures, 6)));
+          continue;
+        }
         const batch = this.buffer.slice(0, STREAM_DEFAULTS.batch);
         const acked = await this.append(batch);
         if (acked > 0) {
@@ -191,7 +214,7 @@ export class NotificationStream {
     }
     if (this.buffer.length === 0) this.notifyIdle();
     // A publish that arrived while the loop was finishing restarts it.
-    else if (!this.closed && !this.fenced()) void this.flush();
+    else if (!this.closed && !this.dropping()) void this.flush();
   }
 
   /** Appends entries in one pipeline; resolves how many (a prefix) Redis acknowledged. */

@@ -1,7 +1,7 @@
 // The cluster notification stream against a real redis-server: what one node publishes reaches the
 // others once each and in order (never itself); while Redis is stopped entries wait in a bounded buffer
 // (the oldest dropped and counted) and are delivered after it restarts, with no replay; a fenced node
-// publishes nothing; an append retried after a frozen server answered late is delivered once; malformed
+// holds its entries until it is up, one that gave its rooms up drops them; an append retried after a frozen server answered late is delivered once; malformed
 // or oversized entries are skipped without stopping the reader. Entry decoding and the sequence filter
 // are checked directly too.
 import { after, before, describe, test } from 'node:test';
@@ -166,20 +166,45 @@ describe('cluster notification stream on a real redis-server', { skip: REDIS_MIS
     assert.equal(y.stream.stats().gaps, 2, 'the two dropped entries show as a gap');
   });
 
-  test('a fenced node drops its buffer and publishes nothing until it is up again', async () => {
+  test('a fenced node holds its buffer (Redis may be down for every node) and publishes it once up again', async () => {
+    const { x, y } = await pair();
+    x.status = 'fenced';
+    x.publish('held1', 'held2');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual([y.got.length, x.stream.stats().buffered], [0, 2], 'nothing appended while fenced');
+    x.status = 'up';
+    await y.received(2);
+    assert.deepEqual(y.got, ['held1', 'held2']);
+  });
+
+  test('a node that gives its rooms up drops its buffer and publishes nothing until it is up again', async () => {
     const { x, y } = await pair();
     await redis.stop();
     x.publish('lost1', 'lost2');
     x.status = 'fenced';
+    x.stream.suppressUntilUp();
     x.publish('lost3');
+    x.status = 'degraded';
+    x.publish('lost4');
     await redis.start();
-    await until(() => x.stream.stats().buffered === 0, WAIT_MS, 'buffer dropped');
-    assert.equal(x.stream.stats().droppedFenced, 3);
+    assert.equal(x.stream.stats().buffered, 0);
+    assert.equal(x.stream.stats().droppedFenced, 4);
     x.status = 'up';
     x.publish('back');
     await y.received(1);
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(y.got, ['back']);
+  });
+
+  test('a node that left publishes nothing', async () => {
+    const { x, y } = await pair();
+    x.status = 'left';
+    x.publish('gone');
+    assert.equal(x.stream.stats().droppedFenced, 1);
+    x.status = 'up';
+    x.publish('marker');
+    await y.received(1);
+    assert.deepEqual(y.got, ['marker']);
   });
 
   test('an append that timed out on a frozen server and was retried is delivered once', async () => {
