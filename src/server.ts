@@ -115,7 +115,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     log: log.child({ module: 'webhook' }),
   });
   const webhookNotifier = new WebhookNotifier(bus, webhooks);
-  const metrics = createMetrics(rooms, webhooks, media);
+  const metrics = createMetrics(rooms, webhooks, media, config.cluster && { clusterNotifications: () => notificationStream?.stats() });
   let draining = false;
   const isDraining = () => draining;
   // Cluster drain, first phase: no new room here, the rooms here keep running (peers may still join them).

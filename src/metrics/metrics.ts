@@ -44,6 +44,17 @@ export interface MetricsOptions {
   qualityLimits?: QualityLimits;
   /** prom-client's default process_ and nodejs_ metrics (default true). */
   processMetrics?: boolean;
+  /** Cluster mode: the totals of the cluster notification stream (undefined: no such series). */
+  clusterNotifications?: () => ClusterNotificationTotals | undefined;
+}
+
+/** The cluster notification stream's totals, as shoal_cluster_notifications_total's `outcome` values. */
+export interface ClusterNotificationTotals {
+  published: number;
+  received: number;
+  duplicates: number;
+  droppedOverflow: number;
+  droppedFenced: number;
 }
 
 export interface Metrics {
@@ -58,6 +69,13 @@ export interface Metrics {
 export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, media: MediaPlane, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const cluster = options.clusterNotifications;
+  if (cluster) {
+    labelledTotalCounter(registry, 'shoal_cluster_notifications_total', 'Server notifications through the cluster stream, by outcome (published: own ones appended; received: other nodes\' delivered here; duplicate: skipped as seen; dropped_overflow, dropped_fenced: own ones never appended)', 'outcome', (): Record<string, number> => {
+      const t = cluster();
+      return t ? { published: t.published, received: t.received, duplicate: t.duplicates, dropped_overflow: t.droppedOverflow, dropped_fenced: t.droppedFenced } : {};
+    });
+  }
   new Gauge({
     name: 'fishjam_rooms',
     help: 'Number of rooms',

@@ -191,6 +191,12 @@ describe('cluster-wide server notifications and webhooks', { skip: REDIS_MISSING
     for (const n of nodes) assert.equal(n.shoal.webhooks.stats.delivered, LIFECYCLE.length, `${n.shoal.config.nodeId} sent its own room's webhooks only`);
     assert.equal(webhooks.items.length, 3 * LIFECYCLE.length);
     for (const n of nodes) assert.equal(n.shoal.clusterNotifications!.stats().droppedOverflow + n.shoal.clusterNotifications!.stats().droppedFenced, 0);
+    // A received exactly B's and C's rooms' events and their barrier markers, and its metrics say so.
+    const received = 2 * (LIFECYCLE.length + 1);
+    assert.equal(a().shoal.clusterNotifications!.stats().received, received);
+    const metric = await a().shoal.metrics.registry.getSingleMetricAsString('shoal_cluster_notifications_total');
+    assert.match(metric, new RegExp(`shoal_cluster_notifications_total\\{outcome="received"\\} ${received}\\n`));
+    assert.match(metric, /shoal_cluster_notifications_total\{outcome="published"\} \d+/);
   });
 
   test('Redis restarted: events a node produced while it was down reach A afterwards, in order, once; then notifications flow again', async () => {
