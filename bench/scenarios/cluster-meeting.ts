@@ -5,14 +5,16 @@
 // machine does not always favour one. Reports both side by side: CPU µs per forwarded packet (summed over the
 // cluster's processes), loss, server CPU, where the rooms landed, and the largest size each held at < 1 %
 // loss. A run that fails (e.g. peers that never receive everyone on a saturated machine) is recorded as
-// failed and the rest goes on. Needs redis-server; not part of `all` (nor of npm test).
+// failed and the rest goes on. With --quiet-wait S it first waits (up to S seconds per size and round)
+// until no test run and no Chromium is running, and records what still ran. Needs redis-server; not part
+// of `all` (nor of npm test).
 import type { Flags } from '../lib/args.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
-import { maxUnderOnePercent, otherLoad, parseMeetings } from './compare.js';
+import { maxUnderOnePercent, otherLoad, parseMeetings, waitForQuiet } from './compare.js';
 import { meeting } from './meeting.js';
 
-const usage = 'cluster-meeting [--meetings 4x5,6x6,8x6,10x6] [--nodes 2] [--rounds 1] [--seconds 10] [--warmup 2]';
+const usage = 'cluster-meeting [--meetings 4x5,6x6,8x6,10x6] [--nodes 2] [--rounds 1] [--seconds 10] [--warmup 2] [--quiet-wait 0]';
 
 interface Side {
   ok: boolean;
@@ -84,7 +86,7 @@ export const clusterMeeting: Scenario = {
   name: 'cluster-meeting',
   summary: 'the meeting load (VP8) against an N-node cluster (placement through one node) and one node with N media workers, alternating; µs/pkt and loss side by side',
   usage,
-  flags: { meetings: 'string', nodes: 'number', rounds: 'number', seconds: 'number', warmup: 'number' },
+  flags: { meetings: 'string', nodes: 'number', rounds: 'number', seconds: 'number', warmup: 'number', 'quiet-wait': 'number' },
   async run(f: Flags, progress: Progress) {
     const o = {
       meetings: parseMeetings((f.meetings as string | undefined) ?? '4x5,6x6,8x6,10x6'),
@@ -92,6 +94,7 @@ export const clusterMeeting: Scenario = {
       rounds: (f.rounds as number | undefined) ?? 1,
       seconds: (f.seconds as number | undefined) ?? 10,
       warmup: (f.warmup as number | undefined) ?? 2,
+      quietWaitMs: ((f['quiet-wait'] as number | undefined) ?? 0) * 1000,
     };
     if (!Number.isInteger(o.nodes) || o.nodes < 2) throw new Error('--nodes takes an integer ≥ 2');
     const rows: ClusterMeetingRow[] = [];
@@ -101,6 +104,7 @@ export const clusterMeeting: Scenario = {
         const order = turn++ % 2 === 0 ? 'cluster-first' : 'workers-first';
         const base = { rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false };
         const busy: string[] = [];
+        if (o.quietWaitMs > 0) await waitForQuiet(o.quietWaitMs, progress, `cluster-meeting ${rooms}×${peers} round ${round}`);
         let cluster: Side | undefined;
         let workers: Side | undefined;
         for (const side of order === 'cluster-first' ? (['cluster', 'workers'] as const) : (['workers', 'cluster'] as const)) {

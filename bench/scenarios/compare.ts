@@ -62,7 +62,7 @@ export function otherLoad(): string[] {
 }
 
 /** Polls until otherLoad() is empty or `budgetMs` has passed; returns the time waited and what was still running. */
-async function waitForQuiet(budgetMs: number, progress: Progress, label: string): Promise<{ waitedMs: number; busy: string[] }> {
+export async function waitForQuiet(budgetMs: number, progress: Progress, label: string): Promise<{ waitedMs: number; busy: string[] }> {
   const start = performance.now();
   for (;;) {
     const busy = otherLoad();
