@@ -8,6 +8,7 @@ import { ConfigError, type Config, type LogLevel } from './config/config.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from './log/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './metrics/metrics.js';
+import { totalCounter } from './metrics/scrape-counters.js';
 import { LifecycleLog } from './notify/lifecycle-log.js';
 import { NotificationHub } from './notify/notification-hub.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
@@ -216,6 +217,10 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
 
   // A peer/agent socket whose token another node minted is relayed there (unless it was relayed here).
   const socketRelay = cluster && new SocketRelay({ selfId: config.nodeId, liveNodes: () => cluster.liveNodes(), maxFrameBytes: config.maxWsFrameBytes, log });
+  if (socketRelay) {
+    totalCounter(metrics.registry, 'shoal_cluster_relayed_sockets_total', 'Peer and agent sockets relayed to the node owning their room', () => socketRelay.stats.relayed);
+    totalCounter(metrics.registry, 'shoal_cluster_relay_failures_total', 'Sockets to relay closed before the owning node answered (not live, unreachable, too many waiting frames)', () => socketRelay.stats.failed);
+  }
   const relayFor = (path: string, req: IncomingMessage): EndpointRelay | undefined =>
     socketRelay && req.headers[RELAYED_HEADER] === undefined ? (ws, target) => socketRelay.start(ws, { ...target, path }) : undefined;
   const sockets = new SocketRouter({

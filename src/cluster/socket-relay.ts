@@ -59,8 +59,15 @@ function asBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
+/** Totals since start: sockets relayed (the owner's socket opened) and closed before they could be. */
+export interface RelayStats {
+  relayed: number;
+  failed: number;
+}
+
 export class SocketRelay {
   private readonly relays = new Set<Relay>();
+  readonly stats: RelayStats = { relayed: 0, failed: 0 };
 
   constructor(private readonly o: SocketRelayOptions) {}
 
@@ -71,7 +78,7 @@ export class SocketRelay {
 
   /** Starts relaying `client` to `target`; frames already received go through forward(), in order. */
   start(client: WebSocket, target: RelayTarget): RelayedSocket {
-    const relay = new Relay(client, target, this.o, () => this.relays.delete(relay));
+    const relay = new Relay(client, target, this.o, this.stats, () => this.relays.delete(relay));
     this.relays.add(relay);
     return relay;
   }
@@ -97,6 +104,7 @@ class Relay implements RelayedSocket {
     private readonly client: WebSocket,
     private readonly target: RelayTarget,
     private readonly o: SocketRelayOptions,
+    private readonly stats: RelayStats,
     private readonly onEnd: () => void,
   ) {
     this.log = o.log.child({ module: 'socket-relay', roomId: target.roomId, node: target.nodeId });
@@ -157,6 +165,7 @@ class Relay implements RelayedSocket {
   private upstreamOpen(up: WebSocket): void {
     if (this.done) return void up.close(1001, 'client went away');
     clearTimeout(this.timer);
+    this.stats.relayed++;
     const pending = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
@@ -198,6 +207,7 @@ class Relay implements RelayedSocket {
   private fail(code: number, reason: string, cause: string): void {
     if (this.done) return;
     this.log[code === 1011 ? 'warn' : 'info']({ code, reason, cause }, 'relayed socket closed');
+    if (this.upstream?.readyState !== WebSocket.OPEN) this.stats.failed++;
     this.finish();
     this.upstream?.terminate();
     this.client.close(code, reason);

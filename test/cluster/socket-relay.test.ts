@@ -268,6 +268,12 @@ describe('peer and agent sockets relayed to the room\'s node', { skip: REDIS_MIS
     await late.opened;
     late.ws.send(authFrame(p.token));
     assert.deepEqual(await late.waitClosed(), { code: 1000, reason: 'room not found' });
+
+    // B's metrics count them: hung, flood and late failed; earlier tests' sockets were relayed.
+    const text = await b.shoal.metrics.registry.metrics();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.equal(value('shoal_cluster_relay_failures_total'), 3, text);
+    assert.ok(value('shoal_cluster_relayed_sockets_total') >= 5, text);
   });
 
   test('the SDK\'s FishjamAgent pointed at B hears an agent in a room on A', async () => {
