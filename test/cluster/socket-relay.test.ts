@@ -4,7 +4,8 @@
 // closes the other with the same code and reason; garbage is passed on (and ignored by A), an oversized
 // frame closes both; a relayed socket is never relayed again; an owner that hangs (SIGSTOP) gives a clear
 // close within the connect bound and bounds what waits, one killed gives a clear close and, once its lease
-// lapsed, 'room not found'; the SDK's FishjamAgent pointed at B hears an agent in a room on A.
+// lapsed, 'room not found'; the SDK's FishjamAgent pointed at one node hears an agent in a room on the
+// other (owner's media in the main thread, and in a worker).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, toBinary } from '@bufbuild/protobuf';
@@ -276,28 +277,35 @@ describe('peer and agent sockets relayed to the room\'s node', { skip: REDIS_MIS
     assert.ok(value('shoal_cluster_relayed_sockets_total') >= 5, text);
   });
 
-  test('the SDK\'s FishjamAgent pointed at B hears an agent in a room on A', async () => {
-    await roomOn(a, 'r-agents');
-    const viaB = new FishjamClient({ fishjamId: b.httpUrl, managementToken: API_TOKEN });
-    const speaker = await viaB.createAgent('r-agents' as RoomId, { output: { audioFormat: 'pcm16', audioSampleRate: 16000 } });
-    const listener = await viaB.createAgent('r-agents' as RoomId, { output: { audioFormat: 'pcm16', audioSampleRate: 16000 } });
-    agents.push(speaker.agent, listener.agent);
-    assert.ok(a.shoal.rooms.find('r-agents')?.peers.has(listener.peer.id), 'the agents live on A');
-    const heard: Uint8Array[] = [];
-    const enough = new Promise<void>((resolve) => {
-      listener.agent.on('trackData', (m) => {
-        if (m.peerId === speaker.peer.id) heard.push(m.data);
-        if (heard.length === 40) resolve();
+  for (const [ownerName, viaName] of [
+    ['A', 'B'],
+    ['B', 'A'],
+  ] as const) {
+    test(`the SDK's FishjamAgent pointed at ${viaName} hears an agent in a room on ${ownerName} (media ${ownerName === 'A' ? 'in the main thread' : 'in a worker'})`, async () => {
+      const [owner, via] = ownerName === 'A' ? [a, b] : [b, a];
+      const roomId = `r-agents-${ownerName}`;
+      await roomOn(owner, roomId);
+      const sdk = new FishjamClient({ fishjamId: via.httpUrl, managementToken: API_TOKEN });
+      const speaker = await sdk.createAgent(roomId as RoomId, { output: { audioFormat: 'pcm16', audioSampleRate: 16000 } });
+      const listener = await sdk.createAgent(roomId as RoomId, { output: { audioFormat: 'pcm16', audioSampleRate: 16000 } });
+      agents.push(speaker.agent, listener.agent);
+      assert.ok(owner.shoal.rooms.find(roomId)?.peers.has(listener.peer.id), 'the agents live on the owner');
+      const heard: Uint8Array[] = [];
+      const enough = new Promise<void>((resolve) => {
+        listener.agent.on('trackData', (m) => {
+          if (m.peerId === speaker.peer.id) heard.push(m.data);
+          if (heard.length === 40) resolve();
+        });
       });
+      await until(() => owner.shoal.rooms.find(roomId)!.peers.get(speaker.peer.id)?.status === 'connected', WAIT_MS, 'speaker connected on the owner');
+      await until(() => owner.shoal.rooms.find(roomId)!.peers.get(listener.peer.id)?.status === 'connected', WAIT_MS, 'listener connected on the owner');
+      const track = speaker.agent.createTrack({ encoding: 'pcm16', sampleRate: 16000, channels: 1 });
+      for (let t = 0; t < 1500; t += 100) speaker.agent.sendData(track.id, sinePcm16(440, 16000, 100, 12000, (t * 16000) / 1000));
+      await Promise.race([enough, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${heard.length} of 40 chunks heard`)), WAIT_MS).unref())]);
+      const pcm = samples(Buffer.concat(heard)).subarray(1600);
+      assert.ok(goertzel(pcm, 440, 16000) > 50 * goertzel(pcm, 1900, 16000), 'the 440 Hz tone is heard');
+      assert.ok(rms(pcm) > 0.1, `rms ${rms(pcm).toFixed(3)}`);
+      await api(owner, 'DELETE', `/room/${roomId}`);
     });
-    await until(() => a.shoal.rooms.find('r-agents')!.peers.get(speaker.peer.id)?.status === 'connected', WAIT_MS, 'speaker connected on A');
-    await until(() => a.shoal.rooms.find('r-agents')!.peers.get(listener.peer.id)?.status === 'connected', WAIT_MS, 'listener connected on A');
-    const track = speaker.agent.createTrack({ encoding: 'pcm16', sampleRate: 16000, channels: 1 });
-    for (let t = 0; t < 1500; t += 100) speaker.agent.sendData(track.id, sinePcm16(440, 16000, 100, 12000, (t * 16000) / 1000));
-    await Promise.race([enough, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${heard.length} of 40 chunks heard`)), WAIT_MS).unref())]);
-    const pcm = samples(Buffer.concat(heard)).subarray(1600);
-    assert.ok(goertzel(pcm, 440, 16000) > 50 * goertzel(pcm, 1900, 16000), 'the 440 Hz tone is heard');
-    assert.ok(rms(pcm) > 0.1, `rms ${rms(pcm).toFixed(3)}`);
-    await api(a, 'DELETE', '/room/r-agents');
-  });
+  }
 });
