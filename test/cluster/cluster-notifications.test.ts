@@ -3,7 +3,9 @@
 // room's RoomCreated … RoomDeleted reaches the notifier on A (and a second one on C) exactly once each and
 // in the room's order; each room's webhookUrl gets that room's events once each, sent by its owner only.
 // Redis restarted: events produced on a node while it was down arrive afterwards, in order, once, and
-// notifications flow again after it.
+// notifications flow again after it. A node cut off from Redis longer than its lease: its room's
+// RoomCrashed (reported by a survivor) is the last the others hear of it — the cut node's stopping of
+// that room never reaches them — and once it is up again its notifications flow again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -15,6 +17,9 @@ import { ServerMessageSchema } from '../../src/gen/fishjam/server_notifications_
 import { API_TOKEN, SECRET, startShoal, type TestShoal } from '../helpers/server.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { FORWARDED_HEADER } from '../../src/api/cluster-routing.js';
+import { fenceTimings } from '../../src/cluster/node-fencing.js';
 
 // Long enough that the short Redis outage below leaves every node 'degraded', not fenced.
 const LEASE_MS = 6000;
@@ -231,5 +236,71 @@ describe('cluster-wide server notifications and webhooks', { skip: REDIS_MISSING
     assert.equal(stats.buffered, 0);
     assert.equal(stats.droppedOverflow + stats.droppedFenced, 0, JSON.stringify(stats));
     owner.shoal.rooms.delete(roomId);
+  });
+});
+
+describe('a node cut off from Redis: nothing of its given-up room follows the RoomCrashed', { skip: REDIS_MISSING }, () => {
+  const lease = 2000;
+  const T = fenceTimings(lease);
+  const crashReportMs = lease + T.reapGraceMs + T.reapPeriodMs + 5000;
+  let redis: TestRedis;
+  let proxy: TcpProxy;
+  let nodes: TestShoal[] = [];
+  let notifier: Notifier;
+  const peers: RawPeer[] = [];
+  const previousWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
+  const env = (url: string, id: string) => ({ ...clusterEnv(redis, id), FJ_REDIS_URL: url, FJ_CLUSTER_LEASE_MS: String(lease) });
+
+  before(async () => {
+    (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
+    redis = await startRedis();
+    proxy = await startTcpProxy(redis.port);
+    nodes = [await startShoal(env(redis.url, 'node-p')), await startShoal(env(redis.url, 'node-q')), await startShoal(env(proxy.url('redis'), 'node-x'))];
+    await until(async () => (await nodes[0].shoal.cluster!.liveNodes()).length === 3, lease * 3, 'three nodes registered');
+    await until(() => nodes.every((n) => n.shoal.clusterNotifications!.reading), WAIT_MS, 'every node reads the notification stream');
+    notifier = new Notifier(nodes[0]);
+    await notifier.subscribed;
+  });
+  after(async () => {
+    for (const p of peers) p.close();
+    notifier?.close();
+    proxy?.restore();
+    for (const n of nodes) await n.stop().catch(() => {});
+    await proxy?.close();
+    await redis?.dispose();
+    (globalThis as { WebSocket?: unknown }).WebSocket = previousWebSocket;
+  });
+
+  test('the survivors’ RoomCrashed is the last event of the cut node’s room; afterwards its notifications flow again', async () => {
+    const x = nodes[2];
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${x.httpUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json', [FORWARDED_HEADER]: 'test' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(res.status, 201, await res.clone().text());
+      return (await res.json()) as any;
+    };
+    await post('/room', { roomId: 'x-room' });
+    const added = await post('/room/x-room/peer', { type: 'webrtc', options: {} });
+    const raw = new RawPeer(x.wsUrl);
+    peers.push(raw);
+    await raw.auth(added.data.token);
+    await notifier.log.until((items) => items.some((e) => e.kind === 'peerConnected' && e.roomId === 'x-room'), 'peerConnected of x-room on P');
+
+    proxy.cut();
+    await notifier.log.until((items) => items.some((e) => e.kind === 'roomCrashed' && e.roomId === 'x-room'), 'RoomCrashed of x-room on P', crashReportMs);
+    // The cut node gave the room up (its peer was told), then it comes back.
+    await raw.waitClosed(T.holdMs + 2 * (T.probeEveryMs + T.probeTimeoutMs) + 5000);
+    assert.equal(x.shoal.rooms.find('x-room'), undefined);
+    proxy.restore();
+    await until(() => x.shoal.cluster!.status() === 'up', 15_000, 'x up again');
+    x.shoal.bus.publish({ type: 'roomDeleted', roomId: 'marker-from-x' });
+    await notifier.log.until((items) => items.some((e) => e.roomId === 'marker-from-x'), 'a notification from x after it is up again');
+
+    assert.deepEqual(notifier.forRoom('x-room'), ['roomCreated', 'peerAdded', 'peerConnected', 'roomCrashed']);
+    assert.ok(x.shoal.clusterNotifications!.stats().droppedFenced >= 2, JSON.stringify(x.shoal.clusterNotifications!.stats()));
   });
 });
