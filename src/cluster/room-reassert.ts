@@ -7,6 +7,9 @@
 import type { Logger } from '../log/logger.js';
 import type { RoomOwnership } from './room-ownership.js';
 
+/** Claims written concurrently (one round trip each): bounds the commands in flight on the one connection. */
+const BATCH = 32;
+
 export interface RoomReassertOptions {
   /** Subscribes to "the Redis connection is ready again" (RedisClient.onReconnect). */
   onReconnect: (listener: () => void) => () => void;
@@ -84,17 +87,20 @@ export class RoomReassert {
   private async pass(): Promise<void> {
     await this.o.reregister();
     const result: ReassertResult = { claimed: 0, kept: 0, heldElsewhere: new Map() };
-    for (const id of this.o.roomIds()) {
+    const ids = this.o.roomIds();
+    for (let i = 0; i < ids.length; i += BATCH) {
       if (this.stopped) return;
-      const r = await this.o.ownership.reassert(id);
-      if (r === 'claimed') result.claimed++;
-      else if (r === 'kept') result.kept++;
-      else {
-        result.heldElsewhere.set(id, r.heldBy);
-        this.o.log.error({ roomId: id, heldBy: r.heldBy }, 'room served here is claimed by another node; claim left as it is');
-        continue;
+      const batch = await Promise.all(ids.slice(i, i + BATCH).map(async (id) => [id, await this.o.ownership.reassert(id)] as const));
+      for (const [id, r] of batch) {
+        if (r === 'claimed') result.claimed++;
+        else if (r === 'kept') result.kept++;
+        else {
+          result.heldElsewhere.set(id, r.heldBy);
+          this.o.log.error({ roomId: id, heldBy: r.heldBy }, 'room served here is claimed by another node; claim left as it is');
+          continue;
+        }
+        if (!this.o.serves(id)) this.o.ownership.release(id);
       }
-      if (!this.o.serves(id)) this.o.ownership.release(id);
     }
     this.last = result;
     this.o.log.info({ claimed: result.claimed, kept: result.kept, heldElsewhere: result.heldElsewhere.size }, 'rooms re-asserted in the cluster directory');
