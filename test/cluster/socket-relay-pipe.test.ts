@@ -2,7 +2,8 @@
 // and in order (binary and text kept, the frames handed over before the owner answered first), the owner's
 // socket carries RELAYED_HEADER, close codes and reasons pass through both ways, an owner that vanishes
 // gives 1011, a node that is not live gives 'room not found', an unreachable cluster store a clear 1011,
-// and too many frames waiting for the owner close the client (1008).
+// a client that does not read stalls the owner's sends (backpressure, not an unbounded queue), and too
+// many frames waiting for the owner close the client (1008).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -148,6 +149,37 @@ describe('socket relay pipe', () => {
       throw Object.assign(new Error('Redis unreachable'), { name: 'ClusterUnavailableError' });
     };
     assert.deepEqual(await client().closed, { code: 1011, reason: 'Unable to reach Fishjam instance holding room room-1' });
+  });
+
+  test('a slow client: the relay stops reading from the owner (its sends stall), and everything arrives once it reads', async () => {
+    ownerNode();
+    const side = ownerSide();
+    const c = client();
+    await c.opened;
+    const o = await side;
+    let received = 0;
+    c.ws.on('message', () => received++);
+    c.ws.pause(); // the client stops reading: its TCP buffers fill
+    const frame = Buffer.alloc(512 * 1024, 7);
+    const total = 192; // 96 MiB: far more than the socket buffers and the relay's high-water mark hold
+    let sent = 0;
+    let stalled = false;
+    while (sent < total && !stalled) {
+      sent++;
+      // A send whose write does not complete within a second has met the backpressure.
+      stalled = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), 1000);
+        o.ws.send(frame, { binary: true }, () => {
+          clearTimeout(timer);
+          resolve(false);
+        });
+      });
+    }
+    assert.ok(stalled && sent < total / 2, `the owner wrote ${sent} of ${total} frames (${sent / 2} MiB) to a client that does not read`);
+    c.ws.resume();
+    await until(() => received === sent, `all ${sent} frames at the client (got ${received})`);
+    c.ws.close(1000, 'done');
+    await c.closed;
   });
 
   test('too many frames before the owner answers close the client (1008)', async () => {
