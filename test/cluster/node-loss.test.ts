@@ -1,6 +1,6 @@
 // Node loss with real processes and a real redis-server, three nodes on loopback. Fault 1: an owner killed
 // with SIGKILL — its rooms leave GET /room on both survivors, room-scoped calls give 404, one survivor
-// reports RoomCrashed once per room (server sockets on the survivors hear it, the lifecycle log of exactly
+// reports RoomCrashed once per room (the server socket on each survivor hears it once, the lifecycle log of exactly
 // one survivor has it), new rooms go to live nodes only and the ids can be created again. Fault 3: a node
 // whose link to Redis (a TCP proxy the test cuts) is down longer than its lease fences itself: /health DOWN,
 // its peer's socket closed with CLOSE_FENCED, its room reported crashed once by a survivor and creatable
@@ -123,18 +123,20 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     await redis?.dispose();
   });
 
-  /** Both survivors report the crash: the server sockets on them hear it at most once each (once each when
-   * notifications are cluster-wide), and exactly one survivor's own bus published it (its lifecycle log). */
-  async function crashedOnce(roomId: string): Promise<void> {
-    await until(() => listeners.some((l) => l.count(roomId) > 0), CRASH_REPORT_MS, `RoomCrashed ${roomId}`);
+  /** The crash is reported once: the server socket on each survivor hears it exactly once (notifications are
+   * cluster-wide), and exactly one survivor's own bus published it (its lifecycle log). */
+  async function crashedOnce(roomId: string, t?: { diagnostic(s: string): void }, since?: number): Promise<void> {
+    await until(() => listeners.every((l) => l.count(roomId) > 0), CRASH_REPORT_MS, `RoomCrashed ${roomId} on every survivor's server socket`);
+    if (t && since !== undefined) t.diagnostic(`→ RoomCrashed ${roomId} heard: ${(performance.now() - since).toFixed(0)} ms`);
     await until(() => crashLines(n1, roomId) + crashLines(n2, roomId) > 0, 5000, `lifecycle log of ${roomId}`);
     // Nothing can announce "no second report": give the other survivor's reaper several ticks to (not) do it.
     await new Promise((r) => setTimeout(r, T.reapPeriodMs * 4 + 500));
-    for (const l of listeners) assert.ok(l.count(roomId) <= 1, `RoomCrashed ${roomId} heard ${l.count(roomId)} times on one socket`);
+    t?.diagnostic(`RoomCrashed ${roomId} heard per survivor socket: ${listeners.map((l) => l.count(roomId)).join(', ')}`);
+    for (const l of listeners) assert.equal(l.count(roomId), 1, `RoomCrashed ${roomId} heard ${l.count(roomId)} times on one socket`);
     assert.equal(crashLines(n1, roomId) + crashLines(n2, roomId), 1, `one survivor reported ${roomId}`);
   }
 
-  test('fault 1: an owner killed with SIGKILL — rooms gone, 404, RoomCrashed once each, ids free, new rooms on live nodes', async () => {
+  test('fault 1: an owner killed with SIGKILL — rooms gone, 404, RoomCrashed once each, ids free, new rooms on live nodes', async (t) => {
     const k = await spawnShoal({ token: API_TOKEN, env: nodeEnv(redis.url, 'node-k') });
     await until(async () => (await health(n1)).nodesInCluster === 3, LEASE_MS * 3, 'three nodes registered');
     for (const id of ['k-room-1', 'k-room-2']) {
@@ -144,17 +146,19 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     assert.equal((await call(k, 'POST', '/room/k-room-1/peer', { type: 'webrtc', options: {} })).status, 201);
     for (const n of [n1, n2]) assert.deepEqual((await roomIds(n)).filter((id) => id.startsWith('k-')), ['k-room-1', 'k-room-2']);
 
+    const killedAt = performance.now();
     k.child.kill('SIGKILL');
     await k.exited;
     for (const n of [n1, n2]) {
       // Until k's lease lapses a routed call still tries k (503 'Unable to reach …'); then 404.
       await until(async () => (await call(n, 'GET', '/room/k-room-1')).status === 404, LEASE_MS + 3000, `k-room-1 is 404 on port ${n.port}`);
       assert.ok(!(await roomIds(n)).some((id) => id.startsWith('k-')), `k's rooms left GET /room on port ${n.port}`);
+      if (n === n1) t.diagnostic(`kill → 404 on a survivor: ${(performance.now() - killedAt).toFixed(0)} ms`);
       const get = await call(n, 'GET', '/room/k-room-1');
       assert.deepEqual([get.status, get.json], [404, { errors: 'Room k-room-1 does not exist' }]);
       assert.equal((await call(n, 'POST', '/room/k-room-2/peer', { type: 'webrtc', options: {} })).status, 404);
     }
-    await crashedOnce('k-room-1');
+    await crashedOnce('k-room-1', t, killedAt);
     await crashedOnce('k-room-2');
 
     const hosts = new Set<string>();
@@ -172,7 +176,7 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     }
   });
 
-  test('fault 3: a node cut off from Redis longer than its lease fences itself; survivors take over; restored it rejoins', async () => {
+  test('fault 3: a node cut off from Redis longer than its lease fences itself; survivors take over; restored it rejoins', async (t) => {
     const x = await spawnShoal({ token: API_TOKEN, env: nodeEnv(proxy.url('redis'), 'node-x', { FJ_MEDIA_WORKERS: '1' }) });
     await until(async () => (await health(n1)).nodesInCluster === 3 && (await health(x)).nodesInCluster === 3, LEASE_MS * 3, 'x registered');
     const made = await call(x, 'POST', '/room', { roomId: 'x-room' }, { [FORWARDED_HEADER]: 'test' });
@@ -183,6 +187,7 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     peers.push(peer);
     await peer.auth(added.json.data.token);
 
+    const cutAt = performance.now();
     proxy.cut();
     const seenOnX: number[] = [];
     let watching = true;
@@ -194,9 +199,11 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     })();
     try {
       await until(async () => (await health(x)).nodeStatus === 'DOWN', LEASE_MS + 3000, 'x reports DOWN');
+      t.diagnostic(`cut → x DOWN: ${(performance.now() - cutAt).toFixed(0)} ms`);
       const closed = await peer.waitClosed(T.holdMs + 2 * (T.probeEveryMs + T.probeTimeoutMs) + 5000);
+      t.diagnostic(`cut → x's peer closed: ${(performance.now() - cutAt).toFixed(0)} ms`);
       assert.deepEqual(closed, { code: CLOSE_FENCED.code, reason: CLOSE_FENCED.reason });
-      await crashedOnce('x-room');
+      await crashedOnce('x-room', t, cutAt);
       assert.equal(crashLines(x, 'x-room'), 0, 'the fenced node reports nothing itself');
 
       const again = await call(n1, 'POST', '/room', { roomId: 'x-room' });
@@ -211,6 +218,7 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
       await watch;
       proxy.restore();
     }
+    const restoredAt = performance.now();
     // From the cut on, x never served the room (before the cut it did: 200 then).
     const firstNot200 = seenOnX.findIndex((s) => s !== 200);
     assert.ok(firstNot200 >= 0, `statuses ${seenOnX.join(',')}`);
@@ -220,6 +228,7 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
       const h = await health(x);
       return h.nodeStatus === 'UP' && h.nodesInCluster === 3;
     }, 15_000, 'x registered again');
+    t.diagnostic(`restore → x UP with 3 nodes: ${(performance.now() - restoredAt).toFixed(0)} ms`);
     // One room of that id in the whole cluster, wherever the listing is asked.
     for (const n of [n1, n2, x]) assert.deepEqual((await roomIds(n)).filter((id) => id === 'x-room'), ['x-room']);
     const fresh = await call(x, 'POST', '/room', { roomId: 'x-after' }, { [FORWARDED_HEADER]: 'test' });
