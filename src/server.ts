@@ -191,6 +191,8 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     status: () => cluster.status(),
   });
   const streamNotifications = notificationStream && bus.subscribe((n) => notificationStream.publish(encodeNotification(n)));
+  // Rooms given up (fenced while the others are up) end with the survivors' RoomCrashed on every socket, here too.
+  if (notificationStream) hub.setLocalGate(() => !notificationStream.suppressing);
   const clusterRouting = cluster && ownership && {
     selfId: config.nodeId,
     liveNodes: () => cluster.liveNodes(),

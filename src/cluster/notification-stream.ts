@@ -156,6 +156,12 @@ export class NotificationStream {
     this.dropBuffer();
   }
 
+  /** True while own notifications are dropped (suppressUntilUp, until the node is up again). */
+  get suppressing(): boolean {
+    this.dropping();
+    return this.suppressed;
+  }
+
   /** Suppressed (until 'up') or left: the buffer is dropped and the notification with it. */
   private dropping(): boolean {
     const s = this.o.status();

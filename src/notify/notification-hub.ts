@@ -10,12 +10,18 @@ export type NotificationSink = (bytes: Uint8Array) => void;
 export class NotificationHub {
   private readonly sinks = new Set<NotificationSink>();
   private readonly unsubscribe: () => void;
+  private localOpen: () => boolean = () => true;
 
   constructor(bus: NotificationBus, private readonly log: Logger) {
     this.unsubscribe = bus.subscribe((n) => {
-      if (this.sinks.size === 0) return;
+      if (this.sinks.size === 0 || !this.localOpen()) return;
       this.deliver(encodeNotification(n));
     });
+  }
+
+  /** While `open` is false this node's own notifications are not sent (a cluster node giving its rooms up). */
+  setLocalGate(open: () => boolean): void {
+    this.localOpen = open;
   }
 
   /** Sends encoded ServerMessage bytes (this node's, or another node's in a cluster) to every subscriber. */

@@ -4,8 +4,8 @@
 // in the room's order; each room's webhookUrl gets that room's events once each, sent by its owner only.
 // Redis restarted: events produced on a node while it was down arrive afterwards, in order, once, and
 // notifications flow again after it. A node cut off from Redis longer than its lease: its room's
-// RoomCrashed (reported by a survivor) is the last the others hear of it — the cut node's stopping of
-// that room never reaches them — and once it is up again its notifications flow again.
+// RoomCrashed (reported by a survivor) is the last any socket hears of it — the cut node's stopping of
+// that room reaches neither the others nor its own sockets — and once it is up its notifications flow again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -247,6 +247,7 @@ describe('a node cut off from Redis: nothing of its given-up room follows the Ro
   let proxy: TcpProxy;
   let nodes: TestShoal[] = [];
   let notifier: Notifier;
+  let onX: Notifier;
   const peers: RawPeer[] = [];
   const previousWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
   const env = (url: string, id: string) => ({ ...clusterEnv(redis, id), FJ_REDIS_URL: url, FJ_CLUSTER_LEASE_MS: String(lease) });
@@ -259,11 +260,13 @@ describe('a node cut off from Redis: nothing of its given-up room follows the Ro
     await until(async () => (await nodes[0].shoal.cluster!.liveNodes()).length === 3, lease * 3, 'three nodes registered');
     await until(() => nodes.every((n) => n.shoal.clusterNotifications!.reading), WAIT_MS, 'every node reads the notification stream');
     notifier = new Notifier(nodes[0]);
-    await notifier.subscribed;
+    onX = new Notifier(nodes[2]);
+    await Promise.all([notifier.subscribed, onX.subscribed]);
   });
   after(async () => {
     for (const p of peers) p.close();
     notifier?.close();
+    onX?.close();
     proxy?.restore();
     for (const n of nodes) await n.stop().catch(() => {});
     await proxy?.close();
@@ -301,6 +304,10 @@ describe('a node cut off from Redis: nothing of its given-up room follows the Ro
     await notifier.log.until((items) => items.some((e) => e.roomId === 'marker-from-x'), 'a notification from x after it is up again');
 
     assert.deepEqual(notifier.forRoom('x-room'), ['roomCreated', 'peerAdded', 'peerConnected', 'roomCrashed']);
+    // The cut node's own server socket tells the same story: the survivors' RoomCrashed, once it is back.
+    await onX.log.until((items) => items.some((e) => e.kind === 'roomCrashed' && e.roomId === 'x-room'), 'RoomCrashed of x-room on X');
+    await onX.log.until((items) => items.some((e) => e.roomId === 'marker-from-x'), 'the marker on X');
+    assert.deepEqual(onX.forRoom('x-room'), ['roomCreated', 'peerAdded', 'peerConnected', 'roomCrashed']);
     assert.ok(x.shoal.clusterNotifications!.stats().droppedFenced >= 2, JSON.stringify(x.shoal.clusterNotifications!.stats()));
   });
 });

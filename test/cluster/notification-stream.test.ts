@@ -189,7 +189,9 @@ describe('cluster notification stream on a real redis-server', { skip: REDIS_MIS
     await redis.start();
     assert.equal(x.stream.stats().buffered, 0);
     assert.equal(x.stream.stats().droppedFenced, 4);
+    assert.equal(x.stream.suppressing, true, 'still giving up while degraded');
     x.status = 'up';
+    assert.equal(x.stream.suppressing, false);
     x.publish('back');
     await y.received(1);
     await new Promise((r) => setTimeout(r, 300));
