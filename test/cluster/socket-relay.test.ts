@@ -2,7 +2,7 @@
 // real redis-server: peers added through node B for a room on node A get A's token and socket URL; a raw
 // peer with A's token connecting to B is authenticated by A and gets A's TURN address; closing either side
 // closes the other with the same code and reason; garbage is passed on (and ignored by A), an oversized
-// frame closes both; a relayed socket is never relayed again; an owner that hangs (SIGSTOP) gives a clear
+// frame closes both; a relayed socket is never relayed again; a token A minted never joins a room of B; an owner that hangs (SIGSTOP) gives a clear
 // close within the connect bound and bounds what waits, one killed gives a clear close and, once its lease
 // lapsed, 'room not found'; the SDK's FishjamAgent pointed at one node hears an agent in a room on the
 // other (owner's media in the main thread, and in a worker).
@@ -12,6 +12,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { WebSocket } from 'ws';
 import { FishjamClient, type FishjamAgent, type RoomId } from '@fishjam-cloud/js-server-sdk';
 import { FORWARDED_HEADER } from '../../src/api/cluster-routing.js';
+import { PeerTokenService } from '../../src/auth/peer-token.js';
 import { MAX_PENDING_FRAMES, RELAYED_HEADER, RELAY_CONNECT_TIMEOUT_MS } from '../../src/cluster/socket-relay.js';
 import type { LocalMediaPlane } from '../../src/media/plane/local-media-plane.js';
 import { PeerMessageSchema } from '../../src/gen/fishjam/peer_notifications_pb.js';
@@ -228,6 +229,18 @@ describe('peer and agent sockets relayed to the room\'s node', { skip: REDIS_MIS
     const onOwner = peer(a.wsUrl);
     await onOwner.join(p.token, null, WAIT_MS);
     await api(a, 'DELETE', '/room/r-loop');
+  });
+
+  test('a token minted by A never joins a room of B: B relays it to A, which has no such room', async () => {
+    await roomOn(b, 'r-b-own');
+    const own = await addPeer(b, 'r-b-own');
+    const { token } = await new PeerTokenService([SECRET], 'node-a', 60).mint({ kind: 'peer', roomId: 'r-b-own', peerId: own.id });
+    const s = rawSocket(`${b.wsUrl}/socket/peer/websocket`);
+    await s.opened;
+    s.ws.send(authFrame(token));
+    assert.deepEqual(await s.waitClosed(), { code: 1000, reason: 'room not found' });
+    assert.equal(b.shoal.rooms.find('r-b-own')!.peers.get(own.id)!.status, 'disconnected');
+    await api(b, 'DELETE', '/room/r-b-own');
   });
 
   test('an owner that hangs: clear close within the connect bound, bounded waiting frames; killed: clear close, then room not found', async () => {
