@@ -1,11 +1,12 @@
 // Peer and agent sockets that land on a node that does not own their room are relayed to the owner, on a
 // real redis-server: peers added through node B for a room on node A get A's token and socket URL; a raw
 // peer with A's token connecting to B is authenticated by A and gets A's TURN address; closing either side
-// closes the other with the same code and reason; garbage is passed on (and ignored by A), an oversized
-// frame closes both; a relayed socket is never relayed again; a token A minted never joins a room of B; an owner that hangs (SIGSTOP) gives a clear
-// close within the connect bound and bounds what waits, one killed gives a clear close and, once its lease
-// lapsed, 'room not found'; the SDK's FishjamAgent pointed at one node hears an agent in a room on the
-// other (owner's media in the main thread, and in a worker).
+// closes the other with the same code and reason; heartbeats reach both; garbage is passed on (and ignored
+// by A), an oversized frame closes both; a relayed socket is never relayed again; a token A minted never
+// joins a room of B; an owner that hangs (SIGSTOP) gives a clear close within the connect bound and bounds
+// what waits, one killed gives a clear close and, once its lease lapsed, 'room not found'; the SDK's
+// FishjamAgent pointed at one node hears an agent in a room on the other (owner's media in the main thread,
+// and in a worker).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, toBinary } from '@bufbuild/protobuf';
