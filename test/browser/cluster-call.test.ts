@@ -1,8 +1,9 @@
 // A call in a 2-node cluster (real redis-server) in headless Chromium, with peers added through node B's
 // REST for a room on node A: ts-client 0.5.0 pages connect to the peer_websocket_url they got (A's) and
-// decode each other's video; ts-client 0.25.1 pages all connect through B's URL (one public URL) and are
-// relayed to A, decode each other's video, and their media goes through A's TURN server (selected ICE pair).
-// A runs its media in the main thread, B in a media worker.
+// decode each other's video, as do a 0.5.0 page through B's host (relayed) and one on A; ts-client 0.25.1
+// pages all connect through B's URL (one public URL), are relayed to A, decode each other's video, and
+// their media goes through A's TURN server (selected ICE pair). A runs its media in the main thread, B in
+// a media worker.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeClientPage, closeStaticServer, formatPageLogs, launchBrowser, openClientPage, waitForPageEvent, type Browser, type Page } from '../helpers/browser.js';
@@ -112,6 +113,23 @@ describe('browser call in a cluster: peers added through a node that does not ow
     const room = await api(b, 'GET', '/room/call-c5');
     for (const p of room.json.data.peers) assert.deepEqual([p.status, p.tracks.length], ['connected', 2], JSON.stringify(p));
     await api(b, 'DELETE', '/room/call-c5');
+  });
+
+  test('ts-client 0.5.0 through B\'s host (relayed) and one on A itself decode each other', async () => {
+    await roomOnA('call-c5-relayed');
+    const [pa, pb] = [await peerViaB('call-c5-relayed'), await peerViaB('call-c5-relayed')];
+    const [x, y] = await Promise.all([page('c5'), page('c5')]);
+    try {
+      assert.equal(await joinC5(x, { host: b.host, token: pa.token, name: 'X' }), pa.id);
+      assert.equal(await joinC5(y, { host: a.host, token: pb.token, name: 'Y' }), pb.id);
+      await Promise.all([publishC5(x, { video: true }), publishC5(y, { video: true })]);
+      for (const p of [x, y]) await decoding(p);
+    } catch (err) {
+      (err as Error).message += `\nX:\n${formatPageLogs(x)}\nY:\n${formatPageLogs(y)}`;
+      throw err;
+    }
+    assert.equal(b.shoal.rooms.find('call-c5-relayed'), undefined, 'B holds no copy of the room');
+    await api(b, 'DELETE', '/room/call-c5-relayed');
   });
 
   test('ts-client 0.25.1: both pages connect through B\'s URL, are relayed to A, decode each other, media through A\'s TURN server', async () => {
