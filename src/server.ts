@@ -158,6 +158,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const reaper = cluster && timings && new NodeReaper({
     directory: redisRoomDirectory(cluster.redis),
     mayRun: () => cluster.status() === 'up',
+    self: { id: config.nodeId, held: () => ownership?.heldIds() ?? [] },
     onCrashed: reportCrashed,
     periodMs: timings.reapPeriodMs,
     graceMs: timings.reapGraceMs,

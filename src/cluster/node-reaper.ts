@@ -1,13 +1,17 @@
 // Ends the rooms of dead nodes: every node runs one reaper; each tick (while this node's own lease holds)
 // it asks the room directory to take the claims of nodes whose registration has been gone for a grace
 // period — one atomic Redis script, so each claim goes to exactly one survivor — and reports each taken
-// room id through onCrashed (server.ts publishes roomCrashed on this node's bus). Bounded per tick; Redis
-// errors are logged and retried on the next tick, never thrown. It knows no rooms and sends nothing itself.
+// room id through onCrashed (server.ts publishes roomCrashed on this node's bus). Its first pass also takes
+// the claims an earlier run under this node id left (a restart within the lease: nobody else would reap
+// them), except those this run holds already. Bounded per tick; Redis errors are logged and retried on the
+// next tick, never thrown. It knows no rooms and sends nothing itself.
 import type { Logger } from '../log/logger.js';
-import type { RoomDirectory } from './room-directory.js';
+import type { NodeClaimsReaper, RoomDirectory } from './room-directory.js';
 
 export interface NodeReaperOptions {
-  directory: Pick<RoomDirectory, 'reapLapsed'>;
+  directory: Pick<RoomDirectory, 'reapLapsed'> & NodeClaimsReaper;
+  /** This node's id and the room ids this run holds (never reaped as leftovers). */
+  self?: { id: string; held: () => readonly string[] };
   /** True while this node may act for the cluster (its own lease holds). */
   mayRun: () => boolean;
   onCrashed: (roomId: string) => void;
@@ -24,6 +28,7 @@ export class NodeReaper {
   private running: Promise<string[]> | undefined;
   private stopped = false;
   private failing = false;
+  private leftoversDone = false;
 
   constructor(private readonly o: NodeReaperOptions) {}
 
@@ -51,17 +56,28 @@ export class NodeReaper {
 
   private async pass(): Promise<string[]> {
     if (!this.o.mayRun()) return [];
-    let ids: string[];
+    const ids: string[] = [];
+    const max = this.o.maxPerTick ?? 500;
     try {
-      ids = await this.o.directory.reapLapsed(this.o.graceMs, this.o.maxPerTick ?? 500);
+      if (!this.leftoversDone && this.o.self) {
+        // SPOP hands back kept ids too (put back): a few bounded rounds, then the rest is left to later ticks.
+        for (let round = 0; round < 4; round++) {
+          const took = await this.o.directory.reapNode(this.o.self.id, max, this.o.self.held());
+          ids.push(...took);
+          if (took.length === 0) break;
+        }
+        if (ids.length > 0) this.o.log.warn({ rooms: ids.length }, 'claims left by an earlier run of this node id: reported crashed');
+        this.leftoversDone = true;
+      }
+      ids.push(...(await this.o.directory.reapLapsed(this.o.graceMs, max)));
       if (this.failing) this.o.log.info('room reaping works again');
       this.failing = false;
     } catch (err) {
       if (!this.failing) this.o.log.warn({ err: (err as Error).message }, 'room reaping failed; retrying next tick');
       this.failing = true;
-      return [];
+      // Claims taken before the failure are reported below all the same.
     }
-    if (ids.length > 0) this.o.log.warn({ rooms: ids.length }, "a dead node's rooms reported crashed");
+    if (ids.length > 0) this.o.log.warn({ rooms: ids.length }, 'rooms of a dead node reported crashed');
     for (const id of ids) {
       try {
         this.o.onCrashed(id);

@@ -34,6 +34,11 @@ export interface RoomDirectory {
   reapLapsed(graceMs: number, maxClaims: number): Promise<string[]>;
 }
 
+export interface NodeClaimsReaper {
+  /** Removes up to `max` claims `node` holds except those in `keep` (a fresh run's leftovers); returns their ids. */
+  reapNode(node: string, max: number, keep: readonly string[]): Promise<string[]>;
+}
+
 const INDEX = `${KEY_PREFIX}rooms`;
 const EPOCH = `${KEY_PREFIX}room-epoch`;
 const NODE_PREFIX = `${KEY_PREFIX}node:`;
@@ -132,6 +137,28 @@ local ok, held = pcall(cjson.decode, cur)
 if not ok or type(held) ~= 'table' or type(held.node) ~= 'string' then return {cur} end
 return {cur, redis.call('GET', ARGV[1] .. held.node)}`;
 
+/** KEYS: node-rooms set, index. ARGV: node id, room key prefix, max, kept ids…. Returns the ids deleted. */
+const REAP_NODE_SCRIPT = `
+local keep = {}
+for i = 4, #ARGV do keep[ARGV[i]] = true end
+local out = {}
+for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
+  if keep[id] then
+    redis.call('SADD', KEYS[1], id)
+  else
+    local cur = redis.call('GET', ARGV[2] .. id)
+    if cur then
+      local ok, held = pcall(cjson.decode, cur)
+      if ok and type(held) == 'table' and held.node == ARGV[1] then
+        redis.call('DEL', ARGV[2] .. id)
+        redis.call('ZREM', KEYS[2], id)
+        out[#out + 1] = id
+      end
+    end
+  end
+end
+return out`;
+
 export function parseClaim(value: string | null | undefined): RoomClaim | undefined {
   if (typeof value !== 'string' || value.length > MAX_CLAIM_BYTES) return undefined;
   try {
@@ -143,7 +170,7 @@ export function parseClaim(value: string | null | undefined): RoomClaim | undefi
   return undefined;
 }
 
-export function redisRoomDirectory(client: RedisClient): RoomDirectory {
+export function redisRoomDirectory(client: RedisClient): RoomDirectory & NodeClaimsReaper {
   return {
     claim: (roomId, node) =>
       client.run('room claim', async (r) => {
@@ -167,6 +194,11 @@ export function redisRoomDirectory(client: RedisClient): RoomDirectory {
       client.run('room reaping', async (r) => {
         const args = [NODE_PREFIX, NODE_ROOMS_PREFIX, roomKey(''), LAPSED_PREFIX, String(Math.max(0, Math.floor(graceMs))), String(MAX_REAP_NODES), String(Math.max(1, Math.floor(maxClaims)))];
         const ids = (await r.eval(REAP_SCRIPT, 2, CLAIM_NODES, INDEX, ...args)) as unknown;
+        return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+      }),
+    reapNode: (node, max, keep) =>
+      client.run('room reaping', async (r) => {
+        const ids = (await r.eval(REAP_NODE_SCRIPT, 2, NODE_ROOMS_PREFIX + node, INDEX, node, roomKey(''), String(Math.max(1, Math.floor(max))), ...keep)) as unknown;
         return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
       }),
     listAll: (max) =>

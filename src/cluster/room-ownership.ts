@@ -86,9 +86,9 @@ export class RoomOwnership {
     });
   }
 
-  /** Claims this node holds now (room ids). */
+  /** Room ids this node holds a claim on now, or is claiming. */
   heldIds(): string[] {
-    return [...this.held.keys()];
+    return [...this.held.keys(), ...this.pending];
   }
 
   /**

@@ -125,15 +125,16 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
 
   /** The crash is reported once: the server socket on each survivor hears it exactly once (notifications are
    * cluster-wide), and exactly one survivor's own bus published it (its lifecycle log). */
-  async function crashedOnce(roomId: string, t?: { diagnostic(s: string): void }, since?: number): Promise<void> {
+  async function crashedOnce(roomId: string, t?: { diagnostic(s: string): void }, since?: number, reporters: ShoalProcess[] = [n1, n2]): Promise<void> {
+    const lines = () => reporters.reduce((sum, n) => sum + crashLines(n, roomId), 0);
     await until(() => listeners.every((l) => l.count(roomId) > 0), CRASH_REPORT_MS, `RoomCrashed ${roomId} on every survivor's server socket`);
     if (t && since !== undefined) t.diagnostic(`→ RoomCrashed ${roomId} heard: ${(performance.now() - since).toFixed(0)} ms`);
-    await until(() => crashLines(n1, roomId) + crashLines(n2, roomId) > 0, 5000, `lifecycle log of ${roomId}`);
+    await until(() => lines() > 0, 5000, `lifecycle log of ${roomId}`);
     // Nothing can announce "no second report": give the other survivor's reaper several ticks to (not) do it.
     await new Promise((r) => setTimeout(r, T.reapPeriodMs * 4 + 500));
     t?.diagnostic(`RoomCrashed ${roomId} heard per survivor socket: ${listeners.map((l) => l.count(roomId)).join(', ')}`);
     for (const l of listeners) assert.equal(l.count(roomId), 1, `RoomCrashed ${roomId} heard ${l.count(roomId)} times on one socket`);
-    assert.equal(crashLines(n1, roomId) + crashLines(n2, roomId), 1, `one survivor reported ${roomId}`);
+    assert.equal(lines(), 1, `one node reported ${roomId}`);
   }
 
   test('fault 1: an owner killed with SIGKILL — rooms gone, 404, RoomCrashed once each, ids free, new rooms on live nodes', async (t) => {
@@ -174,6 +175,25 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
       assert.equal(again.status, 201, again.text);
       assert.equal((await call(n, 'DELETE', `/room/${id}`)).status, 204);
     }
+  });
+
+  test('a node restarted under the same id within its lease reports its earlier run’s rooms crashed; the ids are free', async (t) => {
+    const first = await spawnShoal({ token: API_TOKEN, env: nodeEnv(redis.url, 'node-r') });
+    await until(async () => (await health(n1)).nodesInCluster === 3, LEASE_MS * 3, 'node-r registered');
+    const made = await call(first, 'POST', '/room', { roomId: 'r-room' }, { [FORWARDED_HEADER]: 'test' });
+    assert.equal(made.status, 201, made.text);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const restartedAt = performance.now();
+    const second = await spawnShoal({ token: API_TOKEN, env: nodeEnv(redis.url, 'node-r') });
+    await crashedOnce('r-room', t, restartedAt, [n1, n2, second]);
+    assert.equal(crashLines(second, 'r-room'), 1, 'reported by the restarted node itself');
+    assert.equal(crashLines(n1, 'r-room') + crashLines(n2, 'r-room'), 0);
+    const again = await call(n1, 'POST', '/room', { roomId: 'r-room' });
+    assert.equal(again.status, 201, again.text);
+    assert.equal((await call(n1, 'DELETE', '/room/r-room')).status, 204);
+    second.child.kill('SIGKILL');
+    await second.exited;
   });
 
   test('fault 3: a node cut off from Redis longer than its lease fences itself; survivors take over; restored it rejoins', async (t) => {

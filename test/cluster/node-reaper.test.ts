@@ -2,7 +2,8 @@
 // an unregistered node's claims are taken only after the grace (counted by Redis from the first look),
 // each by exactly one of several concurrent reapers, bounded per call; released and taken-over claims are
 // not reported; NodeReaper reports each once, does nothing while its node may not act, and survives Redis
-// being down. RoomOwnership reports a claim it won over a dead node's and retries failed releases.
+// being down; a restarted node id's leftover claims are taken on the first pass. RoomOwnership reports a
+// claim it won over a dead node's and retries failed releases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log/logger.js';
@@ -131,6 +132,27 @@ describe('reaping dead nodes’ room claims', { skip: REDIS_MISSING }, () => {
     }
     for (const c of clients) assert.equal(await c.waitReady(5000), true);
     assert.deepEqual(crashed.sort(), ['r-1', 'r-2']);
+  });
+
+  test('reapNode: a fresh run takes its node id’s leftover claims, keeping the ones it holds; NodeReaper reports them once', async () => {
+    const dir = redisRoomDirectory(clients[0]);
+    await register('restarted');
+    await register('other');
+    for (const id of ['left-1', 'left-2', 'mine-now']) assert.ok((await dir.claim(id, 'restarted')).won);
+    assert.ok((await dir.claim('not-mine', 'other')).won);
+    assert.deepEqual((await dir.reapNode('restarted', 100, ['mine-now'])).sort(), ['left-1', 'left-2']);
+    assert.equal((await dir.owner('mine-now'))?.node, 'restarted', 'kept');
+    assert.equal((await dir.owner('not-mine'))?.node, 'other');
+    assert.equal(await dir.owner('left-1'), undefined);
+
+    assert.ok((await dir.claim('left-3', 'restarted')).won);
+    const crashed: string[] = [];
+    const reaper = new NodeReaper({ directory: dir, mayRun: () => true, self: { id: 'restarted', held: () => ['mine-now'] }, onCrashed: (id) => crashed.push(id), periodMs: 60_000, graceMs: 60_000, log });
+    assert.deepEqual(await reaper.tick(), ['left-3']);
+    assert.ok((await dir.claim('left-4', 'restarted')).won);
+    assert.deepEqual(await reaper.tick(), [], 'only the first pass takes leftovers');
+    assert.deepEqual(crashed, ['left-3']);
+    assert.equal((await dir.owner('mine-now'))?.node, 'restarted');
   });
 
   test('RoomOwnership reports a claim won over a dead node’s, and retries a release that failed', async () => {
