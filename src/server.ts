@@ -172,13 +172,19 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     serverApiToken: config.serverApiToken,
     timings,
     leaseMs: config.cluster!.leaseMs,
+    roomIds: () => rooms.list().map((r) => r.id),
     stopRooms: () => {
       // The survivors report these rooms crashed: nothing more of them goes to the cluster's server sockets.
       notificationStream?.suppressUntilUp();
       for (const room of rooms.list()) room.hangUpAll(CLOSE_FENCED.code, CLOSE_FENCED.reason);
       rooms.stopAll();
     },
-    onRecovered: () => void ownership.retryReleases().catch(() => {}),
+    // A given-up room whose claim outlived it (back before a survivor reaped it) is reported crashed here.
+    onRecovered: (givenUp) =>
+      void ownership
+        .retryReleases()
+        .then((released) => released.filter((id) => givenUp.has(id)).forEach(reportCrashed))
+        .catch(() => {}),
     log: log.child({ module: 'cluster' }),
   });
   // Server notifications are cluster-wide: own ones go to the stream (local sockets got them from the hub
@@ -219,7 +225,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   instrumentHttp(app, metrics.http);
 
   // A peer/agent socket whose token another node minted is relayed there (unless it was relayed here).
-  const socketRelay = cluster && new SocketRelay({ selfId: config.nodeId, liveNodes: () => cluster.liveNodes(), maxFrameBytes: config.maxWsFrameBytes, log });
+  const socketRelay = cluster && new SocketRelay({ selfId: config.nodeId, liveNodes: () => cluster.liveNodes(), maxFrameBytes: config.maxWsFrameBytes, pingIntervalMs: config.pingIntervalMs, log });
   if (socketRelay) {
     totalCounter(metrics.registry, 'shoal_cluster_relayed_sockets_total', 'Peer and agent sockets relayed to the node owning their room', () => socketRelay.stats.relayed);
     totalCounter(metrics.registry, 'shoal_cluster_relay_failures_total', 'Sockets to relay closed before the owning node answered (not live, unreachable, too many waiting frames)', () => socketRelay.stats.failed);

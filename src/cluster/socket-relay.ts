@@ -3,8 +3,9 @@
 // never relayed again), sends the client's frames in order (the auth request first) and pipes frames both
 // ways unchanged (binary/text kept), close codes and reasons passed through. Everything is bounded: the
 // lookup and connect (→ 1011 'Unable to reach Fishjam instance holding room <id>'), the frames waiting
-// while it connects, frame size, and bytes queued towards a slow side (the other side is paused). It never
-// reads the frames or the token and holds no room state; the signaling sockets decide what to relay.
+// while it connects, frame size, bytes queued towards a slow side (the other side is paused), and an owner
+// that stops answering pings is dropped. It never reads the frames or the token and holds no room state;
+// the signaling sockets decide what to relay.
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log/logger.js';
 
@@ -33,6 +34,8 @@ export interface SocketRelayOptions {
   /** Largest frame accepted from the owner (the socket router's bound for clients). */
   maxFrameBytes: number;
   connectTimeoutMs?: number;
+  /** Pings the owner's socket this often; one that misses a pong is dropped (default: no pings). */
+  pingIntervalMs?: number;
   log: Logger;
 }
 
@@ -95,6 +98,7 @@ class Relay implements RelayedSocket {
   private pendingBytes = 0;
   private done = false;
   private readonly timer: NodeJS.Timeout;
+  private pinger: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private readonly unreachable: string;
   /** Bytes sent but not yet written, per direction. */
@@ -171,6 +175,23 @@ class Relay implements RelayedSocket {
     this.pendingBytes = 0;
     for (const f of pending) this.send(up, f.data, f.isBinary, 'toUpstream', this.client);
     this.log.debug({ path: this.target.path }, 'socket relayed to the owner');
+    if (this.o.pingIntervalMs !== undefined) this.keepAlive(up, this.o.pingIntervalMs);
+  }
+
+  /** An owner that stops answering pings (hung, cut off) is dropped: the client hears 1011 and may retry. */
+  private keepAlive(up: WebSocket, intervalMs: number): void {
+    let alive = true;
+    up.on('pong', () => (alive = true));
+    this.pinger = setInterval(() => {
+      if (!alive) return void up.terminate();
+      alive = false;
+      try {
+        up.ping();
+      } catch {
+        up.terminate();
+      }
+    }, intervalMs);
+    this.pinger.unref();
   }
 
   /** Sends towards `to`; while too much waits unwritten there, `from` is not read (backpressure). */
@@ -216,6 +237,7 @@ class Relay implements RelayedSocket {
   private finish(): void {
     this.done = true;
     clearTimeout(this.timer);
+    clearInterval(this.pinger);
     this.pending = [];
     this.pendingBytes = 0;
     if (this.client.isPaused) this.client.resume();

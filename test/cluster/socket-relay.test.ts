@@ -4,7 +4,8 @@
 // closes the other with the same code and reason; heartbeats reach both; garbage is passed on (and ignored
 // by A), an oversized frame closes both; a relayed socket is never relayed again; a token A minted never
 // joins a room of B; an owner that hangs (SIGSTOP) gives a clear close within the connect bound and bounds
-// what waits, one killed gives a clear close and, once its lease lapsed, 'room not found'; the SDK's
+// what waits, or once relayed misses B's pings (a clear close), one killed gives a clear close and, once its
+// lease lapsed, 'room not found'; the SDK's
 // FishjamAgent pointed at one node hears an agent in a room on the other (owner's media in the main thread,
 // and in a worker).
 import { after, before, describe, test } from 'node:test';
@@ -252,6 +253,7 @@ describe('peer and agent sockets relayed to the room\'s node', { skip: REDIS_MIS
     await until(async () => (await b.shoal.cluster!.liveNodes()).some((n) => n.id === 'node-c'), LEASE_MS * 3, 'node C registered');
     await roomOn(c, 'r-c');
     const p = await addPeer(b, 'r-c');
+    const p2 = await addPeer(b, 'r-c');
     assert.equal(tokenNode(p.token), 'node-c');
 
     c.child.kill('SIGSTOP');
@@ -271,10 +273,21 @@ describe('peer and agent sockets relayed to the room\'s node', { skip: REDIS_MIS
       c.child.kill('SIGCONT');
     }
 
-    // Relayed while C runs; C killed: the client is told, and once C's lease lapsed its token finds no room.
+    // Relayed while C runs; C hangs: B's pings of its socket go unanswered, the client is told.
+    await until(async () => (await b.shoal.cluster!.liveNodes()).some((n) => n.id === 'node-c'), LEASE_MS * 3, 'node C live again');
+    const frozen = peer(b.wsUrl);
+    await frozen.join(p.token, null, WAIT_MS);
+    c.child.kill('SIGSTOP');
+    try {
+      assert.deepEqual(await frozen.waitClosed(WAIT_MS), { code: 1011, reason: 'Unable to reach Fishjam instance holding room r-c' });
+    } finally {
+      c.child.kill('SIGCONT');
+    }
+
+    // C killed: the client is told, and once C's lease lapsed its token finds no room.
     await until(async () => (await b.shoal.cluster!.liveNodes()).some((n) => n.id === 'node-c'), LEASE_MS * 3, 'node C live again');
     const client = peer(b.wsUrl);
-    await client.join(p.token, null, WAIT_MS);
+    await client.join(p2.token, null, WAIT_MS);
     c.child.kill('SIGKILL');
     assert.deepEqual(await client.waitClosed(WAIT_MS), { code: 1011, reason: 'Unable to reach Fishjam instance holding room r-c' });
     await c.exited;
