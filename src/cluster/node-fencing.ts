@@ -3,7 +3,8 @@
 // can take them over, and live rooms should keep their media. It tells the two apart by asking the nodes it
 // last saw (GET /health): once some node has reported its lease UP for `holdMs` in a row (longer than a
 // reconnect after a Redis restart takes), this node hangs up its peers and stops its rooms (stopRooms,
-// handed in by server.ts), before the survivors' reap grace ends. On recovery it calls onRecovered. It
+// handed in by server.ts), before the survivors' reap grace ends. On recovery it calls onRecovered with the
+// rooms it gave up (a claim that outlived them is released there and reported crashed then). It
 // imports no rooms or sockets; every wait is bounded and nothing here throws from a timer.
 import type { Logger } from '../log/logger.js';
 import type { NodeStatus } from './node-registry.js';
@@ -50,8 +51,11 @@ export interface NodeFencingOptions {
   serverApiToken: string;
   timings: FenceTimings;
   leaseMs: number;
+  /** Ids of the rooms this node serves now (remembered when they are given up). */
+  roomIds: () => string[];
   stopRooms: () => void;
-  onRecovered: () => void;
+  /** The lease holds again; `givenUp`: the rooms stopped while fenced (their claims may have outlived them). */
+  onRecovered: (givenUp: ReadonlySet<string>) => void;
   log: Logger;
   now?: () => number;
 }
@@ -66,6 +70,7 @@ export class NodeFencing {
   private unsubscribe: (() => void) | undefined;
   private fenced = false;
   private stoppedRooms = false;
+  private givenUp: string[] = [];
   private upSince: number | undefined;
   private readonly now: () => number;
   private readonly probe: (apiUrl: string, timeoutMs: number) => Promise<boolean>;
@@ -103,8 +108,10 @@ export class NodeFencing {
       clearTimeout(this.probeTimer);
       this.o.log.info({ roomsStopped: this.stoppedRooms }, 'cluster lease held again');
       this.stoppedRooms = false;
+      const givenUp = this.givenUp;
+      this.givenUp = [];
       try {
-        this.o.onRecovered();
+        this.o.onRecovered(new Set(givenUp));
       } catch (err) {
         this.o.log.error({ err }, 'fence recovery failed');
       }
@@ -143,6 +150,7 @@ export class NodeFencing {
         this.stoppedRooms = true;
         this.o.log.error({ holdMs: this.o.timings.holdMs }, 'fenced while other nodes hold their leases: stopping every room here (the survivors report them crashed)');
         try {
+          this.givenUp.push(...this.o.roomIds());
           this.o.stopRooms();
         } catch (err) {
           this.o.log.error({ err }, 'stopping rooms after fencing failed');

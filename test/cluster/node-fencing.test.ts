@@ -23,6 +23,8 @@ describe('NodeFencing', () => {
   let probes = 0;
   let stops = 0;
   let recoveries = 0;
+  let givenUp: string[][] = [];
+  let served: string[] = [];
   let fencing: NodeFencing;
 
   const setStatus = (s: NodeStatus) => {
@@ -46,6 +48,8 @@ describe('NodeFencing', () => {
     listeners.clear();
     answers = { 'http://b': true, 'http://c': false };
     probes = stops = recoveries = 0;
+    givenUp = [];
+    served = ['r1', 'r2'];
     const peers: PeerNode[] = [
       { id: 'a', apiUrl: 'http://a' },
       { id: 'b', apiUrl: 'http://b' },
@@ -68,8 +72,15 @@ describe('NodeFencing', () => {
       serverApiToken: 't',
       timings: T,
       leaseMs: LEASE,
-      stopRooms: () => stops++,
-      onRecovered: () => recoveries++,
+      roomIds: () => served,
+      stopRooms: () => {
+        stops++;
+        served = [];
+      },
+      onRecovered: (ids) => {
+        recoveries++;
+        givenUp.push([...ids]);
+      },
       log,
       now: () => clock,
     });
@@ -123,12 +134,15 @@ describe('NodeFencing', () => {
     assert.equal(stops, 1);
     setStatus('up');
     assert.equal(recoveries, 1);
+    assert.deepEqual(givenUp, [['r1', 'r2']], 'the rooms given up, for their claims');
     const asked = probes;
     await advance(T.holdMs);
     assert.equal(probes, asked, 'no probing while up');
     setStatus('fenced');
     await advance(T.holdMs + T.probeEveryMs);
     assert.equal(stops, 2);
+    setStatus('up');
+    assert.deepEqual(givenUp, [['r1', 'r2'], []], 'nothing served the second time');
   });
 
   test('the timings: a fenced node stops within hold + a probe round, before the survivors’ grace ends', () => {
