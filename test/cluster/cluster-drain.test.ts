@@ -1,15 +1,18 @@
 // Fault 4 with 3 Shoal processes on a real redis-server: SIGTERM on a node drains it. At once its
 // registration says draining; no new room is placed there (creates through another node, through the
 // draining node itself, or forwarded to it), while its existing room keeps running and still takes new
-// peers, routed through another node. When that room ends the node leaves the registry (its key deleted,
-// not lapsed) and exits 0. A room that does not end is hung up (close 1012) once FJ_CLUSTER_DRAIN_TIMEOUT_MS
-// has passed, its claim is given back and the node leaves.
+// peers, routed through another node, and its media (an agent's tone) flows on. When that room ends the
+// node leaves the registry (its key deleted, not lapsed) and exits 0. A room that does not end is hung up
+// (close 1012) once FJ_CLUSTER_DRAIN_TIMEOUT_MS has passed, its claim is given back and the node leaves
+// (the first drained node runs its media in the main thread, the second in a worker).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { killShoalProcesses } from '../helpers/shoal-process.js';
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { redisView, rest, spawnNode, until, type ClusterNodeProc } from '../helpers/cluster-nodes.js';
+import { WebSocket } from 'ws';
+import type { FishjamAgent } from '@fishjam-cloud/js-server-sdk';
+import { redisView, rest, spawnNode, toneLink, until, type ClusterNodeProc } from '../helpers/cluster-nodes.js';
 
 const LEASE_MS = 3000;
 
@@ -18,15 +21,20 @@ describe('fault 4: SIGTERM drains a cluster node', { skip: REDIS_MISSING, timeou
   let a: ClusterNodeProc;
   let b: ClusterNodeProc;
   const peers: RawPeer[] = [];
+  const agents: FishjamAgent[] = [];
+  const previousWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
 
   before(async () => {
+    (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
     redis = await startRedis();
     [a, b] = await Promise.all([spawnNode(redis, 'node-a', LEASE_MS), spawnNode(redis, 'node-b', LEASE_MS, { FJ_MEDIA_WORKERS: '1' })]);
   });
   after(async () => {
     for (const p of peers) p.close();
+    for (const ag of agents) ag.disconnect();
     killShoalProcesses();
     await redis?.dispose();
+    (globalThis as { WebSocket?: unknown }).WebSocket = previousWebSocket;
   });
 
   /** Adds a peer to `roomId` through `via` and joins it on `owner`'s socket. */
@@ -46,6 +54,8 @@ describe('fault 4: SIGTERM drains a cluster node', { skip: REDIS_MISSING, timeou
     const made = await rest(c, 'POST', '/room', { roomId: 'finishing' }, { forwarded: true });
     assert.equal(made.status, 201, made.text);
     const first = await joinThrough(a, c, 'finishing');
+    const tone = await toneLink(c, 'finishing', agents);
+    await until(() => tone.heard.length >= 25, 15_000, 'the tone is heard in the room');
 
     const sigtermAt = performance.now();
     c.proc.child.kill('SIGTERM');
@@ -67,8 +77,12 @@ describe('fault 4: SIGTERM drains a cluster node', { skip: REDIS_MISSING, timeou
     assert.equal(room.status, 200, room.text);
     const late = await joinThrough(a, c, 'finishing');
     assert.equal(first.closed, undefined, 'the first peer is still connected');
-    assert.equal((await rest(a, 'GET', '/room/finishing')).json.data.peers.length, 2);
+    assert.equal((await rest(a, 'GET', '/room/finishing')).json.data.peers.length, 4, 'two peers and two agents');
     assert.ok((await redisView(redis)).nodes.has('node-c'), 'still registered while its room runs');
+    // Its media goes on too: a second of the tone heard after the checks above.
+    const checkedAt = performance.now();
+    await until(() => tone.heard.filter((t) => t > checkedAt).length >= 40, 5000, 'the tone is still heard while draining');
+    tone.stop();
 
     assert.equal((await rest(b, 'DELETE', '/room/finishing')).status, 204);
     const code = await Promise.race([c.proc.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
@@ -82,7 +96,7 @@ describe('fault 4: SIGTERM drains a cluster node', { skip: REDIS_MISSING, timeou
   });
 
   test('a room that does not end is hung up once FJ_CLUSTER_DRAIN_TIMEOUT_MS passed; its id is free again and the node leaves', async () => {
-    const d = await spawnNode(redis, 'node-d', LEASE_MS, { FJ_CLUSTER_DRAIN_TIMEOUT_MS: '2000' });
+    const d = await spawnNode(redis, 'node-d', LEASE_MS, { FJ_CLUSTER_DRAIN_TIMEOUT_MS: '2000', FJ_MEDIA_WORKERS: '1' });
     await until(async () => (await redisView(redis)).nodes.has('node-d'), 10_000, 'node-d registered');
     const made = await rest(d, 'POST', '/room', { roomId: 'stuck' }, { forwarded: true });
     assert.equal(made.status, 201, made.text);

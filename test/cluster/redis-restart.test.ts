@@ -11,35 +11,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { FishjamClient, type FishjamAgent, type RoomId } from '@fishjam-cloud/js-server-sdk';
-import { API_TOKEN } from '../helpers/server.js';
+import type { FishjamAgent } from '@fishjam-cloud/js-server-sdk';
 import { killShoalProcesses } from '../helpers/shoal-process.js';
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { listedRooms, redisView, rest, spawnNode, until, type ClusterNodeProc } from '../helpers/cluster-nodes.js';
-import { sinePcm16 } from '../media/agent/audio-signal.js';
+import { listedRooms, redisView, rest, spawnNode, toneLink, until, type ClusterNodeProc } from '../helpers/cluster-nodes.js';
 
 const LEASE_MS = 3000;
 const OUTAGE_MS = 10_000;
 const UNAVAILABLE = { errors: 'Cluster store (Redis) is unavailable, try again later' };
-
-/** A speaker agent sending a 440 Hz tone in real time (100 ms every 100 ms) and a listener recording arrivals. */
-async function toneLink(node: ClusterNodeProc, roomId: string, agents: FishjamAgent[]) {
-  const fishjam = new FishjamClient({ fishjamId: node.httpUrl, managementToken: API_TOKEN });
-  const speaker = await fishjam.createAgent(roomId as RoomId);
-  const listener = await fishjam.createAgent(roomId as RoomId, { output: { audioFormat: 'pcm16', audioSampleRate: 16000 } } as never);
-  agents.push(speaker.agent, listener.agent);
-  const heard: number[] = [];
-  listener.agent.on('trackData', (msg) => msg.peerId === speaker.peer.id && heard.push(performance.now()));
-  const track = speaker.agent.createTrack({ encoding: 'pcm16', sampleRate: 16000, channels: 1 });
-  let sample = 0;
-  const send = (ms: number) => {
-    speaker.agent.sendData(track.id, sinePcm16(440, 16000, ms, 12000, sample));
-    sample += (16000 * ms) / 1000;
-  };
-  send(400); // ahead, so timer jitter in this process never starves the pacer
-  const timer = setInterval(() => send(100), 100);
-  return { heard, stop: () => clearInterval(timer) };
-}
 
 /** Longest silence between consecutive frames heard in [from, to], and how many arrived there. */
 function gaps(heard: number[], from: number, to: number): { maxGapMs: number; frames: number } {

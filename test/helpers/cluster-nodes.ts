@@ -1,10 +1,13 @@
 // Cluster fault tests' helpers: spawns Shoal nodes as real processes on one redis-server (each its own
 // HTTP, TURN and metrics ports on 127.0.0.1, FJ_HOST = its address), bounded REST calls to one node, a
-// bounded poll, and a direct look into Redis (node registrations, room claims). Spawned processes are
+// bounded poll, a direct look into Redis (node registrations, room claims), and a tone sent between two
+// agents in a room (media through the SFU, without a browser). Spawned processes are
 // killed by killShoalProcesses() from shoal-process.ts (call it in `after`).
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import { FishjamClient, type FishjamAgent, type RoomId } from '@fishjam-cloud/js-server-sdk';
 import { FORWARDED_HEADER } from '../../src/api/cluster-routing.js';
+import { sinePcm16 } from '../media/agent/audio-signal.js';
 import { API_TOKEN, SECRET, freePort } from './server.js';
 import type { TestRedis } from './redis-server.js';
 import { spawnShoal, type ShoalProcess } from './shoal-process.js';
@@ -110,4 +113,23 @@ export async function listedRooms(node: { port: number }): Promise<string[]> {
   const r = await rest(node, 'GET', '/room');
   assert.equal(r.status, 200, r.text);
   return (r.json.data as { id: string }[]).map((x) => x.id).sort();
+}
+
+/** A speaker agent sending a 440 Hz tone in real time (100 ms every 100 ms) and a listener recording arrivals. */
+export async function toneLink(node: ClusterNodeProc, roomId: string, agents: FishjamAgent[]) {
+  const fishjam = new FishjamClient({ fishjamId: node.httpUrl, managementToken: API_TOKEN });
+  const speaker = await fishjam.createAgent(roomId as RoomId);
+  const listener = await fishjam.createAgent(roomId as RoomId, { output: { audioFormat: 'pcm16', audioSampleRate: 16000 } } as never);
+  agents.push(speaker.agent, listener.agent);
+  const heard: number[] = [];
+  listener.agent.on('trackData', (msg) => msg.peerId === speaker.peer.id && heard.push(performance.now()));
+  const track = speaker.agent.createTrack({ encoding: 'pcm16', sampleRate: 16000, channels: 1 });
+  let sample = 0;
+  const send = (ms: number) => {
+    speaker.agent.sendData(track.id, sinePcm16(440, 16000, ms, 12000, sample));
+    sample += (16000 * ms) / 1000;
+  };
+  send(400); // ahead, so timer jitter in this process never starves the pacer
+  const timer = setInterval(() => send(100), 100);
+  return { heard, stop: () => clearInterval(timer) };
 }
