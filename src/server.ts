@@ -150,7 +150,9 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const distribution = cluster && (() => cluster.distribution());
   // A claim won over a dead node's claim, or reaped from one: that room crashed (reported once, by this node).
   const reportCrashed = (roomId: string) => bus.publish({ type: 'roomCrashed', roomId });
-  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }), () => cluster.status() !== 'fenced', reportCrashed);
+  // A lapsed node that still answers HTTP is cut off and stopping its rooms: its claims hold for the reap grace.
+  const lapsedHolders = cluster && { graceMs: fenceTimings(config.cluster!.leaseMs).reapGraceMs, answers: (id: string): Promise<boolean> => fencing?.answers(id) ?? Promise.resolve(false) };
+  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }), () => cluster.status() !== 'fenced', reportCrashed, lapsedHolders);
   // A room that ends here gives back its claim, so its id can be created again anywhere.
   const releaseClaims = ownership && bus.subscribe((n) => (n.type === 'roomDeleted' || n.type === 'roomCrashed') && ownership.release(n.roomId));
   // Node loss: every node reaps the claims of nodes whose lease lapsed; a fenced node stops its own rooms.

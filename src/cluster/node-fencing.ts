@@ -62,9 +62,12 @@ export interface NodeFencingOptions {
 
 /** Most nodes asked per probe round. */
 const MAX_PROBED = 16;
+/** Most node addresses remembered (the nodes seen live, lapsed ones included). */
+const MAX_SEEN = 1024;
 
 export class NodeFencing {
   private peers: PeerNode[] = [];
+  private readonly seen = new Map<string, string>();
   private snapshotTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -90,6 +93,21 @@ export class NodeFencing {
     this.unsubscribe?.();
     clearTimeout(this.snapshotTimer);
     clearTimeout(this.probeTimer);
+  }
+
+  /**
+   * Whether node `id` (seen live earlier) answers HTTP at all within the probe bound: a lapsed node that does
+   * is alive but cut off (it stops its rooms within the hold); one that does not, or was never seen, is dead.
+   */
+  async answers(id: string): Promise<boolean> {
+    const url = this.seen.get(id);
+    if (url === undefined) return false;
+    try {
+      await fetch(`${url}/health`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.o.timings.probeTimeoutMs) }).then((r) => r.arrayBuffer());
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The nodes a fenced node would ask (tests). */
@@ -133,7 +151,13 @@ export class NodeFencing {
     this.o
       .liveNodes()
       .then((nodes) => {
-        if (this.o.status() === 'up' || this.o.status() === 'degraded') this.peers = nodes.filter((n) => n.id !== this.o.selfId).map((n) => ({ id: n.id, apiUrl: n.apiUrl }));
+        if (this.o.status() !== 'up' && this.o.status() !== 'degraded') return;
+        this.peers = nodes.filter((n) => n.id !== this.o.selfId).map((n) => ({ id: n.id, apiUrl: n.apiUrl }));
+        for (const p of this.peers) {
+          this.seen.delete(p.id);
+          this.seen.set(p.id, p.apiUrl);
+          if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.keys().next().value!);
+        }
       })
       .catch((err: Error) => this.o.log.debug({ err: err.message }, 'node snapshot failed'))
       .finally(next);

@@ -13,11 +13,17 @@ export interface RoomClaim {
 }
 
 /** `tookOver`: the claim of an unregistered node (a lapsed lease) this claim replaced; that room has crashed. */
-export type ClaimResult = { won: true; claim: RoomClaim; tookOver?: RoomClaim } | { won: false; holder: RoomClaim };
+/** `lapsed`: the holder's lease lapsed less than the grace ago (it may still be stopping its rooms). */
+export type ClaimResult = { won: true; claim: RoomClaim; tookOver?: RoomClaim } | { won: false; holder: RoomClaim; lapsed?: boolean };
+
+export interface ClaimOptions {
+  /** Take over a lapsed node's claim only once it has been seen lapsed this long (Redis time); default: at once. */
+  lapsedGraceMs?: number;
+}
 
 export interface RoomDirectory {
   /** Claims `roomId` for `node`: won, or the claim that already holds it (by a node still registered). */
-  claim(roomId: string, node: string): Promise<ClaimResult>;
+  claim(roomId: string, node: string, options?: ClaimOptions): Promise<ClaimResult>;
   /** The claim on `roomId`, if any. */
   owner(roomId: string): Promise<RoomClaim | undefined>;
   /** The claim and its node's registration value (undefined once its lease lapsed), in one round trip. */
@@ -54,8 +60,9 @@ export const roomKey = (id: string) => `${KEY_PREFIX}room:${id}`;
 const MAX_CLAIM_BYTES = 512;
 
 /**
- * KEYS: room key, epoch counter, index, claim-nodes set. ARGV: node id, room id, node key prefix, node-rooms prefix.
- * Returns {1, value[, replaced value]} won or {0, value} held.
+ * KEYS: room key, epoch counter, index, claim-nodes set. ARGV: node id, room id, node key prefix, node-rooms
+ * prefix, lapsed prefix, grace ms (-1: none). Returns {1, value[, replaced value]} won, {0, value} held, or
+ * {2, value} held by a node seen lapsed for less than the grace (the first look marks it, as the reaper does).
  */
 const CLAIM_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
@@ -63,6 +70,17 @@ if cur then
   local ok, held = pcall(cjson.decode, cur)
   if ok and type(held) == 'table' and type(held.node) == 'string' then
     if redis.call('EXISTS', ARGV[3] .. held.node) == 1 then return {0, cur} end
+    local grace = tonumber(ARGV[6])
+    if grace >= 0 then
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local since = redis.call('GET', ARGV[5] .. held.node)
+      if not since then
+        redis.call('SET', ARGV[5] .. held.node, string.format('%.0f', now), 'PX', 600000)
+        return {2, cur}
+      end
+      if now - tonumber(since) < grace then return {2, cur} end
+    end
     redis.call('SREM', ARGV[4] .. held.node, ARGV[2])
   end
 end
@@ -172,11 +190,13 @@ export function parseClaim(value: string | null | undefined): RoomClaim | undefi
 
 export function redisRoomDirectory(client: RedisClient): RoomDirectory & NodeClaimsReaper {
   return {
-    claim: (roomId, node) =>
+    claim: (roomId, node, options) =>
       client.run('room claim', async (r) => {
-        const [won, value, replaced] = (await r.eval(CLAIM_SCRIPT, 4, roomKey(roomId), EPOCH, INDEX, CLAIM_NODES, node, roomId, NODE_PREFIX, NODE_ROOMS_PREFIX)) as [number, string, string?];
+        const grace = options?.lapsedGraceMs === undefined ? '-1' : String(Math.max(0, Math.floor(options.lapsedGraceMs)));
+        const [won, value, replaced] = (await r.eval(CLAIM_SCRIPT, 4, roomKey(roomId), EPOCH, INDEX, CLAIM_NODES, node, roomId, NODE_PREFIX, NODE_ROOMS_PREFIX, LAPSED_PREFIX, grace)) as [number, string, string?];
         const claim = parseClaim(value);
         if (!claim) throw new Error(`malformed claim for room ${roomId}`);
+        if (won === 2) return { won: false, holder: claim, lapsed: true };
         if (won !== 1) return { won: false, holder: claim };
         const tookOver = parseClaim(replaced);
         return tookOver ? { won: true, claim, tookOver } : { won: true, claim };

@@ -3,7 +3,8 @@
 // A fenced node claims nothing. A claim under this node's id that it does not remember (left by an earlier
 // run with the same FJ_NODE_ID) is taken over. Redis failures reject with ClusterUnavailableError (the API
 // answers 503); a release that fails is remembered (bounded) and retried by retryReleases() once Redis is
-// back, still fenced by its epoch. A claim won over a dead node's claim is reported (that room crashed).
+// back, still fenced by its epoch. A claim won over a dead node's claim is reported (that room crashed); a
+// lapsed node that still answers keeps its claims for the reap grace (it is stopping its rooms).
 // It knows no rooms, only their ids.
 import type { Logger } from '../log/logger.js';
 import { ClusterUnavailableError } from './redis-client.js';
@@ -26,6 +27,11 @@ export class RoomOwnership {
     private readonly mayClaim: () => boolean = () => true,
     /** A claim this node won replaced the claim of a node whose lease lapsed: that node's room crashed. */
     private readonly onTakenOver: (roomId: string, from: RoomClaim) => void = () => {},
+    /**
+     * A claim of a node whose lease lapsed is taken over at once only if that node does not answer (dead);
+     * one that still answers (cut off from Redis, stopping its rooms) holds it for the grace (503 meanwhile).
+     */
+    private readonly lapsed?: { graceMs: number; answers: (nodeId: string) => Promise<boolean> },
   ) {}
 
   /** True if this node now holds `roomId`; false if a claim (another node's, or this node's own) holds it. */
@@ -34,7 +40,14 @@ export class RoomOwnership {
     if (this.pending.has(roomId) || this.held.has(roomId)) return false;
     this.pending.add(roomId);
     try {
-      let r = await this.directory.claim(roomId, this.selfId);
+      let r = await this.directory.claim(roomId, this.selfId, this.lapsed && { lapsedGraceMs: this.lapsed.graceMs });
+      if (!r.won && r.lapsed) {
+        const holder = r.holder.node;
+        if (holder !== this.selfId && (await this.lapsed!.answers(holder))) {
+          throw new ClusterUnavailableError('room claim', new Error(`node ${holder} holding room ${roomId} lost its lease and is stopping its rooms`));
+        }
+        r = await this.directory.claim(roomId, this.selfId);
+      }
       if (!r.won && r.holder.node === this.selfId) {
         // Not in `held` and not pending: an earlier run of this node id left it. Take it over once.
         this.log.info({ roomId, epoch: r.holder.epoch }, 'taking over a room claim left by an earlier run of this node');

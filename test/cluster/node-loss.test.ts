@@ -223,6 +223,16 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
       const closed = await peer.waitClosed(T.holdMs + 2 * (T.probeEveryMs + T.probeTimeoutMs) + 5000);
       t.diagnostic(`cut → x's peer closed: ${(performance.now() - cutAt).toFixed(0)} ms`);
       assert.deepEqual(closed, { code: CLOSE_FENCED.code, reason: CLOSE_FENCED.reason });
+      // Once x's registration lapsed, x still answers HTTP: a survivor does not take its room before the
+      // reap grace (x is stopping it): 503 (400 while x's lease still held in Redis), never 201.
+      const early: number[] = [];
+      await until(async () => {
+        early.push((await call(n1, 'POST', '/room', { roomId: 'x-room' })).status);
+        return early.at(-1) !== 400 || listeners.some((l) => l.count('x-room') > 0);
+      }, CRASH_REPORT_MS, 'a create of x-room refused for the lapsed, answering node');
+      t.diagnostic(`creates of x-room while x is cut off: ${early.join(',')}`);
+      assert.ok(early.every((st) => st === 400 || st === 503), `creates of x-room before the crash report: ${early.join(',')}`);
+      assert.equal(early.at(-1), 503, 'refused while x, lapsed, still answers');
       await crashedOnce('x-room', t, cutAt);
       assert.equal(crashLines(x, 'x-room'), 0, 'the fenced node reports nothing itself');
 

@@ -3,7 +3,8 @@
 // each by exactly one of several concurrent reapers, bounded per call; released and taken-over claims are
 // not reported; NodeReaper reports each once, does nothing while its node may not act, and survives Redis
 // being down; a restarted node id's leftover claims are taken on the first pass. RoomOwnership reports a
-// claim it won over a dead node's and retries failed releases.
+// claim it won over a dead node's, lets a lapsed node that still answers keep its claims for the grace, and
+// retries failed releases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log/logger.js';
@@ -153,6 +154,39 @@ describe('reaping dead nodes’ room claims', { skip: REDIS_MISSING }, () => {
     assert.deepEqual(await reaper.tick(), [], 'only the first pass takes leftovers');
     assert.deepEqual(crashed, ['left-3']);
     assert.equal((await dir.owner('mine-now'))?.node, 'restarted');
+  });
+
+  test('RoomOwnership with a lapse grace: a lapsed holder that answers keeps its claim (503) until the grace; a silent one is taken over at once', async () => {
+    const dir = redisRoomDirectory(clients[0]);
+    await register('claimer');
+    await register('cut-off');
+    await register('dead');
+    assert.ok((await dir.claim('cut-room', 'cut-off')).won);
+    assert.ok((await dir.claim('dead-room', 'dead')).won);
+    await unregister('cut-off');
+    await unregister('dead');
+    const alive = new Set(['cut-off']);
+    const asked: string[] = [];
+    const reported: string[] = [];
+    const own = new RoomOwnership(dir, 'claimer', log, () => true, (id) => reported.push(id), {
+      graceMs: 300,
+      answers: async (id) => {
+        asked.push(id);
+        return alive.has(id);
+      },
+    });
+    await assert.rejects(own.claim('cut-room'), (err: Error) => err.name === 'ClusterUnavailableError' && /cut-off .*stopping its rooms/.test(err.message));
+    assert.equal((await dir.owner('cut-room'))?.node, 'cut-off', 'still held');
+    assert.equal(await own.claim('dead-room'), true, 'the dead node does not answer: taken over');
+    assert.deepEqual(asked, ['cut-off', 'dead']);
+    assert.deepEqual(reported, ['dead-room']);
+    // Once the grace has passed (Redis time since the first look) the claim is taken without asking.
+    await new Promise((r) => setTimeout(r, 350));
+    assert.equal(await own.claim('cut-room'), true);
+    assert.deepEqual(asked, ['cut-off', 'dead']);
+    assert.deepEqual(reported, ['dead-room', 'cut-room']);
+    const fresh = await dir.claim('fresh-id', 'x', { lapsedGraceMs: 1000 });
+    assert.ok(fresh.won && fresh.tookOver === undefined, 'an unclaimed id is won at once');
   });
 
   test('RoomOwnership reports a claim won over a dead node’s, and retries a release that failed', async () => {
