@@ -33,6 +33,7 @@ import { RoomOwnership } from './cluster/room-ownership.js';
 import { NodeReaper } from './cluster/node-reaper.js';
 import { CLOSE_FENCED, NodeFencing, fenceTimings } from './cluster/node-fencing.js';
 import { RoomReassert } from './cluster/room-reassert.js';
+import { ClusterUnavailableError } from './cluster/redis-client.js';
 import { roomsEnded } from './cluster/rooms-ended.js';
 import { NotificationStream } from './cluster/notification-stream.js';
 import { encodeNotification } from './notify/server-message.js';
@@ -205,10 +206,12 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const clusterRouting = cluster && ownership && {
     selfId: config.nodeId,
     liveNodes: () => cluster.liveNodes(),
-    claim: (id: string) => ownership.claim(id),
+    claim: (id: string) => (reassert?.recovering() ? Promise.reject(recoveringError('room claim')) : ownership.claim(id)),
     release: (id: string) => ownership.release(id),
     owner: async (id: string) => {
       const o = await ownership.ownerWithNode(id);
+      // Right after a Redis restart an unclaimed room may be one whose owner has not re-claimed it yet.
+      if (!o && reassert?.recovering()) throw recoveringError('room lookup');
       return o && { id: o.node, node: o.registration === undefined ? undefined : parseNode(o.registration) };
     },
     leaseMs: config.cluster!.leaseMs,
@@ -221,8 +224,10 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     ownership,
     roomIds: () => rooms.list().map((r) => r.id),
     serves: (id) => rooms.find(id) !== undefined,
+    runId: () => cluster.redis.run('run id', async (r) => /run_id:(\w+)/.exec(await r.info('server'))?.[1]),
     log: log.child({ module: 'cluster' }),
   });
+  const recoveringError = (operation: string) => new ClusterUnavailableError(operation, new Error('Redis restarted; the nodes are re-claiming their rooms'));
   const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution, cluster: clusterRouting });
   instrumentHttp(app, metrics.http);
 

@@ -1,14 +1,22 @@
 // After Redis comes back (possibly restarted empty: no persistence), puts this node's share of the cluster
 // state back: renews its registration at once, then claims again every room it still serves, so routed
 // calls reach it again and each room has one claim. A claim another node holds for the same id is logged
-// and left (such a create needed Redis, so it cannot have happened during the outage). It retries with a
-// bounded delay while Redis keeps failing and never throws. It knows room ids only (server.ts hands them
+// and left. Other nodes reconnect up to a reconnect delay later, so for RECOVERY_MS after Redis came back
+// restarted (its run_id changed) `recovering()` is true: server.ts then refuses new claims and answers
+// "unclaimed" lookups with 503 rather than creating a second room or saying 404 for a room whose owner has
+// not re-claimed it yet. It retries with a bounded delay while Redis keeps failing and never throws. It knows room ids only (server.ts hands them
 // in); it must not import rooms, media or the API.
 import type { Logger } from '../log/logger.js';
 import type { RoomOwnership } from './room-ownership.js';
 
 /** Claims written concurrently (one round trip each): bounds the commands in flight on the one connection. */
 const BATCH = 32;
+/**
+ * How long after Redis came back restarted new claims are refused: every node's client reconnects within
+ * its capped delay (2 s) and a pass takes well under a second per thousand rooms, so by then every live
+ * node has re-claimed its rooms.
+ */
+export const RECOVERY_MS = 5000;
 
 export interface RoomReassertOptions {
   /** Subscribes to "the Redis connection is ready again" (RedisClient.onReconnect). */
@@ -23,6 +31,11 @@ export interface RoomReassertOptions {
   log: Logger;
   /** Delay before another attempt after Redis failed again, ms. */
   retryMs?: number;
+  /** Redis's run_id (INFO server): a new one means it restarted and may have lost every claim. */
+  runId?: () => Promise<string | undefined>;
+  recoveryMs?: number;
+  /** Monotonic clock, ms (tests inject a fake one). */
+  now?: () => number;
 }
 
 export interface ReassertResult {
@@ -39,15 +52,47 @@ export class RoomReassert {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly retryMs: number;
+  private readonly now: () => number;
+  private knownRunId: string | undefined;
+  private recoveringUntil = -Infinity;
   /** The outcome of the last complete pass (tests and logs read it). */
   last: ReassertResult | undefined;
 
   constructor(private readonly o: RoomReassertOptions) {
     this.retryMs = o.retryMs ?? 1000;
+    this.now = o.now ?? (() => performance.now());
   }
 
   start(): void {
-    this.off = this.o.onReconnect(() => this.trigger());
+    this.off = this.o.onReconnect(() => void this.reconnected());
+    void this.readRunId().then((id) => (this.knownRunId ??= id));
+  }
+
+  /** True for a while after Redis came back restarted: other nodes may not have re-claimed their rooms yet. */
+  recovering(): boolean {
+    return this.now() < this.recoveringUntil;
+  }
+
+  /** Starts the recovery window at once (cautious), ends it again if Redis turns out not to have restarted. */
+  private async reconnected(): Promise<void> {
+    if (this.stopped) return;
+    const before = this.knownRunId;
+    this.recoveringUntil = this.now() + (this.o.recoveryMs ?? RECOVERY_MS);
+    const pass = this.trigger();
+    const id = await this.readRunId();
+    if (id !== undefined && id === before) this.recoveringUntil = -Infinity;
+    else this.o.log.warn({ recoveryMs: this.o.recoveryMs ?? RECOVERY_MS }, 'Redis restarted: new rooms refused (503) while every node re-claims its rooms');
+    if (id !== undefined) this.knownRunId = id;
+    await pass;
+  }
+
+  private async readRunId(): Promise<string | undefined> {
+    if (!this.o.runId) return undefined;
+    try {
+      return await this.o.runId();
+    } catch {
+      return undefined;
+    }
   }
 
   /** Runs one pass now (or once more after the one under way); resolves when no pass is left to run. */
@@ -64,6 +109,7 @@ export class RoomReassert {
 
   stop(): void {
     this.stopped = true;
+    this.recoveringUntil = -Infinity;
     this.off?.();
     clearTimeout(this.retryTimer);
   }

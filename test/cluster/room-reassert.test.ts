@@ -1,8 +1,9 @@
 // RoomReassert against an in-memory room directory (via the real RoomOwnership) and a fake reconnect
 // signal: a reconnect re-registers first, then claims every served room again; a claim another node holds
 // is reported and left; a room that ended meanwhile gives its fresh claim back; a Redis failure is retried
-// after the delay (fake timers); a release after re-assertion deletes the new claim. roomsEnded: resolves
-// true when the last room ends, false at its time limit (fake timers).
+// after the delay (fake timers); a release after re-assertion deletes the new claim; the recovery window
+// follows Redis's run_id (fake clock). roomsEnded: resolves true when the last room ends, false at its
+// time limit (fake timers).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log/logger.js';
@@ -53,7 +54,7 @@ function memoryDirectory() {
   return { dir, claims, state, wipe: () => claims.clear() };
 }
 
-function setup(served: string[]) {
+function setup(served: string[], extra: { runId?: () => Promise<string | undefined>; now?: () => number } = {}) {
   const mem = memoryDirectory();
   const ownership = new RoomOwnership(mem.dir as unknown as RoomDirectory, 'node-a', log);
   let fire: () => void = () => {};
@@ -70,6 +71,8 @@ function setup(served: string[]) {
     serves: (id) => rooms.has(id),
     log,
     retryMs: 1000,
+    recoveryMs: 5000,
+    ...extra,
   });
   reassert.start();
   return { mem, ownership, reassert, rooms, order, reconnect: () => fire() };
@@ -133,6 +136,32 @@ describe('room re-assertion after Redis comes back', () => {
     for (let i = 0; i < 10 && s.mem.claims.size === 0; i++) await Promise.resolve();
     await new Promise((r) => setImmediate(r));
     assert.equal(s.mem.claims.get('r1')?.node, 'node-a');
+    s.reassert.stop();
+  });
+
+  test('recovering(): true for 5 s after Redis came back with a new run_id; a reconnect to the same server ends it at once', async () => {
+    let clock = 1000;
+    let runId = 'first';
+    const s = setup(['r1'], { runId: async () => runId, now: () => clock });
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    await settle(); // start() learnt 'first'
+    assert.equal(s.reassert.recovering(), false);
+
+    s.reconnect(); // a blip: same server
+    assert.equal(s.reassert.recovering(), true, 'cautious until the run_id is read');
+    await settle();
+    assert.equal(s.reassert.recovering(), false, 'same run_id: nothing was lost');
+
+    runId = 'second'; // restarted
+    s.reconnect();
+    await settle();
+    assert.equal(s.reassert.recovering(), true);
+    clock += 4999;
+    assert.equal(s.reassert.recovering(), true);
+    clock += 1;
+    assert.equal(s.reassert.recovering(), false);
     s.reassert.stop();
   });
 
