@@ -1,11 +1,12 @@
-// After Redis comes back (possibly restarted empty: no persistence), puts this node's share of the cluster
-// state back: renews its registration at once, then claims again every room it still serves, so routed
-// calls reach it again and each room has one claim. A claim another node holds for the same id is logged
-// and left. Other nodes reconnect up to a reconnect delay later, so for RECOVERY_MS after Redis came back
-// restarted (its run_id changed) `recovering()` is true: server.ts then refuses new claims and answers
-// "unclaimed" lookups with 503 rather than creating a second room or saying 404 for a room whose owner has
-// not re-claimed it yet. It retries with a bounded delay while Redis keeps failing and never throws. It knows room ids only (server.ts hands them
-// in); it must not import rooms, media or the API.
+// After Redis comes back restarted (its run_id changed; with no persistence it lost everything), puts this
+// node's share of the cluster state back: renews its registration at once, then claims again every room
+// it still serves, so routed calls reach it again and each room has one claim. A claim another node holds
+// is logged and left. A reconnect to the same server only renews the registration. Other nodes reconnect
+// up to a reconnect delay later, so for RECOVERY_MS after a restart `recovering()` is true: server.ts then
+// refuses new claims and answers "unclaimed" lookups with 503, rather than creating a second room or
+// saying 404 for a room whose owner has not re-claimed it yet. It retries with a bounded delay while Redis
+// keeps failing and never throws. It knows room ids only (server.ts hands them in); it must not import
+// rooms, media or the API.
 import type { Logger } from '../log/logger.js';
 import type { RoomOwnership } from './room-ownership.js';
 
@@ -73,17 +74,25 @@ export class RoomReassert {
     return this.now() < this.recoveringUntil;
   }
 
-  /** Starts the recovery window at once (cautious), ends it again if Redis turns out not to have restarted. */
+  /**
+   * Starts the recovery window at once (cautious). The same Redis server as before (a dropped connection, a
+   * partition) kept every claim: the window ends and only the registration is renewed; claims are not
+   * rewritten (one reaped meanwhile from a node cut off too long stays given up). A restarted one (new or
+   * unreadable run_id) gets the full pass.
+   */
   private async reconnected(): Promise<void> {
     if (this.stopped) return;
     const before = this.knownRunId;
     this.recoveringUntil = this.now() + (this.o.recoveryMs ?? RECOVERY_MS);
-    const pass = this.trigger();
     const id = await this.readRunId();
-    if (id !== undefined && id === before) this.recoveringUntil = -Infinity;
-    else this.o.log.warn({ recoveryMs: this.o.recoveryMs ?? RECOVERY_MS }, 'Redis restarted: new rooms refused (503) while every node re-claims its rooms');
     if (id !== undefined) this.knownRunId = id;
-    await pass;
+    if (id !== undefined && id === before) {
+      this.recoveringUntil = -Infinity;
+      await this.o.reregister();
+      return;
+    }
+    this.o.log.warn({ recoveryMs: this.o.recoveryMs ?? RECOVERY_MS }, 'Redis restarted: new rooms refused (503) while every node re-claims its rooms');
+    await this.trigger();
   }
 
   private async readRunId(): Promise<string | undefined> {

@@ -153,6 +153,7 @@ describe('room re-assertion after Redis comes back', () => {
     assert.equal(s.reassert.recovering(), true, 'cautious until the run_id is read');
     await settle();
     assert.equal(s.reassert.recovering(), false, 'same run_id: nothing was lost');
+    assert.deepEqual([s.order, s.mem.state.calls], [['reregister'], []], 'registration renewed, no claim rewritten');
 
     runId = 'second'; // restarted
     s.reconnect();
@@ -162,6 +163,7 @@ describe('room re-assertion after Redis comes back', () => {
     assert.equal(s.reassert.recovering(), true);
     clock += 1;
     assert.equal(s.reassert.recovering(), false);
+    assert.deepEqual(s.mem.state.calls, ['claim r1'], 'restarted: the room claimed again');
     s.reassert.stop();
   });
 
