@@ -162,6 +162,8 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     directory: redisRoomDirectory(cluster.redis),
     mayRun: () => cluster.status() === 'up',
     self: { id: config.nodeId, held: () => ownership?.heldIds() ?? [] },
+    // A lapsed node seen before that does not answer is dead: its rooms are reported without the grace.
+    isDead: (id: string): Promise<boolean> => (fencing?.knows(id) ? fencing.answers(id).then((a) => !a) : Promise.resolve(false)),
     onCrashed: reportCrashed,
     periodMs: timings.reapPeriodMs,
     graceMs: timings.reapGraceMs,

@@ -110,6 +110,11 @@ export class NodeFencing {
     }
   }
 
+  /** Whether node `id` was seen live (its address is known), so answers() can tell dead from cut off. */
+  knows(id: string): boolean {
+    return this.seen.has(id);
+  }
+
   /** The nodes a fenced node would ask (tests). */
   knownPeers(): readonly PeerNode[] {
     return this.peers;

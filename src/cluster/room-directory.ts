@@ -43,6 +43,10 @@ export interface RoomDirectory {
 export interface NodeClaimsReaper {
   /** Removes up to `max` claims `node` holds except those in `keep` (a fresh run's leftovers); returns their ids. */
   reapNode(node: string, max: number, keep: readonly string[]): Promise<string[]>;
+  /** Up to `max` nodes that hold claims but are not registered (their lease lapsed). */
+  lapsedClaimNodes(max: number): Promise<string[]>;
+  /** If `node` is (still) not registered, removes up to `max` of its claims at once (no grace); their ids. */
+  reapUnregistered(node: string, max: number): Promise<string[]>;
 }
 
 const INDEX = `${KEY_PREFIX}rooms`;
@@ -177,6 +181,37 @@ for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
 end
 return out`;
 
+/** KEYS: claim-nodes set. ARGV: node key prefix, max. Returns the unregistered nodes among up to max. */
+const LAPSED_NODES_SCRIPT = `
+local out = {}
+for _, node in ipairs(redis.call('SRANDMEMBER', KEYS[1], tonumber(ARGV[2]))) do
+  if redis.call('EXISTS', ARGV[1] .. node) == 0 then out[#out + 1] = node end
+end
+return out`;
+
+/** KEYS: node-rooms set, index, claim-nodes set. ARGV: node id, room key prefix, max, node key prefix, lapsed prefix. */
+const REAP_UNREGISTERED_SCRIPT = `
+if redis.call('EXISTS', ARGV[4] .. ARGV[1]) == 1 then return {} end
+local out = {}
+for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
+  local cur = redis.call('GET', ARGV[2] .. id)
+  if cur then
+    local ok, held = pcall(cjson.decode, cur)
+    if ok and type(held) == 'table' and held.node == ARGV[1] then
+      redis.call('DEL', ARGV[2] .. id)
+      redis.call('ZREM', KEYS[2], id)
+      out[#out + 1] = id
+    end
+  end
+end
+if redis.call('SCARD', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[3], ARGV[1])
+  redis.call('DEL', ARGV[5] .. ARGV[1])
+end
+return out`;
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
 export function parseClaim(value: string | null | undefined): RoomClaim | undefined {
   if (typeof value !== 'string' || value.length > MAX_CLAIM_BYTES) return undefined;
   try {
@@ -216,6 +251,12 @@ export function redisRoomDirectory(client: RedisClient): RoomDirectory & NodeCla
         const ids = (await r.eval(REAP_SCRIPT, 2, CLAIM_NODES, INDEX, ...args)) as unknown;
         return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
       }),
+    lapsedClaimNodes: (max) =>
+      client.run('room reaping', async (r) => strings(await r.eval(LAPSED_NODES_SCRIPT, 1, CLAIM_NODES, NODE_PREFIX, String(Math.max(1, Math.floor(max)))))),
+    reapUnregistered: (node, max) =>
+      client.run('room reaping', async (r) =>
+        strings(await r.eval(REAP_UNREGISTERED_SCRIPT, 3, NODE_ROOMS_PREFIX + node, INDEX, CLAIM_NODES, node, roomKey(''), String(Math.max(1, Math.floor(max))), NODE_PREFIX, LAPSED_PREFIX)),
+      ),
     reapNode: (node, max, keep) =>
       client.run('room reaping', async (r) => {
         const ids = (await r.eval(REAP_NODE_SCRIPT, 2, NODE_ROOMS_PREFIX + node, INDEX, node, roomKey(''), String(Math.max(1, Math.floor(max))), ...keep)) as unknown;

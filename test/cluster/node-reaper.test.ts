@@ -135,6 +135,41 @@ describe('reaping dead nodes’ room claims', { skip: REDIS_MISSING }, () => {
     assert.deepEqual(crashed.sort(), ['r-1', 'r-2']);
   });
 
+  test('a lapsed node that does not answer is reaped without the grace; one that answers waits for it', async () => {
+    const dir = redisRoomDirectory(clients[0]);
+    for (const n of ['quiet', 'talking', 'living']) await register(n);
+    assert.ok((await dir.claim('quiet-1', 'quiet')).won);
+    assert.ok((await dir.claim('talking-1', 'talking')).won);
+    assert.ok((await dir.claim('living-1', 'living')).won);
+    await unregister('quiet');
+    await unregister('talking');
+    const lapsed = await dir.lapsedClaimNodes(64);
+    assert.ok(lapsed.includes('quiet') && lapsed.includes('talking') && !lapsed.includes('living'), lapsed.join(','));
+    assert.deepEqual(await dir.reapUnregistered('living', 10), [], 'a registered node is never taken');
+    const asked: string[] = [];
+    const crashed: string[] = [];
+    const reaper = new NodeReaper({
+      directory: dir,
+      mayRun: () => true,
+      isDead: async (id) => {
+        asked.push(id);
+        return id === 'quiet';
+      },
+      onCrashed: (id) => crashed.push(id),
+      periodMs: 60_000,
+      graceMs: 60_000,
+      log,
+    });
+    const first = await reaper.tick();
+    assert.ok(first.includes('quiet-1') && !first.includes('talking-1'), first.join(','));
+    assert.ok(asked.includes('quiet') && asked.includes('talking') && !asked.includes('living'));
+    assert.deepEqual(await reaper.tick(), [], 'talking waits for the grace; quiet is done');
+    assert.equal((await dir.owner('talking-1'))?.node, 'talking');
+    assert.equal(await dir.owner('quiet-1'), undefined);
+    assert.ok(!(await dir.lapsedClaimNodes(64)).includes('quiet'), 'a node with no claims left leaves the set');
+    assert.equal(crashed.filter((id) => id === 'quiet-1').length, 1);
+  });
+
   test('reapNode: a fresh run takes its node id’s leftover claims, keeping the ones it holds; NodeReaper reports them once', async () => {
     const dir = redisRoomDirectory(clients[0]);
     await register('restarted');
