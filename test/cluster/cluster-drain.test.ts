@@ -48,7 +48,7 @@ describe('fault 4: SIGTERM drains a cluster node', { skip: REDIS_MISSING, timeou
     return peer;
   }
 
-  test('no new rooms are placed on it, its room keeps running and takes new peers, then it leaves once the room ended', async () => {
+  test('no new rooms are placed on it, its room keeps running and takes new peers, then it leaves once the room ended', async (t) => {
     const c = await spawnNode(redis, 'node-c', LEASE_MS, { FJ_CLUSTER_DRAIN_TIMEOUT_MS: '60000' });
     await until(async () => (await redisView(redis)).nodes.size === 3, 10_000, 'three nodes registered');
     const made = await rest(c, 'POST', '/room', { roomId: 'finishing' }, { forwarded: true });
@@ -60,6 +60,7 @@ describe('fault 4: SIGTERM drains a cluster node', { skip: REDIS_MISSING, timeou
     const sigtermAt = performance.now();
     c.proc.child.kill('SIGTERM');
     await until(async () => (await redisView(redis)).nodes.get('node-c') === true, 5000, 'node-c registered as draining');
+    t.diagnostic(`registered as draining ${(performance.now() - sigtermAt).toFixed(0)} ms after SIGTERM`);
 
     const created: string[] = [];
     for (const via of [a, b, a, b, c]) {
@@ -85,9 +86,11 @@ describe('fault 4: SIGTERM drains a cluster node', { skip: REDIS_MISSING, timeou
     tone.stop();
 
     assert.equal((await rest(b, 'DELETE', '/room/finishing')).status, 204);
+    const deletedAt = performance.now();
     const code = await Promise.race([c.proc.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
     assert.equal(code, 0, c.proc.output().slice(-2000));
     const ms = performance.now() - sigtermAt;
+    t.diagnostic(`exited ${(performance.now() - deletedAt).toFixed(0)} ms after its last room was deleted`);
     assert.ok(ms < 30_000, `exited ${ms.toFixed(0)} ms after SIGTERM, long before the 60 s drain timeout`);
     assert.ok(!(await redisView(redis)).nodes.has('node-c'), 'node-c left the registry at once (its lease had not lapsed)');
     assert.ok([first, late].every((p) => p.closed !== undefined), 'the room’s peers were hung up when it was deleted');
