@@ -51,8 +51,11 @@ export class RoomOwnership {
       if (!r.won && r.holder.node === this.selfId) {
         // Not in `held` and not pending: an earlier run of this node id left it. Take it over once.
         this.log.info({ roomId, epoch: r.holder.epoch }, 'taking over a room claim left by an earlier run of this node');
-        await this.directory.release(roomId, r.holder);
+        const left = r.holder;
+        await this.directory.release(roomId, left);
         r = await this.directory.claim(roomId, this.selfId);
+        // That earlier run's room crashed with it: reported like any claim taken over.
+        if (r.won && !r.tookOver) r = { ...r, tookOver: left };
       }
       if (!r.won) return false;
       this.unreleased.delete(roomId);

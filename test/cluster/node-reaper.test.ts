@@ -224,6 +224,17 @@ describe('reaping dead nodes’ room claims', { skip: REDIS_MISSING }, () => {
     assert.ok(fresh.won && fresh.tookOver === undefined, 'an unclaimed id is won at once');
   });
 
+  test('RoomOwnership reports a claim an earlier run under its own id left, when it claims that id again', async () => {
+    const dir = redisRoomDirectory(clients[0]);
+    await register('again');
+    const old = await dir.claim('again-room', 'again');
+    assert.ok(old.won);
+    const reported: [string, RoomClaim][] = [];
+    const own = new RoomOwnership(dir, 'again', log, () => true, (id, from) => reported.push([id, from]));
+    assert.equal(await own.claim('again-room'), true);
+    assert.deepEqual(reported, [['again-room', old.claim]]);
+  });
+
   test('RoomOwnership reports a claim won over a dead node’s, and retries a release that failed', async () => {
     // This node reaches Redis through a proxy the test cuts.
     const proxy = await startTcpProxy(redis.port);
