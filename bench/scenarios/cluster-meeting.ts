@@ -1,8 +1,8 @@
 // Placement across a cluster vs media workers on one node: for each --meetings size R×M, the meeting load
 // (bench/scenarios/meeting.ts, VP8 only) against an N-node cluster on a throwaway redis-server (rooms created
-// and peers added through node 0, so placement spreads them; node i pinned to CPU i with taskset) and against
-// one node with FJ_MEDIA_WORKERS=N, alternating which goes first per size and round, so drift on a shared
-// machine does not always favour one. Reports both side by side: CPU µs per forwarded packet (summed over the
+// and peers added through node 0, so placement spreads them; node i pinned to CPU i with taskset unless
+// --no-pin) and against one node with FJ_MEDIA_WORKERS=N, alternating which goes first per size and
+// round, so drift on a shared machine does not always favour one. Reports both side by side: CPU µs per forwarded packet (summed over the
 // cluster's processes), loss, server CPU, where the rooms landed, and the largest size each held at < 1 %
 // loss. A run that fails (e.g. peers that never receive everyone on a saturated machine) is recorded as
 // failed and the rest goes on. With --quiet-wait S it first waits (up to S seconds per size and round)
@@ -14,7 +14,7 @@ import { machine, type Scenario } from '../lib/scenario.js';
 import { maxUnderOnePercent, otherLoad, parseMeetings, waitForQuiet } from './compare.js';
 import { meeting } from './meeting.js';
 
-const usage = 'cluster-meeting [--meetings 4x5,6x6,8x6,10x6] [--nodes 2] [--rounds 1] [--seconds 10] [--warmup 2] [--quiet-wait 0]';
+const usage = 'cluster-meeting [--meetings 4x5,6x6,8x6,10x6] [--nodes 2] [--rounds 1] [--seconds 10] [--warmup 2] [--quiet-wait 0] [--no-pin]';
 
 interface Side {
   ok: boolean;
@@ -86,7 +86,7 @@ export const clusterMeeting: Scenario = {
   name: 'cluster-meeting',
   summary: 'the meeting load (VP8) against an N-node cluster (placement through one node) and one node with N media workers, alternating; µs/pkt and loss side by side',
   usage,
-  flags: { meetings: 'string', nodes: 'number', rounds: 'number', seconds: 'number', warmup: 'number', 'quiet-wait': 'number' },
+  flags: { meetings: 'string', nodes: 'number', rounds: 'number', seconds: 'number', warmup: 'number', 'quiet-wait': 'number', pin: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       meetings: parseMeetings((f.meetings as string | undefined) ?? '4x5,6x6,8x6,10x6'),
@@ -110,7 +110,7 @@ export const clusterMeeting: Scenario = {
         for (const side of order === 'cluster-first' ? (['cluster', 'workers'] as const) : (['workers', 'cluster'] as const)) {
           busy.push(...otherLoad());
           progress.update(`cluster-meeting ${rooms}×${peers} round ${round}: ${side === 'cluster' ? `${o.nodes}-node cluster` : `1 node, ${o.nodes} workers`}`, true);
-          if (side === 'cluster') cluster = await runSide({ ...base, nodes: o.nodes }, progress);
+          if (side === 'cluster') cluster = await runSide({ ...base, nodes: o.nodes, pin: f.pin }, progress);
           else workers = await runSide({ ...base, workers: o.nodes }, progress);
           busy.push(...otherLoad());
         }
