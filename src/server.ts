@@ -26,19 +26,10 @@ import { dtlsCertificate } from './media/transport/dtls-certificate.js';
 import { LocalMediaPlane } from './media/plane/local-media-plane.js';
 import type { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerMediaPlane } from './media/plane/worker-media-plane.js';
-import { ClusterNode } from './cluster/cluster-node.js';
-import { parseNode } from './cluster/node-registry.js';
-import { redisRoomDirectory } from './cluster/room-directory.js';
-import { RoomOwnership } from './cluster/room-ownership.js';
-import { NodeReaper } from './cluster/node-reaper.js';
-import { CLOSE_FENCED, NodeFencing, fenceTimings } from './cluster/node-fencing.js';
-import { RoomReassert } from './cluster/room-reassert.js';
-import { ClusterUnavailableError } from './cluster/redis-client.js';
-import { roomsEnded } from './cluster/rooms-ended.js';
-import { NotificationStream } from './cluster/notification-stream.js';
-import { encodeNotification } from './notify/server-message.js';
-import { RELAYED_HEADER, SocketRelay } from './cluster/socket-relay.js';
 import type { EndpointRelay } from './signaling/endpoint-auth.js';
+import { createClusterServices } from './cluster-services.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
+import type { NotificationStream } from './cluster/notification-stream.js';
 import type { IncomingMessage } from 'node:http';
 
 function hkdfSecret(secret: string, info: string): string {
@@ -117,26 +108,21 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     log: log.child({ module: 'webhook' }),
   });
   const webhookNotifier = new WebhookNotifier(bus, webhooks);
-  const metrics = createMetrics(rooms, webhooks, media, config.cluster && { clusterNotifications: () => notificationStream?.stats() });
+  const metrics = createMetrics(rooms, webhooks, media, config.cluster && { clusterNotifications: () => cluster?.notifications.stats() });
   let draining = false;
   const isDraining = () => draining;
-  // Cluster drain, first phase: no new room here, the rooms here keep running (peers may still join them).
-  let clusterDraining = false;
-  const cluster = config.cluster && new ClusterNode({
+  // Cluster mode (FJ_REDIS_URL) only; a single node never touches Redis.
+  const cluster = config.cluster && createClusterServices({
     config: config.cluster,
     nodeId: config.nodeId,
     host: config.host,
+    serverApiToken: config.serverApiToken,
+    maxWsFrameBytes: config.maxWsFrameBytes,
+    pingIntervalMs: config.pingIntervalMs,
+    rooms,
+    bus,
+    hub,
     log,
-    load: () => {
-      let peers = 0;
-      let forwardedTracks = 0;
-      const open = rooms.list();
-      for (const room of open) {
-        peers += room.peers.size;
-        for (const p of room.peers.values()) forwardedTracks += p.tracks.size;
-      }
-      return { rooms: open.length, peers, forwardedTracks };
-    },
     addresses: () => {
       const port = (app.server.address() as AddressInfo).port;
       const ports = media instanceof LocalMediaPlane ? media.boundPorts : undefined;
@@ -148,99 +134,15 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
       };
     },
   });
-  const distribution = cluster && (() => cluster.distribution());
-  // A claim won over a dead node's claim, or reaped from one: that room crashed (reported once, by this node).
-  const reportCrashed = (roomId: string) => bus.publish({ type: 'roomCrashed', roomId });
-  // A lapsed node that still answers HTTP is cut off and stopping its rooms: its claims hold for the reap grace.
-  const lapsedHolders = cluster && { graceMs: fenceTimings(config.cluster!.leaseMs).reapGraceMs, answers: (id: string): Promise<boolean> => fencing?.answers(id) ?? Promise.resolve(false) };
-  const ownership = cluster && new RoomOwnership(redisRoomDirectory(cluster.redis), config.nodeId, log.child({ module: 'cluster' }), () => cluster.status() !== 'fenced', reportCrashed, lapsedHolders);
-  // A room that ends here gives back its claim, so its id can be created again anywhere.
-  const releaseClaims = ownership && bus.subscribe((n) => (n.type === 'roomDeleted' || n.type === 'roomCrashed') && ownership.release(n.roomId));
-  // Node loss: every node reaps the claims of nodes whose lease lapsed; a fenced node stops its own rooms.
-  const timings = cluster && fenceTimings(config.cluster!.leaseMs);
-  const reaper = cluster && timings && new NodeReaper({
-    directory: redisRoomDirectory(cluster.redis),
-    mayRun: () => cluster.status() === 'up',
-    self: { id: config.nodeId, held: () => ownership?.heldIds() ?? [] },
-    // A lapsed node seen before that does not answer is dead: its rooms are reported without the grace.
-    isDead: (id: string): Promise<boolean> => (fencing?.knows(id) ? fencing.answers(id).then((a) => !a) : Promise.resolve(false)),
-    onCrashed: reportCrashed,
-    periodMs: timings.reapPeriodMs,
-    graceMs: timings.reapGraceMs,
-    log: log.child({ module: 'cluster' }),
-  });
-  const fencing = cluster && ownership && timings && new NodeFencing({
-    selfId: config.nodeId,
-    status: () => cluster.status(),
-    onStatus: (l) => cluster.onStatus(l),
-    liveNodes: () => cluster.liveNodes(),
-    serverApiToken: config.serverApiToken,
-    timings,
-    leaseMs: config.cluster!.leaseMs,
-    roomIds: () => rooms.list().map((r) => r.id),
-    stopRooms: () => {
-      // The survivors report these rooms crashed: nothing more of them goes to the cluster's server sockets.
-      notificationStream?.suppressUntilUp();
-      for (const room of rooms.list()) room.hangUpAll(CLOSE_FENCED.code, CLOSE_FENCED.reason);
-      rooms.stopAll();
-    },
-    // A given-up room whose claim outlived it (back before a survivor reaped it) is reported crashed here.
-    onRecovered: (givenUp) =>
-      void ownership
-        .retryReleases()
-        .then((released) => released.filter((id) => givenUp.has(id)).forEach(reportCrashed))
-        .catch(() => {}),
-    log: log.child({ module: 'cluster' }),
-  });
-  // Server notifications are cluster-wide: own ones go to the stream (local sockets got them from the hub
-  // already), the other nodes' reach the local sockets only (webhooks stay with each room's owner).
-  const notificationStream = cluster && new NotificationStream({
-    redis: cluster.redis,
-    url: config.cluster!.redisUrl,
-    nodeId: config.nodeId,
-    log: log.child({ module: 'cluster-notifications' }),
-    deliver: (bytes) => hub.deliver(bytes),
-    status: () => cluster.status(),
-  });
-  const streamNotifications = notificationStream && bus.subscribe((n) => notificationStream.publish(encodeNotification(n)));
-  // Rooms given up (fenced while the others are up) end with the survivors' RoomCrashed on every socket, here too.
-  if (notificationStream) hub.setLocalGate(() => !notificationStream.suppressing);
-  const clusterRouting = cluster && ownership && {
-    selfId: config.nodeId,
-    liveNodes: () => cluster.liveNodes(),
-    claim: (id: string) => (reassert?.recovering() ? Promise.reject(recoveringError('room claim')) : ownership.claim(id)),
-    release: (id: string) => ownership.release(id),
-    owner: async (id: string) => {
-      const o = await ownership.ownerWithNode(id);
-      // Right after a Redis restart an unclaimed room may be one whose owner has not re-claimed it yet.
-      if (!o && reassert?.recovering()) throw recoveringError('room lookup');
-      return o && { id: o.node, node: o.registration === undefined ? undefined : parseNode(o.registration) };
-    },
-    leaseMs: config.cluster!.leaseMs,
-    draining: () => clusterDraining,
-  };
-  // After Redis comes back (restarted empty), this node registers again and claims the rooms it serves.
-  const reassert = cluster && ownership && new RoomReassert({
-    onReconnect: (listener) => cluster.redis.onReconnect(listener),
-    reregister: () => cluster.reregister(),
-    ownership,
-    roomIds: () => rooms.list().map((r) => r.id),
-    serves: (id) => rooms.find(id) !== undefined,
-    runId: () => cluster.redis.run('run id', async (r) => /run_id:(\w+)/.exec(await r.info('server'))?.[1]),
-    log: log.child({ module: 'cluster' }),
-  });
-  const recoveringError = (operation: string) => new ClusterUnavailableError(operation, new Error('Redis restarted; the nodes are re-claiming their rooms'));
-  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution, cluster: clusterRouting });
+  const distribution = cluster && (() => cluster.node.distribution());
+  const app = await buildApi({ config, rooms, tokens, log, startedAt: Date.now(), version: VERSION, isDraining, tls, distribution, cluster: cluster && cluster.routing });
   instrumentHttp(app, metrics.http);
 
-  // A peer/agent socket whose token another node minted is relayed there (unless it was relayed here).
-  const socketRelay = cluster && new SocketRelay({ selfId: config.nodeId, liveNodes: () => cluster.liveNodes(), maxFrameBytes: config.maxWsFrameBytes, pingIntervalMs: config.pingIntervalMs, log });
-  if (socketRelay) {
-    totalCounter(metrics.registry, 'shoal_cluster_relayed_sockets_total', 'Peer and agent sockets relayed to the node owning their room', () => socketRelay.stats.relayed);
-    totalCounter(metrics.registry, 'shoal_cluster_relay_failures_total', 'Sockets to relay closed before the owning node answered (not live, unreachable, too many waiting frames)', () => socketRelay.stats.failed);
+  if (cluster) {
+    totalCounter(metrics.registry, 'shoal_cluster_relayed_sockets_total', 'Peer and agent sockets relayed to the node owning their room', () => cluster.socketRelay.stats.relayed);
+    totalCounter(metrics.registry, 'shoal_cluster_relay_failures_total', 'Sockets to relay closed before the owning node answered (not live, unreachable, too many waiting frames)', () => cluster.socketRelay.stats.failed);
   }
-  const relayFor = (path: string, req: IncomingMessage): EndpointRelay | undefined =>
-    socketRelay && req.headers[RELAYED_HEADER] === undefined ? (ws, target) => socketRelay.start(ws, { ...target, path }) : undefined;
+  const relayFor = (path: string, req: IncomingMessage): EndpointRelay | undefined => cluster?.relayFor(path, req);
   const sockets = new SocketRouter({
     maxFrameBytes: config.maxWsFrameBytes,
     checkOrigin: config.checkOrigin,
@@ -263,61 +165,34 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     webhooks,
     metrics,
     media,
-    cluster,
-    clusterNotifications: notificationStream,
+    cluster: cluster && cluster.node,
+    clusterNotifications: cluster && cluster.notifications,
     async listen() {
       // HTTP first: with FJ_WEBRTC_TURN_*_PORT=0 the TURN sockets take any free port, never FJ_PORT.
       await app.listen({ host: config.ip, port: config.port });
       await media.start();
       // Joins the cluster only once it can serve: the registration advertises the bound addresses.
       await cluster?.start();
-      reaper?.start();
-      fencing?.start();
-      reassert?.start();
-      notificationStream?.start();
       return (app.server.address() as AddressInfo).port;
     },
     async drain(timeoutMs) {
-      if (cluster) {
-        // A cluster node stops taking rooms (they are placed on the others) and lets its rooms finish, up to
-        // FJ_CLUSTER_DRAIN_TIMEOUT_MS; whatever is left is then hung up as on a single node.
-        clusterDraining = true;
-        await cluster.setDraining();
-        const waitMs = config.cluster!.drainTimeoutMs;
-        log.info({ rooms: rooms.list().length, waitMs }, 'draining: no new rooms placed here; the rooms here may finish');
-        const ended = await roomsEnded({
-          count: () => rooms.list().length,
-          onRoomEnded: (listener) => bus.subscribe((n) => (n.type === 'roomDeleted' || n.type === 'roomCrashed') && listener()),
-          timeoutMs: waitMs,
-        });
-        if (ended) log.info('draining: every room here ended');
-        else log.info({ rooms: rooms.list().length, waitMs }, 'draining: time is up; hanging up the rooms left');
-        reassert?.stop();
-      }
+      // A cluster node first stops taking rooms (placed on the others) and lets its rooms finish.
+      await cluster?.letRoomsFinish();
       draining = true;
-      await cluster?.setDraining();
       const open = rooms.list();
       log.info({ rooms: open.length, timeoutMs }, 'draining: new rooms and peers refused, peers told to reconnect');
       for (const room of open) room.hangUpAll(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
-      socketRelay?.closeAll(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
+      cluster?.socketRelay.closeAll(CLOSE_SHUTTING_DOWN.code, CLOSE_SHUTTING_DOWN.reason);
       rooms.stopAll();
       const flushed = await webhooks.drain(timeoutMs);
       if (flushed) log.info('drained: every webhook event delivered');
       else log.warn({ timeoutMs }, 'drain timed out with webhook events undelivered');
-      await notificationStream?.close();
-      await cluster?.close();
+      await cluster?.leave();
       return flushed;
     },
     async close() {
       rooms.stopAll();
-      releaseClaims?.();
-      reaper?.stop();
-      fencing?.stop();
-      reassert?.stop();
-      await notificationStream?.close();
-      streamNotifications?.();
       await cluster?.close();
-      socketRelay?.closeAll(1001, 'Server shutting down');
       sockets.closeAll();
       await app.close();
       webhookNotifier.close();
