@@ -86,6 +86,12 @@ export class Placement {
       p.at = this.now();
     } else this.placed.set(node.id, { reported: node.load.rooms, extra: 1, at: this.now() });
   }
+
+  /** Takes back a record(): the room was not created on `node` after all. */
+  forget(node: RoutingNode): void {
+    const p = this.placed.get(node.id);
+    if (p && p.reported === node.load.rooms && p.extra > 0) p.extra--;
+  }
 }
 
 /** How long a placement is counted locally: a renewal interval (lease/3) and one Redis round trip. */
@@ -188,9 +194,14 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
         const nodes = await ask(() => cluster.liveNodes());
         const target = placement.pick(draining ? nodes.filter((n) => n.id !== cluster.selfId) : nodes);
         if (!target && draining) throw unavailable('Shoal is shutting down and no other node takes new rooms');
+        // Counted at once, so concurrent creates through this node see it; taken back if no room came of it.
+        if (target) placement.record(target);
         if (target && target.id !== cluster.selfId) {
-          await forward(target, req, reply, `Unable to reach Fishjam instance ${target.id}`);
-          if (reply.statusCode === 201) placement.record(target);
+          try {
+            await forward(target, req, reply, `Unable to reach Fishjam instance ${target.id}`);
+          } finally {
+            if (reply.statusCode !== 201) placement.forget(target);
+          }
           return reply;
         }
         if (target) req[PLACED] = target;
@@ -211,6 +222,6 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
     const id = req[CLAIMED];
     if (id !== undefined && reply.statusCode !== 201) cluster.release(id);
     const placed = req[PLACED];
-    if (placed && reply.statusCode === 201) placement.record(placed);
+    if (placed && reply.statusCode !== 201) placement.forget(placed);
   });
 }

@@ -34,4 +34,19 @@ describe('cluster placement', () => {
     // A lease later the tally is forgotten: b's report (0) stands.
     assert.equal(p.pick([node('a', 0, 2), node('b', 0, 0)])?.id, 'b');
   });
+
+  test('a placement that came to nothing is taken back; one against an older report is left alone', () => {
+    const p = new Placement(10_000, () => 0);
+    const nodes = [node('a', 0, 0), node('b', 0, 0)];
+    const first = p.pick(nodes)!;
+    p.record(first); // in flight: the next create goes elsewhere
+    assert.equal(p.pick(nodes)?.id, 'b');
+    p.forget(first); // its create failed
+    assert.equal(p.pick(nodes)?.id, 'a');
+    p.forget(first); // nothing left to take back: no negative tally
+    assert.equal(p.pick([node('a', 0, 1), node('b', 0, 0)])?.id, 'b');
+    p.record(nodes[1]);
+    p.forget(node('b', 0, 5)); // a record against another report is not this one's
+    assert.equal(p.pick(nodes)?.id, 'a');
+  });
 });

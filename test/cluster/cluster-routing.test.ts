@@ -131,6 +131,15 @@ describe('cluster placement and routing', { skip: REDIS_MISSING }, () => {
     for (const id of ids) assert.equal((await api(b, 'DELETE', `/room/${id}`)).status, 204);
   });
 
+  test('concurrent creates through one node are spread too (a placement counts from the moment it is picked)', async () => {
+    await settle();
+    const created = await Promise.all([0, 1, 2, 3].map(() => api(a, 'POST', '/room', {})));
+    for (const r of created) assert.equal(r.status, 201, r.text);
+    const hosts = created.map((r) => r.json.data.fishjam_address as string);
+    assert.deepEqual([hosts.filter((h) => h === a.host).length, hosts.filter((h) => h === b.host).length], [2, 2], hosts.join(' '));
+    for (const r of created) assert.equal((await api(b, 'DELETE', `/room/${r.json.data.room.id}`)).status, 204);
+  });
+
   test('concurrent creates of one roomId on two nodes: exactly one 201 and one 400', async () => {
     for (let i = 0; i < 5; i++) {
       const id = `same-${i}`;
