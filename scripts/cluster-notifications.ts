@@ -12,11 +12,10 @@ import { FORWARDED_HEADER } from '../src/api/cluster-routing.js';
 import { API_TOKEN, SECRET } from '../test/helpers/server.js';
 import { killShoalProcesses, spawnShoal } from '../test/helpers/shoal-process.js';
 import { startRedis } from '../test/helpers/redis-server.js';
+import { fmt } from './cluster-script.js';
 
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
 const N = Number(process.argv[2] ?? 400);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms (n=${xs.length})`;
 
 async function call(port: number, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<any> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {

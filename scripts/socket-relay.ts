@@ -8,22 +8,11 @@ import { API_TOKEN, SECRET } from '../test/helpers/server.js';
 import { killShoalProcesses, spawnShoal } from '../test/helpers/shoal-process.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { RawPeer } from '../test/helpers/raw-peer.js';
+import { call, fmt } from './cluster-script.js';
 
 const JOINS = Number(process.argv[2] ?? 200);
 const TRIPS = Number(process.argv[3] ?? 500);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms (n=${xs.length})`;
 
-async function call(port: number, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; json: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extra },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
 
 const redis = await startRedis();
 const env = (id: string) => ({ FJ_REDIS_URL: redis.url, FJ_NODE_ID: id, FJ_SECRET_KEY_BASE: SECRET, FJ_CLUSTER_LEASE_MS: '3000' });

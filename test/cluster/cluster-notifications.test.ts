@@ -20,6 +20,7 @@ import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-serv
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { FORWARDED_HEADER } from '../../src/api/cluster-routing.js';
 import { fenceTimings } from '../../src/cluster/node-fencing.js';
+import { clusterEnv, until } from '../helpers/cluster-nodes.js';
 
 // Long enough that the short Redis outage below leaves every node 'degraded', not fenced.
 const LEASE_MS = 6000;
@@ -83,20 +84,8 @@ class Notifier {
   }
 }
 
-const clusterEnv = (redis: TestRedis, nodeId: string): Record<string, string> => ({
-  FJ_REDIS_URL: redis.url,
-  FJ_NODE_ID: nodeId,
-  FJ_SECRET_KEY_BASE: SECRET,
-  FJ_CLUSTER_LEASE_MS: String(LEASE_MS),
-});
+const nodeEnv = (redis: TestRedis, nodeId: string): Record<string, string> => clusterEnv(redis, nodeId, LEASE_MS);
 
-async function until(check: () => boolean | Promise<boolean>, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('cluster-wide server notifications and webhooks', { skip: REDIS_MISSING }, () => {
   let redis: TestRedis;
@@ -126,9 +115,9 @@ describe('cluster-wide server notifications and webhooks', { skip: REDIS_MISSING
     hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
     // B runs its media in a worker thread; A and C in the main thread.
     nodes = [
-      await startShoal(clusterEnv(redis, 'node-a')),
-      await startShoal({ ...clusterEnv(redis, 'node-b'), FJ_MEDIA_WORKERS: '1' }),
-      await startShoal(clusterEnv(redis, 'node-c')),
+      await startShoal(nodeEnv(redis, 'node-a')),
+      await startShoal({ ...nodeEnv(redis, 'node-b'), FJ_MEDIA_WORKERS: '1' }),
+      await startShoal(nodeEnv(redis, 'node-c')),
     ];
     await until(async () => (await nodes[0].shoal.cluster!.liveNodes()).length === 3, LEASE_MS, 'three nodes registered');
     await until(() => nodes.every((n) => n.shoal.clusterNotifications!.reading), WAIT_MS, 'every node reads the notification stream');
@@ -250,7 +239,7 @@ describe('a node cut off from Redis: nothing of its given-up room follows the Ro
   let onX: Notifier;
   const peers: RawPeer[] = [];
   const previousWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
-  const env = (url: string, id: string) => ({ ...clusterEnv(redis, id), FJ_REDIS_URL: url, FJ_CLUSTER_LEASE_MS: String(lease) });
+  const env = (url: string, id: string) => ({ ...nodeEnv(redis, id), FJ_REDIS_URL: url, FJ_CLUSTER_LEASE_MS: String(lease) });
 
   before(async () => {
     (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;

@@ -11,24 +11,12 @@ import { FORWARDED_HEADER, FORWARD_TIMEOUT_MS, placementMemoryMs } from '../../s
 import { API_TOKEN, SECRET, api, startShoal, type TestShoal } from '../helpers/server.js';
 import { killShoalProcesses, spawnShoal } from '../helpers/shoal-process.js';
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { clusterEnv, until } from '../helpers/cluster-nodes.js';
 
 const LEASE_MS = 2000;
 
-const clusterEnv = (redis: TestRedis, nodeId: string): Record<string, string> => ({
-  FJ_REDIS_URL: redis.url,
-  FJ_NODE_ID: nodeId,
-  FJ_SECRET_KEY_BASE: SECRET,
-  FJ_CLUSTER_LEASE_MS: String(LEASE_MS),
-});
+const nodeEnv = (redis: TestRedis, nodeId: string): Record<string, string> => clusterEnv(redis, nodeId, LEASE_MS);
 
-/** Polls `check` every 50 ms until it returns true, at most `withinMs`. */
-async function until(check: () => boolean | Promise<boolean>, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A request straight to a port, bounded. */
 async function raw(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 10_000) {
@@ -49,9 +37,9 @@ describe('cluster placement and routing', { skip: REDIS_MISSING }, () => {
 
   before(async () => {
     redis = await startRedis();
-    a = await startShoal(clusterEnv(redis, 'node-a'));
+    a = await startShoal(nodeEnv(redis, 'node-a'));
     // B runs its media in a worker thread, A in the main thread: routing is the same either way.
-    b = await startShoal({ ...clusterEnv(redis, 'node-b'), FJ_MEDIA_WORKERS: '1' });
+    b = await startShoal({ ...nodeEnv(redis, 'node-b'), FJ_MEDIA_WORKERS: '1' });
     await until(async () => (await a.shoal.cluster!.liveNodes()).length === 2, LEASE_MS * 2, 'both nodes registered');
   });
   after(async () => {
@@ -154,7 +142,7 @@ describe('cluster placement and routing', { skip: REDIS_MISSING }, () => {
   });
 
   test('an owner that hangs gives 503 within the bound; killed, its rooms give 404 after the lease and the id is free again', async () => {
-    const p = await spawnShoal({ token: API_TOKEN, env: clusterEnv(redis, 'node-p') });
+    const p = await spawnShoal({ token: API_TOKEN, env: nodeEnv(redis, 'node-p') });
     await until(async () => (await a.shoal.cluster!.liveNodes()).some((n) => n.id === 'node-p'), LEASE_MS * 2, 'node-p registered');
     // Created on p itself (a forwarded create is never placed elsewhere).
     const made = await raw(p.port, 'POST', '/room', { roomId: 'on-p' }, { [FORWARDED_HEADER]: 'test' });

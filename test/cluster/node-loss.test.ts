@@ -17,6 +17,7 @@ import { killShoalProcesses, spawnShoal, type ShoalProcess } from '../helpers/sh
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { RawPeer } from '../helpers/raw-peer.js';
+import { until } from '../helpers/cluster-nodes.js';
 
 const LEASE_MS = 2000;
 const T = fenceTimings(LEASE_MS);
@@ -33,13 +34,6 @@ const nodeEnv = (redisUrl: string, nodeId: string, extra: Record<string, string>
   ...extra,
 });
 
-async function until(check: () => boolean | Promise<boolean>, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function call(node: ShoalProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`http://127.0.0.1:${node.port}${path}`, {

@@ -23,28 +23,18 @@ import { killShoalProcesses, spawnShoal, type ShoalProcess } from '../helpers/sh
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { NotificationLog, RawPeer, type Closed } from '../helpers/raw-peer.js';
 import { goertzel, rms, samples, sinePcm16 } from '../media/agent/audio-signal.js';
+import { clusterEnv, until } from '../helpers/cluster-nodes.js';
 
 const LEASE_MS = 2000;
 const MAX_FRAME = 65536;
 const WAIT_MS = 8000;
 const PING_MS = 300;
 
-const clusterEnv = (redis: TestRedis, nodeId: string): Record<string, string> => ({
-  FJ_REDIS_URL: redis.url,
-  FJ_NODE_ID: nodeId,
-  FJ_SECRET_KEY_BASE: SECRET,
-  FJ_CLUSTER_LEASE_MS: String(LEASE_MS),
+const nodeEnv = (redis: TestRedis, nodeId: string): Record<string, string> => clusterEnv(redis, nodeId, LEASE_MS, {
   FJ_MAX_WS_FRAME: String(MAX_FRAME),
   FJ_PING_INTERVAL_MS: String(PING_MS),
 });
 
-async function until(check: () => boolean | Promise<boolean>, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The claims part of a token (no verification: the test only reads which node it names). */
 const tokenNode = (token: string): string => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).node;
@@ -82,9 +72,9 @@ describe('peer and agent sockets relayed to the room\'s node', { skip: REDIS_MIS
     // Node 20 has no global WebSocket; the SDK's agent uses the global one.
     (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
     redis = await startRedis();
-    a = await startShoal({ ...clusterEnv(redis, 'node-a'), FJ_MEDIA_WORKERS: '0' });
+    a = await startShoal({ ...nodeEnv(redis, 'node-a'), FJ_MEDIA_WORKERS: '0' });
     // B runs its media in a worker thread: the relay does not care.
-    b = await startShoal({ ...clusterEnv(redis, 'node-b'), FJ_MEDIA_WORKERS: '1' });
+    b = await startShoal({ ...nodeEnv(redis, 'node-b'), FJ_MEDIA_WORKERS: '1' });
     logA = new NotificationLog(a.shoal.bus);
     await until(async () => (await b.shoal.cluster!.liveNodes()).length === 2, LEASE_MS * 2, 'both nodes registered');
   });
@@ -248,7 +238,7 @@ describe('peer and agent sockets relayed to the room\'s node', { skip: REDIS_MIS
   test('an owner that hangs: clear close within the connect bound, bounded waiting frames; killed: clear close, then room not found', async () => {
     const c: ShoalProcess = await spawnShoal({
       token: API_TOKEN,
-      env: { ...clusterEnv(redis, 'node-c'), FJ_MEDIA_WORKERS: '0' },
+      env: { ...nodeEnv(redis, 'node-c'), FJ_MEDIA_WORKERS: '0' },
     });
     await until(async () => (await b.shoal.cluster!.liveNodes()).some((n) => n.id === 'node-c'), LEASE_MS * 3, 'node C registered');
     await roomOn(c, 'r-c');

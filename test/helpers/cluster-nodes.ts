@@ -79,6 +79,11 @@ export async function rest(node: { port: number }, method: string, path: string,
   return { status: res.status, text, json, ms: performance.now() - t0 };
 }
 
+/** The environment of an in-process cluster node `nodeId` on `redis` (lease `leaseMs`), `extra` on top. */
+export function clusterEnv(redis: TestRedis, nodeId: string, leaseMs: number, extra: Record<string, string> = {}): Record<string, string> {
+  return { FJ_REDIS_URL: redis.url, FJ_NODE_ID: nodeId, FJ_SECRET_KEY_BASE: SECRET, FJ_CLUSTER_LEASE_MS: String(leaseMs), ...extra };
+}
+
 /** Polls `check` every 50 ms until it returns true, at most `withinMs`. */
 export async function until(check: () => boolean | Promise<boolean>, withinMs: number, what: string): Promise<void> {
   const deadline = Date.now() + withinMs;
