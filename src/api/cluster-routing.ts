@@ -14,6 +14,11 @@ import { ROOM_ID_MAX_LENGTH, ROOM_ID_PATTERN, type RoomRegistry } from '../room/
 export const FORWARDED_HEADER = 'x-shoal-forwarded-by';
 /** Bound of one forwarded request (connect, answer and body), ms. */
 export const FORWARD_TIMEOUT_MS = 3000;
+/** Most nodes one POST /room is offered to, when the first ones refuse it. */
+export const PLACEMENT_ATTEMPTS = 3;
+
+/** A forwarded request's answer, or why none came (`refused`: the connection was refused, nothing was sent). */
+type Forwarded = { ok: true; status: number; headers: Headers; payload: Buffer } | { ok: false; refused: boolean };
 
 export interface RoutingNode {
   id: string;
@@ -119,7 +124,8 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
     }
   }
 
-  async function forward(node: RoutingNode, req: FastifyRequest, reply: FastifyReply, failText: string): Promise<FastifyReply> {
+  /** Sends `req` on to `node` (bounded): its answer, or why none came (refused: nothing reached it). */
+  async function send(node: RoutingNode, req: FastifyRequest): Promise<Forwarded> {
     const headers: Record<string, string> = { [FORWARDED_HEADER]: cluster.selfId, accept: 'application/json' };
     if (req.headers.authorization !== undefined) headers.authorization = req.headers.authorization;
     let body: string | undefined;
@@ -127,21 +133,65 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
       body = JSON.stringify(req.body);
       headers['content-type'] = 'application/json';
     }
-    let res: Response;
-    let payload: Buffer;
     try {
-      res = await fetch(`${node.apiUrl}${req.url}`, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-      payload = Buffer.from(await res.arrayBuffer());
+      const res = await fetch(`${node.apiUrl}${req.url}`, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      return { ok: true, status: res.status, headers: res.headers, payload: Buffer.from(await res.arrayBuffer()) };
     } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
       log.warn({ node: node.id, url: req.url, err: (err as Error).message, timeoutMs }, 'forwarded request failed');
-      throw unavailable(failText);
+      return { ok: false, refused: cause?.code === 'ECONNREFUSED' };
     }
+  }
+
+  function answer(reply: FastifyReply, res: Extract<Forwarded, { ok: true }>): FastifyReply {
     reply.code(res.status);
     for (const h of ['content-type', 'retry-after', 'location']) {
       const v = res.headers.get(h);
       if (v !== null) reply.header(h, v);
     }
-    return reply.send(payload);
+    return reply.send(res.payload);
+  }
+
+  async function forward(node: RoutingNode, req: FastifyRequest, reply: FastifyReply, failText: string): Promise<FastifyReply> {
+    const res = await send(node, req);
+    if (!res.ok) throw unavailable(failText);
+    return answer(reply, res);
+  }
+
+  /**
+   * Places a new room: on the least loaded node, forwarded there; a node that refuses it (503: draining,
+   * fenced, Redis trouble) or refuses the connection is left out and the next one tried, at most
+   * PLACEMENT_ATTEMPTS in all. A timeout is not retried (the room may exist there). Resolves undefined
+   * when the room is to be created here (the route does it).
+   */
+  async function place(req: ClaimedRequest, reply: FastifyReply, draining: boolean): Promise<FastifyReply | undefined> {
+    let candidates = await ask(() => cluster.liveNodes());
+    if (draining) candidates = candidates.filter((n) => n.id !== cluster.selfId);
+    let refused: { node: RoutingNode; res: Forwarded } | undefined;
+    for (let attempt = 0; attempt < PLACEMENT_ATTEMPTS; attempt++) {
+      const target = placement.pick(candidates);
+      if (!target) break;
+      // Counted at once, so concurrent creates through this node see it; taken back if no room came of it.
+      placement.record(target);
+      if (target.id === cluster.selfId) {
+        req[PLACED] = target;
+        return undefined;
+      }
+      const res = await send(target, req);
+      if (res.ok && res.status === 201) return answer(reply, res);
+      placement.forget(target);
+      if (!(res.ok ? res.status === 503 : res.refused)) {
+        if (res.ok) return answer(reply, res);
+        throw unavailable(`Unable to reach Fishjam instance ${target.id}`);
+      }
+      log.info({ node: target.id, status: res.ok ? res.status : 'connection refused' }, 'placement: the node refused the room; trying another');
+      refused = { node: target, res };
+      candidates = candidates.filter((n) => n.id !== target.id);
+    }
+    if (refused?.res.ok) return answer(reply, refused.res);
+    if (refused) throw unavailable(`Unable to reach Fishjam instance ${refused.node.id}`);
+    if (draining) throw unavailable('Shoal is shutting down and no other node takes new rooms');
+    return undefined;
   }
 
   /** Claims the id of the room the route is about to create here (generating one when none was given). */
@@ -191,20 +241,8 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
       const draining = cluster.draining?.() === true;
       if (draining && forwarded) throw unavailable('Shoal is shutting down: this node takes no new rooms');
       if (!forwarded && !req.validationError) {
-        const nodes = await ask(() => cluster.liveNodes());
-        const target = placement.pick(draining ? nodes.filter((n) => n.id !== cluster.selfId) : nodes);
-        if (!target && draining) throw unavailable('Shoal is shutting down and no other node takes new rooms');
-        // Counted at once, so concurrent creates through this node see it; taken back if no room came of it.
-        if (target) placement.record(target);
-        if (target && target.id !== cluster.selfId) {
-          try {
-            await forward(target, req, reply, `Unable to reach Fishjam instance ${target.id}`);
-          } finally {
-            if (reply.statusCode !== 201) placement.forget(target);
-          }
-          return reply;
-        }
-        if (target) req[PLACED] = target;
+        const placed = await place(req, reply, draining);
+        if (placed) return placed;
       }
       return claimForCreate(req);
     }

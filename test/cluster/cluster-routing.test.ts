@@ -8,10 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FishjamClient, RoomNotFoundException, type RoomId } from '@fishjam-cloud/js-server-sdk';
 import { FORWARDED_HEADER, FORWARD_TIMEOUT_MS, placementMemoryMs } from '../../src/api/cluster-routing.js';
-import { API_TOKEN, SECRET, api, startShoal, type TestShoal } from '../helpers/server.js';
+import { API_TOKEN, SECRET, api, freePort, startShoal, type TestShoal } from '../helpers/server.js';
 import { killShoalProcesses, spawnShoal } from '../helpers/shoal-process.js';
 import { REDIS_MISSING, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { clusterEnv, until } from '../helpers/cluster-nodes.js';
+import { createServer, type Server } from 'node:http';
+import { createRedisClient } from '../../src/cluster/redis-client.js';
+import { redisRegistryStore } from '../../src/cluster/registry-store.js';
+import { createLogger } from '../../src/log/logger.js';
 
 const LEASE_MS = 2000;
 
@@ -126,6 +130,40 @@ describe('cluster placement and routing', { skip: REDIS_MISSING }, () => {
     const hosts = created.map((r) => r.json.data.fishjam_address as string);
     assert.deepEqual([hosts.filter((h) => h === a.host).length, hosts.filter((h) => h === b.host).length], [2, 2], hosts.join(' '));
     for (const r of created) assert.equal((await api(b, 'DELETE', `/room/${r.json.data.room.id}`)).status, 204);
+  });
+
+  test('a node that refuses a placed room (503, or its port refuses connections) is left out and the next node takes it', async () => {
+    // A registered node that looks least loaded (no load, first id) but answers every create with 503, as a
+    // node does that started draining after it was picked; then one whose port is closed (it just died).
+    let refusals = 0;
+    const refusing: Server = createServer((req, res) => {
+      refusals++;
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: 'Shoal is shutting down: this node takes no new rooms' }));
+    });
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+    const closedPort = await freePort();
+    const client = createRedisClient({ url: redis.url, log: createLogger('silent', false), name: 'fake-nodes' });
+    const store = redisRegistryStore(client);
+    const fake = (id: string, apiUrl: string) =>
+      JSON.stringify({ id, host: id, apiUrl, turn: { ip: '127.0.0.1', udpPort: 1 }, load: { rooms: 0, peers: 0, forwardedTracks: 0, cpu: 0 }, startedAt: Date.now(), draining: false });
+    try {
+      await settle();
+      for (const [id, url] of [['node-0', `http://127.0.0.1:${(refusing.address() as { port: number }).port}`], ['node-1', `http://127.0.0.1:${closedPort}`]] as const) {
+        await store.put(id, fake(id, url), 60_000);
+      }
+      assert.deepEqual((await a.shoal.cluster!.liveNodes()).map((n) => n.id).sort(), ['node-0', 'node-1', 'node-a', 'node-b']);
+      const r = await api(a, 'POST', '/room', {});
+      assert.equal(r.status, 201, r.text);
+      assert.ok([a.host, b.host].includes(r.json.data.fishjam_address), r.json.data.fishjam_address);
+      assert.equal(refusals, 1, 'the refusing node was asked once');
+      await api(a, 'DELETE', `/room/${r.json.data.room.id}`);
+    } finally {
+      await store.remove('node-0');
+      await store.remove('node-1');
+      await client.close();
+      await new Promise((r) => refusing.close(r));
+    }
   });
 
   test('concurrent creates of one roomId on two nodes: exactly one 201 and one 400', async () => {
