@@ -15,12 +15,13 @@ import { redisRoomDirectory } from './cluster/room-directory.js';
 import { RoomOwnership } from './cluster/room-ownership.js';
 import { RoomReassert } from './cluster/room-reassert.js';
 import { roomsEnded } from './cluster/rooms-ended.js';
+import { RoomWebhookUrls } from './cluster/room-webhook-urls.js';
 import { RELAYED_HEADER, SocketRelay } from './cluster/socket-relay.js';
 import type { ClusterConfig } from './config/cluster-config.js';
 import type { Logger } from './log/logger.js';
 import type { NotificationHub } from './notify/notification-hub.js';
 import { encodeNotification } from './notify/server-message.js';
-import type { NotificationBus } from './room/notifications.js';
+import type { Notification, NotificationBus } from './room/notifications.js';
 import type { RoomRegistry } from './room/room-registry.js';
 import type { EndpointRelay } from './signaling/endpoint-auth.js';
 
@@ -37,6 +38,8 @@ export interface ClusterServicesOptions {
   log: Logger;
   /** The node's REST base URL and TURN addresses, known once the HTTP server and TURN sockets are bound. */
   addresses: () => { apiUrl: string; turn: NodeTurn };
+  /** Queues one webhook (the RoomCrashed this node reports for a dead node's room). */
+  sendWebhook: (roomId: string, url: string, n: Notification) => void;
 }
 
 export interface ClusterServices {
@@ -64,8 +67,26 @@ export function createClusterServices(o: ClusterServicesOptions): ClusterService
   const directory = redisRoomDirectory(node.redis);
   const timings = fenceTimings(config.leaseMs);
 
-  // A claim won over a dead node's claim, or reaped from one: that room crashed (reported once, by this node).
-  const reportCrashed = (roomId: string) => bus.publish({ type: 'roomCrashed', roomId });
+  // Each room's webhook URL is kept in Redis while the room lives here, so the survivor reporting it crashed
+  // can send its RoomCrashed webhook (the owner sends all the others).
+  const hooks = new RoomWebhookUrls(node.redis, clusterLog);
+  const hooked = new Set<string>();
+  const trackHooks = bus.subscribe((n) => {
+    if (n.type === 'roomCreated' && n.webhookUrl) {
+      hooked.add(n.roomId);
+      hooks.remember(n.roomId, n.webhookUrl);
+    } else if ((n.type === 'roomDeleted' || n.type === 'roomCrashed') && hooked.delete(n.roomId)) hooks.forget(n.roomId);
+  });
+  const rememberHooks = node.redis.onReconnect(() => {
+    const entries = rooms.list().flatMap((r) => (r.config.webhookUrl && hooked.has(r.id) ? [[r.id, r.config.webhookUrl] as const] : []));
+    void hooks.rememberAll(entries);
+  });
+  // A claim won over a dead node's claim, or reaped from one: that room crashed (reported once, by this node,
+  // on every server socket and to its webhook).
+  const reportCrashed = (roomId: string) => {
+    bus.publish({ type: 'roomCrashed', roomId });
+    void hooks.take(roomId).then((url) => url !== undefined && o.sendWebhook(roomId, url, { type: 'roomCrashed', roomId }));
+  };
   // A lapsed node that still answers HTTP is cut off and stopping its rooms: its claims hold for the reap grace.
   const lapsedHolders = { graceMs: timings.reapGraceMs, answers: (id: string) => fencing.answers(id) };
   const ownership = new RoomOwnership(directory, o.nodeId, clusterLog, () => node.status() !== 'fenced', reportCrashed, lapsedHolders);
@@ -185,6 +206,8 @@ export function createClusterServices(o: ClusterServicesOptions): ClusterService
     },
     async close() {
       releaseClaims();
+      trackHooks();
+      rememberHooks();
       reaper.stop();
       fencing.stop();
       reassert.stop();

@@ -13,6 +13,7 @@ import { LifecycleLog } from './notify/lifecycle-log.js';
 import { NotificationHub } from './notify/notification-hub.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { WebhookSender } from './notify/webhook-sender.js';
+import { encodeNotification } from './notify/server-message.js';
 import { NotificationBus } from './room/notifications.js';
 import { RoomRegistry } from './room/room-registry.js';
 import { CLOSE_SHUTTING_DOWN } from './room/room.js';
@@ -123,6 +124,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     bus,
     hub,
     log,
+    sendWebhook: (roomId, url, n) => webhooks.enqueue(roomId, url, encodeNotification(n)),
     addresses: () => {
       const port = (app.server.address() as AddressInfo).port;
       const ports = media instanceof LocalMediaPlane ? media.boundPorts : undefined;

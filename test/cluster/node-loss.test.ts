@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { WebSocket } from 'ws';
+import { createServer, type Server } from 'node:http';
 import { ServerMessageSchema, ServerMessage_EventType } from '../../src/gen/fishjam/server_notifications_pb.js';
 import { FORWARDED_HEADER } from '../../src/api/cluster-routing.js';
 import { CLOSE_FENCED, fenceTimings } from '../../src/cluster/node-fencing.js';
@@ -100,8 +101,23 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
   let n2: ShoalProcess;
   const listeners: ServerListener[] = [];
   const peers: RawPeer[] = [];
+  /** Webhooks received: the event kind and room of each. */
+  const webhooks: { kind: string; roomId: string }[] = [];
+  let hooks: Server;
+  let hookUrl = '';
 
   before(async () => {
+    hooks = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const msg = fromBinary(ServerMessageSchema, new Uint8Array(Buffer.concat(chunks)));
+        webhooks.push({ kind: msg.content.case ?? 'none', roomId: (msg.content.value as { roomId?: string } | undefined)?.roomId ?? '' });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+    hookUrl = `http://127.0.0.1:${(hooks.address() as { port: number }).port}/hook`;
     redis = await startRedis();
     proxy = await startTcpProxy(redis.port);
     n1 = await spawnShoal({ token: API_TOKEN, env: nodeEnv(redis.url, 'node-1') });
@@ -115,6 +131,7 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     killShoalProcesses();
     await proxy?.close();
     await redis?.dispose();
+    await new Promise((r) => hooks?.close(r));
   });
 
   /** The crash is reported once: the server socket on each survivor hears it exactly once (notifications are
@@ -135,7 +152,7 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     const k = await spawnShoal({ token: API_TOKEN, env: nodeEnv(redis.url, 'node-k') });
     await until(async () => (await health(n1)).nodesInCluster === 3, LEASE_MS * 3, 'three nodes registered');
     for (const id of ['k-room-1', 'k-room-2']) {
-      const made = await call(k, 'POST', '/room', { roomId: id }, { [FORWARDED_HEADER]: 'test' });
+      const made = await call(k, 'POST', '/room', { roomId: id, webhookUrl: hookUrl }, { [FORWARDED_HEADER]: 'test' });
       assert.equal(made.status, 201, made.text);
     }
     assert.equal((await call(k, 'POST', '/room/k-room-1/peer', { type: 'webrtc', options: {} })).status, 201);
@@ -155,6 +172,12 @@ describe('node loss in a 3-node cluster', { skip: REDIS_MISSING }, () => {
     }
     await crashedOnce('k-room-1', t, killedAt);
     await crashedOnce('k-room-2');
+    // The owner sent the rooms' webhooks while it lived; their RoomCrashed comes from the survivor that
+    // reported it, once (crashedOnce waited several reaper ticks already).
+    for (const id of ['k-room-1', 'k-room-2']) {
+      await until(() => webhooks.some((w) => w.roomId === id && w.kind === 'roomCrashed'), 5000, `RoomCrashed webhook of ${id}`);
+      assert.deepEqual(webhooks.filter((w) => w.roomId === id).map((w) => w.kind), id === 'k-room-1' ? ['roomCreated', 'peerAdded', 'roomCrashed'] : ['roomCreated', 'roomCrashed'], `${id}'s webhooks`);
+    }
 
     const hosts = new Set<string>();
     for (let i = 0; i < 4; i++) {
