@@ -28,9 +28,12 @@ describe('shaped-link harness: delay relay in front of Shoal', { skip: unavailab
     const sub = scene.client('sub');
     const relay = scene.shoal.relay!;
     const rtts = (count: number) => stunRtts({ fromNs: sub.ns, ip: relay.ip, port: relay.ports[0]!, count, intervalMs: 20 });
-    const clean = await rtts(20);
-    t.diagnostic(`clean: median ${median(clean)} ms of ${clean.length}`);
-    assert.ok(clean.length >= 18 && median(clean) < 20, `clean relay: ${JSON.stringify(clean)}`);
+    // The first round trips also warm up the relay process and the sockets (on a loaded machine the first
+    // ten once took 260–590 ms): the clean reading is the median of the 20 after them.
+    const all = await rtts(30);
+    const clean = all.slice(-20);
+    t.diagnostic(`clean: median ${median(clean)} ms of the last ${clean.length} (first: ${all.slice(0, all.length - clean.length).join(', ')} ms)`);
+    assert.ok(all.length >= 27 && median(clean) < 20, `clean relay: ${JSON.stringify(all)}`);
 
     await relay.setDelay(sub, 'up', 50);
     await relay.setDelay(sub, 'down', 30);
