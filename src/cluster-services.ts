@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ClusterRouting } from './api/cluster-routing.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { CLOSE_FENCED, NodeFencing, fenceTimings } from './cluster/node-fencing.js';
+import { LiveResources } from './cluster/live-resources.js';
 import { NodeReaper } from './cluster/node-reaper.js';
 import { parseNode, type NodeTurn } from './cluster/node-registry.js';
 import { NotificationStream } from './cluster/notification-stream.js';
@@ -153,6 +154,8 @@ export function createClusterServices(o: ClusterServicesOptions): ClusterService
     runId: () => node.redis.run('run id', async (r) => /run_id:(\w+)/.exec(await r.info('server'))?.[1]),
     log: clusterLog,
   });
+  // Which node holds each WHIP/WHEP session, so a DELETE/PATCH landing on any node reaches it.
+  const liveResources = new LiveResources(node.redis, clusterLog);
   const recoveringError = (operation: string) => new ClusterUnavailableError(operation, new Error('Redis restarted; the nodes are re-claiming their rooms'));
 
   const routing: ClusterRouting = {
@@ -168,6 +171,9 @@ export function createClusterServices(o: ClusterServicesOptions): ClusterService
     },
     leaseMs: config.leaseMs,
     draining: () => draining,
+    rememberResource: (id) => liveResources.remember(id, o.nodeId),
+    forgetResource: (id) => liveResources.forget(id),
+    resourceOwner: (id) => liveResources.owner(id),
   };
 
   // A peer/agent socket whose token another node minted is relayed there (unless it was relayed here).

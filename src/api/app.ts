@@ -11,6 +11,7 @@ import { MAX_ENVELOPE_DEPTH, jsonTextTooDeep } from '../input/json-limits.js';
 import { ROOM_ID_MAX_LENGTH } from '../room/room-registry.js';
 import type { ApiDeps } from './api-deps.js';
 import { registerClusterRouting } from './cluster-routing.js';
+import { registerLiveRouting } from './live-routing.js';
 import { logRefusal } from './refusal-log.js';
 import { healthRoutes } from './routes/health.js';
 import { LIVE_PREFIX, liveRoutes } from './routes/live.js';
@@ -124,7 +125,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ errors: { detail: 'Internal Server Error' } });
   });
 
-  if (deps.cluster) registerClusterRouting(app, deps.cluster, deps.rooms, deps.log);
+  if (deps.cluster) {
+    registerClusterRouting(app, deps.cluster, deps.rooms, deps.log);
+    // WHIP/WHEP offers go to the node that minted their token (plain function: routing needs no token service).
+    registerLiveRouting(app, deps.cluster, deps.rooms, (token) => deps.tokens.verifySync(token), deps.log);
+  }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, deps);
   await app.register(roomRoutes, deps);

@@ -42,6 +42,12 @@ export interface ClusterRouting {
   draining?: () => boolean;
   /** The registration lease: nodes renew (with fresh load) every lease/3. */
   leaseMs: number;
+  /** Records that this node holds WHIP/WHEP session `id` (bounded; a failure is logged, never thrown). */
+  rememberResource?(id: string): Promise<void>;
+  /** Drops the record of a session that ended here; best effort. */
+  forgetResource?(id: string): void;
+  /** The node holding WHIP/WHEP session `id`, undefined if none is known. */
+  resourceOwner?(id: string): Promise<string | undefined>;
 }
 
 /** The least loaded node for a new room: fewest forwarded tracks, then fewest rooms, then id. */
