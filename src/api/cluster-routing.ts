@@ -9,16 +9,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound, unavailable } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { ROOM_ID_MAX_LENGTH, ROOM_ID_PATTERN, type RoomRegistry } from '../room/room-registry.js';
+import { CLUSTER_UNAVAILABLE_TEXT, FORWARDED_HEADER, FORWARD_TIMEOUT_MS, isClusterUnavailable, requestNode, sendForwarded, type Forwarded } from './node-forwarding.js';
 
-/** Marks a request one node forwarded to another: the receiver handles it locally, never forwards again. */
-export const FORWARDED_HEADER = 'x-shoal-forwarded-by';
-/** Bound of one forwarded request (connect, answer and body), ms. */
-export const FORWARD_TIMEOUT_MS = 3000;
+export { FORWARDED_HEADER, FORWARD_TIMEOUT_MS } from './node-forwarding.js';
 /** Most nodes one POST /room is offered to, when the first ones refuse it. */
 export const PLACEMENT_ATTEMPTS = 3;
-
-/** A forwarded request's answer, or why none came (`refused`: the connection was refused, nothing was sent). */
-type Forwarded = { ok: true; status: number; headers: Headers; payload: Buffer } | { ok: false; refused: boolean };
+/** Headers of a routed REST answer passed back. */
+const ANSWER_HEADERS = ['content-type', 'retry-after', 'location'] as const;
 
 export interface RoutingNode {
   id: string;
@@ -122,16 +119,14 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Error && err.name === 'ClusterUnavailableError') {
-        log.warn({ err: err.message }, 'cluster store unavailable');
-        throw unavailable('Cluster store (Redis) is unavailable, try again later');
-      }
-      throw err;
+      if (!isClusterUnavailable(err)) throw err;
+      log.warn({ err: (err as Error).message }, 'cluster store unavailable');
+      throw unavailable(CLUSTER_UNAVAILABLE_TEXT);
     }
   }
 
-  /** Sends `req` on to `node` (bounded): its answer, or why none came (refused: nothing reached it). */
-  async function send(node: RoutingNode, req: FastifyRequest): Promise<Forwarded> {
+  /** Sends `req` on to `node` (bounded), its body as JSON: the answer, or why none came. */
+  function send(node: RoutingNode, req: FastifyRequest): Promise<Forwarded> {
     const headers: Record<string, string> = { [FORWARDED_HEADER]: cluster.selfId, accept: 'application/json' };
     if (req.headers.authorization !== undefined) headers.authorization = req.headers.authorization;
     let body: string | undefined;
@@ -139,24 +134,10 @@ export function registerClusterRouting(app: FastifyInstance, cluster: ClusterRou
       body = JSON.stringify(req.body);
       headers['content-type'] = 'application/json';
     }
-    try {
-      const res = await fetch(`${node.apiUrl}${req.url}`, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-      return { ok: true, status: res.status, headers: res.headers, payload: Buffer.from(await res.arrayBuffer()) };
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      log.warn({ node: node.id, url: req.url, err: (err as Error).message, timeoutMs }, 'forwarded request failed');
-      return { ok: false, refused: cause?.code === 'ECONNREFUSED' };
-    }
+    return requestNode(`${node.apiUrl}${req.url}`, { method: req.method, headers, body }, timeoutMs, log, { node: node.id, url: req.url });
   }
 
-  function answer(reply: FastifyReply, res: Extract<Forwarded, { ok: true }>): FastifyReply {
-    reply.code(res.status);
-    for (const h of ['content-type', 'retry-after', 'location']) {
-      const v = res.headers.get(h);
-      if (v !== null) reply.header(h, v);
-    }
-    return reply.send(res.payload);
-  }
+  const answer = (reply: FastifyReply, res: Extract<Forwarded, { ok: true }>) => sendForwarded(reply, res, ANSWER_HEADERS);
 
   async function forward(node: RoutingNode, req: FastifyRequest, reply: FastifyReply, failText: string): Promise<FastifyReply> {
     const res = await send(node, req);

@@ -10,7 +10,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VerifyResult } from '../auth/peer-token.js';
 import type { Logger } from '../log/logger.js';
 import { ROOM_ID_MAX_LENGTH, ROOM_ID_PATTERN, type RoomRegistry } from '../room/room-registry.js';
-import { FORWARDED_HEADER, FORWARD_TIMEOUT_MS, type ClusterRouting, type RoutingNode } from './cluster-routing.js';
+import type { ClusterRouting, RoutingNode } from './cluster-routing.js';
+import { CLUSTER_UNAVAILABLE_TEXT, FORWARDED_HEADER, FORWARD_TIMEOUT_MS, isClusterUnavailable, requestNode, sendForwarded, type Forwarded } from './node-forwarding.js';
 import { logRefusal } from './refusal-log.js';
 import { LIVE_PREFIX } from './routes/live.js';
 
@@ -42,11 +43,9 @@ export function registerLiveRouting(app: FastifyInstance, cluster: ClusterRoutin
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Error && err.name === 'ClusterUnavailableError') {
-        log.warn({ err: err.message }, 'cluster store unavailable');
-        throw new LiveRouteError(503, 'Cluster store (Redis) is unavailable, try again later');
-      }
-      throw err;
+      if (!isClusterUnavailable(err)) throw err;
+      log.warn({ err: (err as Error).message }, 'cluster store unavailable');
+      throw new LiveRouteError(503, CLUSTER_UNAVAILABLE_TEXT);
     }
   }
 
@@ -62,33 +61,22 @@ export function registerLiveRouting(app: FastifyInstance, cluster: ClusterRoutin
     return !v.ok && v.foreign && v.foreign.nodeId !== cluster.selfId ? v.foreign : undefined;
   };
 
-  /** Sends `req` to `node` unchanged (bounded); undefined when no answer came in time. */
-  async function send(node: RoutingNode, req: FastifyRequest, method = req.method): Promise<{ status: number; headers: Headers; payload: Buffer } | undefined> {
+  /** Sends `req` to `node` unchanged, its raw body included (bounded): the answer, or why none came. */
+  function send(node: RoutingNode, req: FastifyRequest, method = req.method): Promise<Forwarded> {
     const headers: Record<string, string> = { [FORWARDED_HEADER]: cluster.selfId };
     for (const h of REQUEST_HEADERS) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }
     const body = method !== 'GET' && method !== 'DELETE' && method !== 'OPTIONS' && typeof req.body === 'string' ? req.body : undefined;
-    try {
-      const res = await fetch(`${node.apiUrl}${req.url}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-      return { status: res.status, headers: res.headers, payload: Buffer.from(await res.arrayBuffer()) };
-    } catch (err) {
-      log.warn({ node: node.id, route: req.routeOptions.url, err: (err as Error).message, timeoutMs }, 'forwarded livestream request failed');
-      return undefined;
-    }
+    return requestNode(`${node.apiUrl}${req.url}`, { method, headers, body }, timeoutMs, log, { node: node.id, route: req.routeOptions.url });
   }
 
   async function forward(node: RoutingNode, req: LiveRequest, reply: FastifyReply, failText: string): Promise<FastifyReply> {
     const res = await send(node, req);
-    if (!res) throw new LiveRouteError(503, failText);
+    if (!res.ok) throw new LiveRouteError(503, failText);
     req[PROXIED] = true;
-    reply.code(res.status);
-    for (const h of ANSWER_HEADERS) {
-      const v = res.headers.get(h);
-      if (v !== null) reply.header(h, v);
-    }
-    return reply.send(res.payload);
+    return sendForwarded(reply, res, ANSWER_HEADERS);
   }
 
   /** Whether a session `id` lives on this node. */
@@ -151,7 +139,7 @@ export function registerLiveRouting(app: FastifyInstance, cluster: ClusterRoutin
       const claims = foreignClaims(req);
       const node = claims && (await liveNode(claims.nodeId).catch(() => undefined));
       const res = node && (await send(node, req, 'OPTIONS'));
-      const links = res?.headers.get('link');
+      const links = res && res.ok ? res.headers.get('link') : undefined;
       if (links) reply.header('link', links);
     }
     return payload;
