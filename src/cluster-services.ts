@@ -25,6 +25,7 @@ import { encodeNotification } from './notify/server-message.js';
 import type { Notification, NotificationBus } from './room/notifications.js';
 import type { RoomRegistry } from './room/room-registry.js';
 import type { EndpointRelay } from './signaling/endpoint-auth.js';
+import { startHeartbeat } from './signaling/heartbeat.js';
 
 export interface ClusterServicesOptions {
   config: ClusterConfig;
@@ -177,7 +178,7 @@ export function createClusterServices(o: ClusterServicesOptions): ClusterService
   };
 
   // A peer/agent socket whose token another node minted is relayed there (unless it was relayed here).
-  const socketRelay = new SocketRelay({ selfId: o.nodeId, liveNodes: () => node.liveNodes(), maxFrameBytes: o.maxWsFrameBytes, pingIntervalMs: o.pingIntervalMs, log });
+  const socketRelay = new SocketRelay({ selfId: o.nodeId, liveNodes: () => node.liveNodes(), maxFrameBytes: o.maxWsFrameBytes, keepAlive: (ws) => startHeartbeat(ws, o.pingIntervalMs), log });
 
   return {
     node,

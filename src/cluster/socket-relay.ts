@@ -34,8 +34,8 @@ export interface SocketRelayOptions {
   /** Largest frame accepted from the owner (the socket router's bound for clients). */
   maxFrameBytes: number;
   connectTimeoutMs?: number;
-  /** Pings the owner's socket this often; one that misses a pong is dropped (default: no pings). */
-  pingIntervalMs?: number;
+  /** Keeps the owner's socket alive (signaling's heartbeat: one that misses a pong is dropped); returns its stop. Default: no pings. */
+  keepAlive?: (ws: WebSocket) => () => void;
   log: Logger;
 }
 
@@ -98,7 +98,7 @@ class Relay implements RelayedSocket {
   private pendingBytes = 0;
   private done = false;
   private readonly timer: NodeJS.Timeout;
-  private pinger: NodeJS.Timeout | undefined;
+  private stopKeepAlive: () => void = () => {};
   private readonly log: Logger;
   private readonly unreachable: string;
   /** Bytes sent but not yet written, per direction. */
@@ -175,23 +175,8 @@ class Relay implements RelayedSocket {
     this.pendingBytes = 0;
     for (const f of pending) this.send(up, f.data, f.isBinary, 'toUpstream', this.client);
     this.log.debug({ path: this.target.path }, 'socket relayed to the owner');
-    if (this.o.pingIntervalMs !== undefined) this.keepAlive(up, this.o.pingIntervalMs);
-  }
-
-  /** An owner that stops answering pings (hung, cut off) is dropped: the client hears 1011 and may retry. */
-  private keepAlive(up: WebSocket, intervalMs: number): void {
-    let alive = true;
-    up.on('pong', () => (alive = true));
-    this.pinger = setInterval(() => {
-      if (!alive) return void up.terminate();
-      alive = false;
-      try {
-        up.ping();
-      } catch {
-        up.terminate();
-      }
-    }, intervalMs);
-    this.pinger.unref();
+    // An owner that stops answering pings (hung, cut off) is dropped: the client hears 1011 and may retry.
+    if (this.o.keepAlive) this.stopKeepAlive = this.o.keepAlive(up);
   }
 
   /** Sends towards `to`; while too much waits unwritten there, `from` is not read (backpressure). */
@@ -237,7 +222,7 @@ class Relay implements RelayedSocket {
   private finish(): void {
     this.done = true;
     clearTimeout(this.timer);
-    clearInterval(this.pinger);
+    this.stopKeepAlive();
     this.pending = [];
     this.pendingBytes = 0;
     if (this.client.isPaused) this.client.resume();
