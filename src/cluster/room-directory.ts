@@ -108,13 +108,27 @@ redis.call('ZREM', KEYS[2], ARGV[3])
 redis.call('SREM', ARGV[4] .. ARGV[1], ARGV[3])
 return 1`;
 
+/** Lua prelude of the reap scripts: take(prefix, index, id, node, out) deletes the claim on room `id` (key
+ * prefix .. id) and its index entry if `node` still holds it, and appends `id` to `out`. */
+const TAKE_CLAIM_LUA = `
+local function take(prefix, index, id, node, out)
+  local cur = redis.call('GET', prefix .. id)
+  if not cur then return end
+  local ok, held = pcall(cjson.decode, cur)
+  if ok and type(held) == 'table' and held.node == node then
+    redis.call('DEL', prefix .. id)
+    redis.call('ZREM', index, id)
+    out[#out + 1] = id
+  end
+end`;
+
 /**
  * KEYS: claim-nodes set, index. ARGV: node key prefix, node-rooms prefix, room key prefix, lapsed prefix,
  * grace ms, max nodes, max claims. For each node holding claims: registered → its lapse mark is cleared
  * (and it leaves the set if it holds nothing); unregistered → marked with the Redis time on first sight,
  * and once marked for the grace its claims are taken (SPOP: each once) and deleted if still its own.
  */
-const REAP_SCRIPT = `
+const REAP_SCRIPT = `${TAKE_CLAIM_LUA}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local budget = tonumber(ARGV[7])
@@ -132,15 +146,7 @@ for _, node in ipairs(redis.call('SRANDMEMBER', KEYS[1], tonumber(ARGV[6]))) do
     elseif now - tonumber(since) >= tonumber(ARGV[5]) and budget > 0 then
       for _, id in ipairs(redis.call('SPOP', set, budget)) do
         budget = budget - 1
-        local cur = redis.call('GET', ARGV[3] .. id)
-        if cur then
-          local ok, held = pcall(cjson.decode, cur)
-          if ok and type(held) == 'table' and held.node == node then
-            redis.call('DEL', ARGV[3] .. id)
-            redis.call('ZREM', KEYS[2], id)
-            out[#out + 1] = id
-          end
-        end
+        take(ARGV[3], KEYS[2], id, node, out)
       end
       if redis.call('SCARD', set) == 0 then
         redis.call('SREM', KEYS[1], node)
@@ -160,7 +166,7 @@ if not ok or type(held) ~= 'table' or type(held.node) ~= 'string' then return {c
 return {cur, redis.call('GET', ARGV[1] .. held.node)}`;
 
 /** KEYS: node-rooms set, index. ARGV: node id, room key prefix, max, kept ids…. Returns the ids deleted. */
-const REAP_NODE_SCRIPT = `
+const REAP_NODE_SCRIPT = `${TAKE_CLAIM_LUA}
 local keep = {}
 for i = 4, #ARGV do keep[ARGV[i]] = true end
 local out = {}
@@ -168,15 +174,7 @@ for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
   if keep[id] then
     redis.call('SADD', KEYS[1], id)
   else
-    local cur = redis.call('GET', ARGV[2] .. id)
-    if cur then
-      local ok, held = pcall(cjson.decode, cur)
-      if ok and type(held) == 'table' and held.node == ARGV[1] then
-        redis.call('DEL', ARGV[2] .. id)
-        redis.call('ZREM', KEYS[2], id)
-        out[#out + 1] = id
-      end
-    end
+    take(ARGV[2], KEYS[2], id, ARGV[1], out)
   end
 end
 return out`;
@@ -190,19 +188,11 @@ end
 return out`;
 
 /** KEYS: node-rooms set, index, claim-nodes set. ARGV: node id, room key prefix, max, node key prefix, lapsed prefix. */
-const REAP_UNREGISTERED_SCRIPT = `
+const REAP_UNREGISTERED_SCRIPT = `${TAKE_CLAIM_LUA}
 if redis.call('EXISTS', ARGV[4] .. ARGV[1]) == 1 then return {} end
 local out = {}
 for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
-  local cur = redis.call('GET', ARGV[2] .. id)
-  if cur then
-    local ok, held = pcall(cjson.decode, cur)
-    if ok and type(held) == 'table' and held.node == ARGV[1] then
-      redis.call('DEL', ARGV[2] .. id)
-      redis.call('ZREM', KEYS[2], id)
-      out[#out + 1] = id
-    end
-  end
+  take(ARGV[2], KEYS[2], id, ARGV[1], out)
 end
 if redis.call('SCARD', KEYS[1]) == 0 then
   redis.call('SREM', KEYS[3], ARGV[1])
