@@ -12,21 +12,16 @@ import { FORWARDED_HEADER } from '../src/api/cluster-routing.js';
 import { API_TOKEN, SECRET } from '../test/helpers/server.js';
 import { killShoalProcesses, spawnShoal } from '../test/helpers/shoal-process.js';
 import { startRedis } from '../test/helpers/redis-server.js';
-import { fmt } from './cluster-script.js';
+import { call, fmt } from './cluster-script.js';
 
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
 const N = Number(process.argv[2] ?? 400);
 
-async function call(port: number, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extra },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+/** A REST call that must succeed: its JSON body (a status of 300 or more throws). */
+async function ok(port: number, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<any> {
+  const r = await call(port, method, path, body, extra);
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
 }
 
 /** Arrival time (performance.now) of each peerAdded by peer id, and a count of repeats. */
@@ -64,8 +59,8 @@ try {
   const onB = watch(b.port);
   await Promise.all([onA.ready, onB.ready]);
   // Created on B itself (a forwarded create is never placed elsewhere).
-  await call(b.port, 'POST', '/room', { roomId: 'bench-notify', maxPeers: null }, { [FORWARDED_HEADER]: 'bench' });
-  const add = async () => (await call(b.port, 'POST', '/room/bench-notify/peer', { type: 'webrtc', options: {} })).data.peer.id as string;
+  await ok(b.port, 'POST', '/room', { roomId: 'bench-notify', maxPeers: null }, { [FORWARDED_HEADER]: 'bench' });
+  const add = async () => (await ok(b.port, 'POST', '/room/bench-notify/peer', { type: 'webrtc', options: {} })).data.peer.id as string;
   for (let i = 0; i < 50; i++) await add(); // warm-up
   await until(() => onA.seen.size === 50, 10_000, 'warm-up seen on A');
 
