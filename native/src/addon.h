@@ -1,0 +1,15 @@
+// Shoal's native data plane: the registration functions of its parts, each adding its classes to the
+// addon's exports. Context-aware: every part keeps its state per instance (per Node environment: the
+// main thread and each media worker thread load their own), never in statics.
+// What it must not do: hold state or logic itself.
+#pragma once
+#include <napi.h>
+
+namespace shoal {
+
+/** SrtpSession: SRTP/SRTCP protect and unprotect with per-stream cipher contexts (srtp_binding.cc). */
+void InitSrtp(Napi::Env env, Napi::Object exports);
+/** UdpPort: one UDP socket read with recvmmsg and written with sendmmsg on the thread's libuv loop (udp_binding.cc). */
+void InitUdpPort(Napi::Env env, Napi::Object exports);
+
+}  // namespace shoal

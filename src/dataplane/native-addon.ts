@@ -1,0 +1,108 @@
+// Loads Shoal's native data plane (native/src, built into build/Release/shoal_native.node at install by
+// scripts/build-native.mjs) and declares the shape of what it exports: the seam's calls, nothing else.
+// Each thread that loads it gets its own instance (Node-API addons are context-aware).
+// What it must not do: decide which plane runs (data-plane.ts does), or throw when the addon is missing
+// (it reports why, and the caller falls back to the TypeScript plane).
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The seam's version; native/src/addon.cc exports the same number as `abi`. */
+export const SEAM_ABI = 1;
+
+/** Session keys of one direction, derived in TypeScript (srtp-kdf.ts) from the DTLS-SRTP master key. */
+export interface NativeSrtpKeys {
+  rtpKey: Buffer;
+  rtpSalt: Buffer;
+  rtcpKey: Buffer;
+  rtcpSalt: Buffer;
+  /** AES-CM profile only (20 bytes each). */
+  rtpAuthKey?: Buffer;
+  rtcpAuthKey?: Buffer;
+}
+
+/** Negative results of the SRTP calls: why the packet was dropped. */
+export const SRTP_MALFORMED = -1;
+export const SRTP_AUTH_FAILED = -2;
+export const SRTP_REPLAYED = -3;
+export const SRTP_NO_ROOM = -4;
+
+/**
+ * One DTLS-SRTP session (native/src/srtp_binding.cc): protects with the local keys, unprotects with the
+ * remote ones; ROC, SRTCP index and replay state per SSRC. Every call returns a length or one of the
+ * SRTP_* codes above, never throws for packet content.
+ */
+export interface NativeSrtpSession {
+  /** Writes the SRTP form of plaintext `src[0, len)` at `dst[dstOffset…]`; returns its length. */
+  protectRtp(src: Buffer, len: number, dst: Buffer, dstOffset: number): number;
+  /** Authenticates and decrypts the SRTP packet `buf[0, len)` in place; returns the plaintext length. */
+  unprotectRtp(buf: Buffer, len: number): number;
+  protectRtcp(src: Buffer, len: number, dst: Buffer, dstOffset: number): number;
+  unprotectRtcp(buf: Buffer, len: number): number;
+}
+
+/** Words per received datagram in a UdpPort's meta array: offset, length, family (4|6), port, address (1 or 4 words). */
+export const UDP_META_WORDS = 8;
+/** At most this many datagrams per onBatch call (the meta array holds this many entries). */
+export const UDP_MAX_BATCH = 32;
+
+export interface NativeUdpCounters {
+  received: number;
+  receivedBytes: number;
+  /** recvmmsg calls that returned datagrams. */
+  batches: number;
+  /** Datagrams dropped because they did not fit the receive slot. */
+  truncated: number;
+  sent: number;
+  sentBytes: number;
+  /** sendmmsg calls. */
+  sendCalls: number;
+  /** Datagrams the kernel refused (full buffer, unreachable): lost, as with dgram. */
+  sendErrors: number;
+}
+
+/**
+ * One UDP socket on the calling thread's libuv loop (native/src/udp_binding.cc): datagrams are read with
+ * recvmmsg and handed over a batch at a time; sends are queued and written with sendmmsg (after each
+ * batch's callback, when the queue is full, or on flush()).
+ */
+export interface NativeUdpPort {
+  /** Binds to an IPv4 or IPv6 literal; returns the bound port. Throws with the errno text on failure. */
+  bind(ip: string, port: number, bufferBytes: number): number;
+  /** Queues `frame[offset, offset + length)` to an IPv4 address (host-order u32) and port. */
+  send(frame: Buffer, offset: number, length: number, ip4: number, port: number): void;
+  /** The same to an IPv6 address (16 bytes). */
+  send6(frame: Buffer, offset: number, length: number, ip6: Buffer, port: number): void;
+  /** Writes everything queued; returns how many datagrams went out. */
+  flush(): number;
+  counters(): NativeUdpCounters;
+  /** Stops reading and closes the socket (idempotent); later sends are dropped. */
+  close(): void;
+}
+
+export interface NativeAddon {
+  abi: number;
+  SrtpSession: new (profile: number, tx: NativeSrtpKeys, rx: NativeSrtpKeys) => NativeSrtpSession;
+  /**
+   * `onBatch(arena, count)`: `count` datagrams were received into `arena` (a Buffer the port allocates,
+   * 1 MiB at a time, never rewritten: views into it stay valid); entry i of `meta` (UDP_META_WORDS words
+   * from i · UDP_META_WORDS) says where each one is and who sent it.
+   */
+  UdpPort: new (onBatch: (arena: Buffer, count: number) => void, meta: Int32Array) => NativeUdpPort;
+}
+
+export type AddonLoad = { addon: NativeAddon; path: string } | { addon: undefined; path: string; reason: string };
+
+const DEFAULT_PATH = fileURLToPath(new URL('../../build/Release/shoal_native.node', import.meta.url));
+
+/** Loads the addon (SHOAL_NATIVE_ADDON overrides the path: the sanitizer build in CI); never throws. */
+export function loadNativeAddon(path = process.env.SHOAL_NATIVE_ADDON || DEFAULT_PATH): AddonLoad {
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err) {
+    const text = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? 'it is not built (npm run build:native)' : (err as Error).message;
+    return { addon: undefined, path, reason: text };
+  }
+  if (addon.abi !== SEAM_ABI) return { addon: undefined, path, reason: `it was built for seam version ${String(addon.abi)}, this server needs ${SEAM_ABI} (npm run build:native)` };
+  return { addon, path };
+}
