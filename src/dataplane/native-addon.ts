@@ -58,6 +58,8 @@ export interface NativeUdpCounters {
   sendCalls: number;
   /** Datagrams the kernel refused (full buffer, unreachable): lost, as with dgram. */
   sendErrors: number;
+  /** Datagrams dropped before the kernel: bad offset/length/address/port, over 65507 bytes, or sent after close(). */
+  sendDropped: number;
 }
 
 /**
@@ -103,6 +105,7 @@ export function loadNativeAddon(path = process.env.SHOAL_NATIVE_ADDON || DEFAULT
     const text = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? 'it is not built (npm run build:native)' : (err as Error).message;
     return { addon: undefined, path, reason: text };
   }
+  if (typeof addon.SrtpSession !== 'function' || typeof addon.UdpPort !== 'function') return { addon: undefined, path, reason: 'it lacks SrtpSession or UdpPort (npm run build:native)' };
   if (addon.abi !== SEAM_ABI) return { addon: undefined, path, reason: `it was built for seam version ${String(addon.abi)}, this server needs ${SEAM_ABI} (npm run build:native)` };
   return { addon, path };
 }
