@@ -41,6 +41,9 @@ const GCM_TAG = 16;
 const HMAC_TAG = 10;
 const SRTCP_INDEX_SIZE = 4;
 const MAX_SRTCP_INDEX = 0x7fffffff;
+/** SSRCs tracked per direction and kind (as native/src/srtp.h kMaxStreams): a new one beyond this is malformed. */
+export const MAX_SRTP_STREAMS = 1024;
+const TOO_MANY_STREAMS = 'too many SRTP streams in one session';
 
 /** Estimated ROC of a packet with sequence number `seq`, given the highest ROC/seq so far (RFC 3711 Appendix A). */
 function estimateRoc(roc: number, sl: number, seq: number): number {
@@ -126,6 +129,7 @@ export class SrtpContext {
     let roc: number;
     const s = this.txRtp.get(ssrc);
     if (s === undefined) {
+      if (this.txRtp.size >= MAX_SRTP_STREAMS) throw new SrtpError(TOO_MANY_STREAMS);
       roc = 0;
       this.txRtp.set(ssrc, { roc: 0, seq });
     } else {
@@ -170,6 +174,7 @@ export class SrtpContext {
     const seq = (packet[2] << 8) | packet[3];
     const ssrc = readU32(packet, 8);
     let w = this.rxRtp.get(ssrc);
+    if (w === undefined && this.rxRtp.size >= MAX_SRTP_STREAMS) throw new SrtpError(TOO_MANY_STREAMS);
     let roc = 0;
     if (w !== undefined) {
       const h = w.highest;
@@ -219,7 +224,9 @@ export class SrtpContext {
     if (len < 8) throw new SrtpError('RTCP packet too short');
     if ((packet[0] & 0xc0) !== 0x80) throw new SrtpError('not an RTCP version 2 packet');
     const ssrc = readU32(packet, 4);
-    const index = this.txRtcp.get(ssrc) ?? 0;
+    const next = this.txRtcp.get(ssrc);
+    if (next === undefined && this.txRtcp.size >= MAX_SRTP_STREAMS) throw new SrtpError(TOO_MANY_STREAMS);
+    const index = next ?? 0;
     this.txRtcp.set(ssrc, index >= MAX_SRTCP_INDEX ? 0 : index + 1);
     const keys = this.tx;
     if (this.gcm) {
@@ -263,6 +270,7 @@ export class SrtpContext {
     const encrypted = word >>> 31 === 1;
     const index = word & MAX_SRTCP_INDEX;
     let w = this.rxRtcp.get(ssrc);
+    if (w === undefined && this.rxRtcp.size >= MAX_SRTP_STREAMS) throw new SrtpError(TOO_MANY_STREAMS);
     w?.check(index);
     const keys = this.rx;
     let out: Buffer;
