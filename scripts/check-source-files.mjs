@@ -1,5 +1,6 @@
 // Structure check of Shoal's hand-written sources (npm run lint:files, part of npm test): every module
-// in src/ outside src/gen/ (generated) is at most 400 lines and opens with a header comment saying its job.
+// in src/ outside src/gen/ (generated), and every C++ file of the native data plane (native/), is at most
+// 400 lines and opens with a header comment saying its job.
 // Prints each file that breaks a rule and exits 1 if any does; it changes nothing.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -13,7 +14,7 @@ function* sources(dir) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (path !== GENERATED) yield* sources(path);
-    } else if (/\.(ts|mts|mjs|js)$/.test(entry.name)) {
+    } else if (/\.(ts|mts|mjs|js|cc|h)$/.test(entry.name)) {
       yield path;
     }
   }
@@ -21,7 +22,7 @@ function* sources(dir) {
 
 const problems = [];
 let count = 0;
-for (const file of sources(join(ROOT, 'src'))) {
+for (const file of [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'native'))]) {
   count++;
   const text = readFileSync(file, 'utf8');
   const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);

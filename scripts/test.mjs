@@ -3,7 +3,7 @@
 // process or as a child, driven by the real SDK and raw clients; browser: the real ts-client packages in
 // Debian's Chromium; bench: the bench smoke run. Each test file is in exactly one part (checked here).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -45,14 +45,29 @@ const files = [...testFiles(join(ROOT, 'test'))]
 const isNet = (f) => f.startsWith(join('test', 'net') + '/');
 // --test-timeout also bounds each file as a whole: a shaped-link file runs several 40–60 s scenes (about
 // 170 s for test/net/downstream.test.ts on an idle machine), so that group gets 360 s.
+// The default data plane is native (FJ_MEDIA_DATAPLANE unset: the addon when it is built); the media and
+// negotiation suites run once more on the TypeScript twin. Without a built addon everything runs on js
+// (said once here); with SHOAL_NATIVE_REQUIRED=1 (CI) a missing addon fails the run.
+const BOTH_PLANES = ['browser/media.test.ts', 'browser/media-c25.test.ts', 'browser/media-workers.test.ts', 'signaling/negotiation.test.ts', 'signaling/agent-media.test.ts'].map((f) => join('test', f));
+const addonBuilt = existsSync(join(ROOT, 'build', 'Release', 'shoal_native.node'));
+if (!addonBuilt) {
+  if (process.env.SHOAL_NATIVE_REQUIRED === '1') {
+    console.error('the native data plane is not built (npm run build:native) and SHOAL_NATIVE_REQUIRED=1');
+    process.exit(1);
+  }
+  console.warn('the native data plane is not built: every test runs on the TypeScript data plane');
+}
+const mainPlane = addonBuilt ? 'native' : 'js';
 let status = 0;
-for (const [group, timeoutMs] of [
-  [files.filter((f) => !isNet(f)), 180_000],
-  [files.filter(isNet), 360_000],
+for (const [group, timeoutMs, plane] of [
+  [files.filter((f) => !isNet(f)), 180_000, mainPlane],
+  [files.filter(isNet), 360_000, mainPlane],
+  [addonBuilt ? files.filter((f) => BOTH_PLANES.includes(f)) : [], 180_000, 'js'],
 ]) {
   if (group.length === 0) continue;
+  if (plane === 'js' && addonBuilt) console.log(`== again on the TypeScript data plane: ${group.length} media and negotiation files ==`);
   const args = ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${timeoutMs}`, ...group];
-  const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, SHOAL_TEST_DATAPLANE: plane } });
   if (run.status !== 0) status = run.status ?? 1;
 }
 process.exit(status);

@@ -32,6 +32,7 @@ import { createClusterServices } from './cluster-services.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
 import type { NotificationStream } from './cluster/notification-stream.js';
 import type { IncomingMessage } from 'node:http';
+import { chooseDataPlane, DataPlaneUnavailableError, type DataPlaneKind } from './dataplane/data-plane.js';
 
 function hkdfSecret(secret: string, info: string): string {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32)).toString('base64');
@@ -70,6 +71,19 @@ function readPem(path: string, variable: string): string {
   }
 }
 
+/** The data plane FJ_MEDIA_DATAPLANE names (auto: native if the addon loads, else js with one warning). */
+function startDataPlane(config: Config, log: Logger): DataPlaneKind {
+  try {
+    const plane = chooseDataPlane(config.mediaDataPlane);
+    if (plane.warning) log.warn(plane.warning);
+    log.info({ dataPlane: plane.kind, mediaWorkers: config.mediaWorkers }, 'media data plane');
+    return plane.kind;
+  } catch (err) {
+    if (err instanceof DataPlaneUnavailableError) throw new ConfigError('FJ_MEDIA_DATAPLANE', err.message);
+    throw err;
+  }
+}
+
 export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
   const bus = new NotificationBus((err) => log.error({ err }, 'notification listener failed'));
   const tls = config.tls && { key: readPem(config.tls.keyPath, 'FJ_SSL_KEY_PATH'), cert: readPem(config.tls.certPath, 'FJ_SSL_CERT_PATH') };
@@ -85,6 +99,7 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
     tcpMaxPerIp: config.turnTcpMaxPerIp,
   };
   const certificate = await dtlsCertificate();
+  const dataPlane = startDataPlane(config, log);
   const media: MediaPlane =
     config.mediaWorkers > 0
       ? new WorkerMediaPlane({
@@ -95,8 +110,9 @@ export async function createShoal(config: Config, log: Logger): Promise<Shoal> {
           log: log.child({ module: 'media' }),
           logLevel: log.level as LogLevel | 'silent',
           structuredLogging: config.structuredLogging,
+          dataPlane,
         })
-      : new LocalMediaPlane({ turn, certificate, credentialTtlSeconds: config.peerTokenTtlSeconds, log });
+      : new LocalMediaPlane({ turn, certificate, credentialTtlSeconds: config.peerTokenTtlSeconds, log, dataPlane });
   const rooms = new RoomRegistry(bus, (err, context) => log.error({ err, context }, 'room error'), media, config.livestreamIdleTimeoutMs);
   const tokens = new PeerTokenService(config.secretKeyBase, config.nodeId, config.peerTokenTtlSeconds);
   const hub = new NotificationHub(bus, log);

@@ -48,6 +48,8 @@ export interface Config {
    * TURN ports: worker i listens on turnUdpPort + i (and turnTcpPort + i), or on free ports when those are 0.
    */
   mediaWorkers: number;
+  /** FJ_MEDIA_DATAPLANE: the per-packet path (native addon or TypeScript); auto = native when the addon loads. */
+  mediaDataPlane: 'native' | 'js' | 'auto';
   logLevel: LogLevel;
   structuredLogging: boolean;
   gitCommit: string;
@@ -248,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     turnTlsHost: r.string('WEBRTC_TURN_TLS_HOST', hostName(host)),
     turnRealm: r.string('WEBRTC_TURN_REALM', 'turn.shoal.localhost'),
     mediaWorkers,
+    mediaDataPlane: parseDataPlane(r.raw('MEDIA_DATAPLANE')),
     logLevel,
     structuredLogging: r.bool('STRUCTURED_LOGGING', false),
     gitCommit: r.string('GIT_COMMIT', 'dev'),
@@ -274,6 +277,14 @@ function parsePortRange(range: string | undefined): { from: number; ports: numbe
     throw new ConfigError('FJ_WEBRTC_TURN_PORT_RANGE', `expected "from-to" with 1 <= from <= to <= 65535, got "${range}"`);
   }
   return { from: Number(m[1]), ports: Number(m[2]) - Number(m[1]) + 1 };
+}
+
+/** FJ_MEDIA_DATAPLANE: native, js or auto (unset). */
+function parseDataPlane(v: string | undefined): 'native' | 'js' | 'auto' {
+  if (v === undefined || v === '') return 'auto';
+  const plane = v.toLowerCase();
+  if (plane !== 'native' && plane !== 'js' && plane !== 'auto') throw new ConfigError('FJ_MEDIA_DATAPLANE', `expected native, js or auto, got "${v}"`);
+  return plane;
 }
 
 /** FJ_MEDIA_WORKERS: a count (0 = none), or `auto` for one per CPU the process may use. */

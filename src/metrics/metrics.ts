@@ -123,6 +123,8 @@ export function createMetrics(rooms: RoomRegistry, webhooks: WebhookSender, medi
       },
     });
   }
+  const dataPlane = new Gauge({ name: 'shoal_media_data_plane', help: 'The data plane carrying media packets (FJ_MEDIA_DATAPLANE): 1 for the one running', labelNames: ['plane'], registers: [registry] });
+  for (const plane of ['native', 'js'] as const) dataPlane.set({ plane }, media.dataPlane === plane ? 1 : 0);
   totalCounter(registry, 'shoal_media_worker_restarts_total', 'Media workers started again after they died', () => media.load().workerRestarts);
   registerPlaneCounters(registry, oncePerScrape(() => media.stats()));
   const limits = options.qualityLimits ?? DEFAULT_QUALITY_LIMITS;
@@ -177,6 +179,10 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
   labelledTotalCounter(registry, 'shoal_rtcp_feedback_sent_total', 'RTCP feedback sent to publishers, by type (nack, pli, transport_cc)', 'type', async () => {
     const s = await stats();
     return { nack: s.nacksSent, pli: s.keyframeRequests, transport_cc: s.twccFeedbackSent };
+  });
+  labelledTotalCounter(registry, 'shoal_srtp_dropped_total', 'Received SRTP/SRTCP packets dropped, by reason (malformed, auth, replay)', 'reason', async () => {
+    const s = await stats();
+    return { malformed: s.srtpDroppedMalformed, auth: s.srtpDroppedAuth, replay: s.srtpDroppedReplay };
   });
   plane('shoal_rtx_received_total', 'RTX retransmissions received from publishers (unwrapped into their streams)', (s) => s.rtxReceived);
   plane('shoal_data_messages_received_total', 'Data-channel messages published by peers and accepted', (s) => s.dataReceived);

@@ -27,6 +27,7 @@ import { TurnSockets, type ClientConn } from './turn-sockets.js';
 import { DEFAULT_STREAM_LIMITS } from './stream-guard.js';
 import { emptyTurnStats, type TurnStats } from './turn-stats.js';
 import type { VirtualEndpoint } from './virtual-endpoint.js';
+import type { UdpSocketFactory } from './udp-socket.js';
 
 export { REPLY_HEADROOM, type ClientRef, type VirtualEndpoint, type VirtualReply } from './virtual-endpoint.js';
 export type { VirtualRegistration } from './turn-relay.js';
@@ -48,6 +49,8 @@ export interface TurnServerOptions {
   realm: string;
   secret: string;
   log: Logger;
+  /** The UDP socket's implementation (the data plane's; default node:dgram). */
+  udpSocket?: UdpSocketFactory;
 }
 
 /** The ports start() bound. */
@@ -102,6 +105,7 @@ export class TurnServer {
         idleTimeoutMs: opts.tcpIdleTimeoutMs ?? DEFAULT_STREAM_LIMITS.idleTimeoutMs,
         maxPerIp: opts.tcpMaxPerIp ?? DEFAULT_STREAM_LIMITS.maxPerIp,
       },
+      opts.udpSocket,
     );
     const respond = new StunResponder();
     const auth = new LongTermAuth({ realm: opts.realm, secret: opts.secret, allocations, respond, stats, log });

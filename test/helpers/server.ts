@@ -29,6 +29,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** SHOAL_TEST_DATAPLANE=js|native runs every test server on that data plane (scripts/test.mjs runs the media suites on both). */
+export function dataPlaneEnv(): Record<string, string> {
+  const plane = process.env.SHOAL_TEST_DATAPLANE;
+  return plane ? { FJ_MEDIA_DATAPLANE: plane } : {};
+}
+
 /** `log`: the logger to give the server (default: silent, or debug to stdout with SHOAL_TEST_LOG=1). */
 export async function startShoal(env: Record<string, string> = {}, log?: Logger): Promise<TestShoal> {
   // freePort() can race with other processes binding the same port: retry a few times.
@@ -40,6 +46,7 @@ export async function startShoal(env: Record<string, string> = {}, log?: Logger)
       FJ_PORT: String(port),
       FJ_WEBRTC_TURN_PORT: '0',
       FJ_WEBRTC_TURN_TCP_PORT: '0',
+      ...dataPlaneEnv(),
       ...env,
     });
     const shoal = await createShoal(config, log ?? createLogger(process.env.SHOAL_TEST_LOG === '1' ? 'debug' : 'silent', false));

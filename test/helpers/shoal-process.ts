@@ -2,7 +2,7 @@
 // free HTTP port with free TURN and metrics ports, and waits (bounded) for a start-up log line. Every
 // process it started is killed by killShoalProcesses() (call it in `after`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from './server.js';
+import { dataPlaneEnv, freePort } from './server.js';
 
 export interface ShoalProcess {
   child: ChildProcess;
@@ -40,6 +40,7 @@ export async function spawnShoal(o: SpawnOptions): Promise<ShoalProcess> {
       FJ_WEBRTC_TURN_PORT: '0',
       FJ_WEBRTC_TURN_TCP_PORT: '0',
       FJ_METRICS_PORT: '0',
+      ...dataPlaneEnv(),
       ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ import { Router } from '../sfu/router.js';
 import { AgentSession } from '../agent/agent-session.js';
 import { PeerSession, type MediaContext } from '../session/peer-session.js';
 import { PacketSlab } from '../transport/packet-slab.js';
+import { openDataPlane, type DataPlaneKind } from '../../dataplane/data-plane.js';
 
 /** The plane's TURN server settings, and the host name clients are given for TURNS (its certificate's name). */
 export type PlaneTurnOptions = Omit<TurnServerOptions, 'log'> & { tlsHost?: string };
@@ -26,6 +27,8 @@ export interface LocalMediaPlaneOptions {
   /** Lifetime of the TURN credentials handed to peers. */
   credentialTtlSeconds: number;
   log: Logger;
+  /** Which data plane carries this thread's packets (default js; the server passes the one it chose). */
+  dataPlane?: DataPlaneKind;
 }
 
 export class LocalMediaPlane implements MediaPlane {
@@ -36,10 +39,14 @@ export class LocalMediaPlane implements MediaPlane {
   private readonly routers = new Map<string, Router>();
   private readonly counters = emptyMediaStats();
   private readonly ctx: MediaContext;
+  readonly dataPlane: DataPlaneKind;
 
   constructor(private readonly options: LocalMediaPlaneOptions) {
-    this.turn = new TurnServer({ ...options.turn, log: options.log.child({ module: 'turn' }) });
+    const dataPlane = openDataPlane(options.dataPlane ?? 'js');
+    this.dataPlane = dataPlane.kind;
+    this.turn = new TurnServer({ ...options.turn, log: options.log.child({ module: 'turn' }), udpSocket: dataPlane.udpSocket });
     this.ctx = {
+      srtp: dataPlane.srtp,
       turn: this.turn,
       certificate: options.certificate,
       slab: new PacketSlab(),

@@ -28,6 +28,8 @@ export interface MediaThreadLoad {
 }
 
 export interface MediaPlane extends MediaPort {
+  /** The data plane carrying its packets (native or js: FJ_MEDIA_DATAPLANE). */
+  readonly dataPlane: 'native' | 'js';
   /** Binds the plane's sockets (TURN); rejects if a port is taken. */
   start(): Promise<void>;
   /** Packet and TURN counters summed over every thread that forwards media. */

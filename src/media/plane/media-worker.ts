@@ -11,7 +11,7 @@ if (!parentPort) throw new Error('media-worker.ts must run in a worker thread');
 const port: MessagePort = parentPort;
 const data = workerData as MediaWorkerData;
 const log = createLogger(data.logLevel, data.structuredLogging).child({ mediaWorker: data.index });
-const plane = new LocalMediaPlane({ turn: data.turn, certificate: data.certificate, credentialTtlSeconds: data.credentialTtlSeconds, log });
+const plane = new LocalMediaPlane({ turn: data.turn, certificate: data.certificate, credentialTtlSeconds: data.credentialTtlSeconds, log, dataPlane: data.dataPlane });
 const sessions = new Map<number, MediaSession>();
 const post = (msg: FromWorker) => port.postMessage(msg);
 

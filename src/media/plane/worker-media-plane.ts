@@ -27,6 +27,8 @@ export interface WorkerMediaPlaneOptions {
   log: Logger;
   logLevel: LogLevel | 'silent';
   structuredLogging: boolean;
+  /** The data plane every worker runs (chosen once, in the main thread). */
+  dataPlane: 'native' | 'js';
 }
 
 const RESTART_DELAY_MS = 500;
@@ -47,8 +49,11 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
   private stopping = false;
   private restarts = 0;
 
+  readonly dataPlane: 'native' | 'js';
+
   constructor(private readonly options: WorkerMediaPlaneOptions) {
     super();
+    this.dataPlane = options.dataPlane;
     if (options.workers < 1) throw new Error('WorkerMediaPlane needs at least one worker');
     for (let i = 0; i < options.workers; i++) {
       const portOf = (base: number | undefined) => (base === undefined || base === 0 ? base : base + i);
@@ -65,6 +70,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
         credentialTtlSeconds: options.credentialTtlSeconds,
         logLevel: options.logLevel,
         structuredLogging: options.structuredLogging,
+        dataPlane: options.dataPlane,
       };
       this.workers.push(new MediaWorker(i, data, options.log, (w) => this.onWorkerDied(w)));
     }

@@ -19,6 +19,7 @@ export interface MediaWorkerData {
   credentialTtlSeconds: number;
   logLevel: LogLevel | 'silent';
   structuredLogging: boolean;
+  dataPlane: 'native' | 'js';
 }
 
 /** The MediaSession methods the main thread forwards to the worker (all but close, which has its own message). */

@@ -28,6 +28,7 @@ import { RtcpReporter } from './rtcp-reporter.js';
 import { RtpListener } from './rtp-listener.js';
 import { SessionData } from './session-data.js';
 import { TrackAnnouncements } from './track-announcements.js';
+import type { SrtpSessionFactory } from '../transport/srtp-session.js';
 
 /** Shared media services of the thread's media plane. */
 export interface MediaContext {
@@ -39,6 +40,8 @@ export interface MediaContext {
   log: Logger;
   /** The plane's counters (RTCP feedback from subscribers is counted here). */
   stats: MediaStats;
+  /** The data plane's SRTP sessions (native or TypeScript). */
+  srtp: SrtpSessionFactory;
 }
 
 /** What one offer changes: the answer's m-lines and what the client starts and stops publishing. */
@@ -76,7 +79,7 @@ export class PeerSession implements MediaSession {
   ) {
     this.log = ctx.log.child({ peerId: options.peerId });
     this.listener = new RtpListener({ rtcpSsrc: this.rtcpSsrc, stats: ctx.stats, sendRtcp: (p) => this.transport.sendRtcp(p) });
-    const transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log, ctx.slab);
+    const transport = new WebRtcTransport(ctx.turn, ctx.certificate, this.log, ctx.slab, ctx.srtp, ctx.stats);
     this.transport = transport;
     this.rounds = new NegotiationRounds(() => this.beginRound());
     this.outbound = new OutboundTracks({

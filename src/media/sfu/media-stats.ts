@@ -21,6 +21,10 @@ export interface MediaStats {
   nacksReceived: number;
   /** Generic NACK feedback messages sent to publishers (for packets lost on their uplink). */
   nacksSent: number;
+  /** Received SRTP/SRTCP packets dropped: malformed or truncated, failed authentication, replayed (or too old). */
+  srtpDroppedMalformed: number;
+  srtpDroppedAuth: number;
+  srtpDroppedReplay: number;
   /** RTX retransmissions received from publishers (unwrapped into their original streams). */
   rtxReceived: number;
   /** transport-cc feedback packets sent to publishers. */
@@ -65,6 +69,9 @@ export function emptyMediaStats(): MediaStats {
     keyframeRequests: 0,
     nacksReceived: 0,
     nacksSent: 0,
+    srtpDroppedMalformed: 0,
+    srtpDroppedAuth: 0,
+    srtpDroppedReplay: 0,
     rtxReceived: 0,
     twccFeedbackSent: 0,
     transportFeedbackReceived: 0,

@@ -44,17 +44,44 @@ export class DirectionKeys {
   readonly rtcpAuth: HmacSha1 | undefined;
 
   constructor(gcm: boolean, masterKey: Buffer, masterSalt: Buffer) {
-    const saltLen = gcm ? 12 : 14;
-    if (masterSalt.length !== saltLen) throw new SrtpError(`master salt must be ${saltLen} bytes for this profile, got ${masterSalt.length}`);
-    this.rtpKey = createSecretKey(deriveSessionKey(masterKey, masterSalt, LABEL_RTP_ENCRYPTION, 16));
-    this.rtcpKey = createSecretKey(deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_ENCRYPTION, 16));
-    this.rtpSalt = deriveSessionKey(masterKey, masterSalt, LABEL_RTP_SALT, saltLen);
-    this.rtcpSalt = deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_SALT, saltLen);
-    if (!gcm) {
+    const k = deriveSessionKeys(gcm, masterKey, masterSalt);
+    this.rtpKey = createSecretKey(k.rtpKey);
+    this.rtcpKey = createSecretKey(k.rtcpKey);
+    this.rtpSalt = k.rtpSalt;
+    this.rtcpSalt = k.rtcpSalt;
+    if (k.rtpAuthKey && k.rtcpAuthKey) {
       this.rtpCm = new AesCm(this.rtpKey);
       this.rtcpCm = new AesCm(this.rtcpKey);
-      this.rtpAuth = new HmacSha1(deriveSessionKey(masterKey, masterSalt, LABEL_RTP_AUTH, 20));
-      this.rtcpAuth = new HmacSha1(deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_AUTH, 20));
+      this.rtpAuth = new HmacSha1(k.rtpAuthKey);
+      this.rtcpAuth = new HmacSha1(k.rtcpAuthKey);
     }
   }
+}
+
+/** One direction's session keys as bytes (the native plane takes these; DirectionKeys wraps them). */
+export interface SessionKeyBytes {
+  rtpKey: Buffer;
+  rtpSalt: Buffer;
+  rtcpKey: Buffer;
+  rtcpSalt: Buffer;
+  /** AES-CM only: the 20-byte HMAC-SHA1 keys. */
+  rtpAuthKey?: Buffer;
+  rtcpAuthKey?: Buffer;
+}
+
+/** Derives one direction's session keys for the profile (GCM: 12-byte salts, no auth keys). */
+export function deriveSessionKeys(gcm: boolean, masterKey: Buffer, masterSalt: Buffer): SessionKeyBytes {
+  const saltLen = gcm ? 12 : 14;
+  if (masterSalt.length !== saltLen) throw new SrtpError(`master salt must be ${saltLen} bytes for this profile, got ${masterSalt.length}`);
+  const keys: SessionKeyBytes = {
+    rtpKey: deriveSessionKey(masterKey, masterSalt, LABEL_RTP_ENCRYPTION, 16),
+    rtcpKey: deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_ENCRYPTION, 16),
+    rtpSalt: deriveSessionKey(masterKey, masterSalt, LABEL_RTP_SALT, saltLen),
+    rtcpSalt: deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_SALT, saltLen),
+  };
+  if (!gcm) {
+    keys.rtpAuthKey = deriveSessionKey(masterKey, masterSalt, LABEL_RTP_AUTH, 20);
+    keys.rtcpAuthKey = deriveSessionKey(masterKey, masterSalt, LABEL_RTCP_AUTH, 20);
+  }
+  return keys;
 }

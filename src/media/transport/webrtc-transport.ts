@@ -15,6 +15,9 @@ import { IceLite } from './ice-lite.js';
 import { isRtcp } from '../wire/rtp.js';
 import type { PacketSlab } from './packet-slab.js';
 import { SrtpContext } from './srtp.js';
+import { SrtpError } from './srtp-error.js';
+import type { SrtpSession, SrtpSessionFactory } from './srtp-session.js';
+import type { MediaStats } from '../sfu/media-stats.js';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'closed';
 
@@ -53,7 +56,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
   private nominated = false;
   private readonly pipe: DtlsPipe;
   private readonly dtls: DtlsServer;
-  private srtp: SrtpContext | undefined;
+  private srtp: SrtpSession | undefined;
   private remoteFingerprint: string | undefined;
   private awaitingRestart = false;
 
@@ -63,6 +66,10 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
     private readonly log: Logger,
     /** Where encrypted outgoing packets are allocated (the media plane's). */
     private readonly slab: PacketSlab,
+    /** The data plane's SRTP (default: the TypeScript one). */
+    private readonly makeSrtp: SrtpSessionFactory = (profile, keys, s) => new SrtpContext(profile, keys, s),
+    /** Where received packets SRTP refused are counted, by reason (the plane's counters). */
+    private readonly stats?: Pick<MediaStats, 'srtpDroppedMalformed' | 'srtpDroppedAuth' | 'srtpDroppedReplay'>,
   ) {
     super();
     this.virtual = turn.registerVirtual(this);
@@ -156,7 +163,7 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       const profile = this.dtls.srtp.srtpProfile as SrtpProfile | undefined;
       if (!profile) throw new Error('no SRTP profile negotiated');
       const { localKey, localSalt, remoteKey, remoteSalt } = this.dtls.extractSessionKeys(keyLength(profile), saltLength(profile));
-      this.srtp = new SrtpContext(profile, { localMasterKey: localKey, localMasterSalt: localSalt, remoteMasterKey: remoteKey, remoteMasterSalt: remoteSalt }, this.slab);
+      this.srtp = this.makeSrtp(profile, { localMasterKey: localKey, localMasterSalt: localSalt, remoteMasterKey: remoteKey, remoteMasterSalt: remoteSalt }, this.slab);
       this.state = 'connected';
       this.emit('connected');
     } catch (err) {
@@ -171,6 +178,13 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       if (isRtcp(data)) this.emit('rtcp', this.srtp.unprotectRtcp(data));
       else this.emit('rtp', this.srtp.unprotectRtp(data));
     } catch (err) {
+      const stats = this.stats;
+      if (stats) {
+        const reason = err instanceof SrtpError ? err.reason : 'malformed';
+        if (reason === 'auth') stats.srtpDroppedAuth++;
+        else if (reason === 'replay') stats.srtpDroppedReplay++;
+        else stats.srtpDroppedMalformed++;
+      }
       this.log.trace({ err: (err as Error).message }, 'SRTP decrypt failed');
     }
   }

@@ -103,6 +103,7 @@ describe('WorkerMediaPlane without a running worker', () => {
       turn: { listenIp: '127.0.0.1', udpPort: 0, tcpPort: undefined, advertisedIp: '127.0.0.1', realm: 'test', secret: 'turn-secret' },
       certificate: await dtlsCertificate(),
       credentialTtlSeconds: 60,
+      dataPlane: 'js',
       log: createLogger('silent', false),
       logLevel: 'silent',
       structuredLogging: false,

@@ -1,6 +1,7 @@
 // A PeerSession without sockets for the session unit tests (not a test file itself): a fake TurnServer
 // whose registerVirtual hands out virtual ports and keeps the endpoints, a recording MediaSessionHost,
 // the process's DTLS certificate and a real Router shared by the sessions of one "room".
+import { JS_DATA_PLANE } from '../../../src/dataplane/data-plane.js';
 import { pino } from 'pino';
 import type { MediaSessionHost, MediaSessionOptions } from '../../../src/room/media-port.js';
 import type { ServerEndpointEvent } from '../../../src/room/endpoint-events.js';
@@ -64,7 +65,7 @@ export async function room(roomId = 'room-1'): Promise<Room> {
   certificate ??= dtlsCertificate();
   const { turn } = fakeTurn();
   const stats = emptyMediaStats();
-  const ctx: MediaContext = { turn, certificate: await certificate, slab: new PacketSlab(), turnServers: () => [], log: pino({ level: 'silent' }), stats };
+  const ctx: MediaContext = { turn, certificate: await certificate, slab: new PacketSlab(), turnServers: () => [], log: pino({ level: 'silent' }), stats, srtp: JS_DATA_PLANE.srtp };
   const router = new Router(roomId, stats, () => {});
   return {
     router,

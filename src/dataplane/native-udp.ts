@@ -1,0 +1,135 @@
+// The native plane's UDP socket for the TURN server (the UdpSocket contract of turn/udp-socket.ts) on the
+// addon's UdpPort: datagrams arrive a batch per recvmmsg, as views into the port's receive arena (no copy
+// in JavaScript), and sends are queued natively and written with sendmmsg — after each received batch
+// (the replies and forwarded packets it caused go out together), or at the end of the current task for
+// sends made outside one (timers, DTLS). Sources are cached per address, so a datagram costs no strings.
+// What it must not do: parse datagrams, hold them, or let a throwing handler stop the batch.
+import { SocketAddress } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import type { UdpSocket, UdpSocketFactory, UdpSource } from '../turn/udp-socket.js';
+import { UDP_MAX_BATCH, UDP_META_WORDS, type NativeAddon, type NativeUdpCounters, type NativeUdpPort } from './native-addon.js';
+
+/** Source objects kept at most (a flood of spoofed sources only costs a rebuild after this many). */
+const MAX_SOURCES = 65_536;
+
+interface NativeSource extends UdpSource {
+  /** IPv4 address (host order), or -1 for IPv6. */
+  readonly ip4: number;
+  /** IPv6 address bytes (IPv6 only). */
+  readonly ip6: Buffer | undefined;
+}
+
+function ip4Text(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+
+function ip6Text(bytes: Buffer): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
+}
+
+export class NativeUdpSocket implements UdpSocket {
+  private readonly meta = new Int32Array(UDP_MAX_BATCH * UDP_META_WORDS);
+  private readonly port: NativeUdpPort;
+  private readonly v4 = new Map<number, NativeSource>();
+  private readonly v6 = new Map<string, NativeSource>();
+  private inBatch = false;
+  private flushQueued = false;
+  private closed = false;
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    if (!this.closed) this.port.flush();
+  };
+
+  constructor(
+    addon: NativeAddon,
+    private readonly onMessage: (msg: Buffer, from: UdpSource) => void,
+    private readonly log: Logger,
+  ) {
+    this.port = new addon.UdpPort((arena, count) => this.onBatch(arena, count), this.meta);
+  }
+
+  async bind(port: number, ip: string, bufferBytes: number): Promise<number> {
+    try {
+      return this.port.bind(ip, port, bufferBytes);
+    } catch (err) {
+      // As node:dgram reports it: the address and port that could not be bound (the start-up message names them).
+      Object.assign(err as object, { address: ip, port });
+      throw err;
+    }
+  }
+
+  send(frame: Buffer, to: UdpSource): void {
+    if (this.closed) return;
+    const s = to as NativeSource;
+    if (s.ip6 === undefined) this.port.send(frame, 0, frame.length, s.ip4, s.port);
+    else this.port.send6(frame, 0, frame.length, s.ip6, s.port);
+    if (!this.inBatch && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.port.close();
+  }
+
+  /** The port's own counters (datagrams in and out, batches, sendmmsg calls, truncated and refused datagrams). */
+  counters(): NativeUdpCounters {
+    return this.port.counters();
+  }
+
+  private onBatch(arena: Buffer, count: number): void {
+    const meta = this.meta;
+    this.inBatch = true;
+    try {
+      for (let i = 0; i < count; i++) {
+        const m = i * UDP_META_WORDS;
+        const offset = meta[m]!;
+        const from = meta[m + 2] === 4 ? this.source4(meta[m + 4]! >>> 0, meta[m + 3]!) : this.source6(m);
+        try {
+          this.onMessage(arena.subarray(offset, offset + meta[m + 1]!), from);
+        } catch (err) {
+          this.log.error({ err }, 'TURN UDP handler threw (datagram dropped)');
+        }
+      }
+    } finally {
+      this.inBatch = false;
+    }
+  }
+
+  private source4(ip4: number, port: number): NativeSource {
+    const id = ip4 * 65536 + port;
+    let s = this.v4.get(id);
+    if (s === undefined) {
+      if (this.v4.size >= MAX_SOURCES) this.v4.clear();
+      const address = ip4Text(ip4);
+      s = { key: `udp|${address}|${port}`, address, port, ip4, ip6: undefined };
+      this.v4.set(id, s);
+    }
+    return s;
+  }
+
+  private source6(m: number): NativeSource {
+    const meta = this.meta;
+    const port = meta[m + 3]!;
+    const bytes = Buffer.allocUnsafe(16);
+    for (let w = 0; w < 4; w++) bytes.writeUInt32BE(meta[m + 4 + w]! >>> 0, w * 4);
+    const id = `${bytes.toString('hex')}|${port}`;
+    let s = this.v6.get(id);
+    if (s === undefined) {
+      if (this.v6.size >= MAX_SOURCES) this.v6.clear();
+      const address = ip6Text(bytes);
+      s = { key: `udp|${address}|${port}`, address, port, ip4: -1, ip6: bytes };
+      this.v6.set(id, s);
+    }
+    return s;
+  }
+}
+
+export function nativeUdpSocketFactory(addon: NativeAddon): UdpSocketFactory {
+  return (onMessage, log) => new NativeUdpSocket(addon, onMessage, log);
+}

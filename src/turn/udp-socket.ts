@@ -1,0 +1,104 @@
+// The TURN server's one UDP socket, as the data plane provides it: bind, a callback per datagram with
+// its source, send to a source it reported, close. This module is the contract and the TypeScript
+// plane's socket (node:dgram); the native plane's (recvmmsg/sendmmsg) is src/dataplane/native-udp.ts.
+// What it must not do: parse what it carries, keep per-packet state, throw out of a receive, or report
+// a failed send (a lost datagram: media tolerates loss).
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net from 'node:net';
+import type { Logger } from '../log/logger.js';
+import { unwrapMappedIp } from './stream-sockets.js';
+
+/** Where a datagram came from; the same object may be handed out again for the same source. */
+export interface UdpSource {
+  /** Unique per source address and port on this socket (`udp|<address>|<port>`). */
+  readonly key: string;
+  /** IPv4-mapped IPv6 addresses unwrapped. */
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface UdpSocket {
+  /** Binds to `ip`:`port` (0: any free port); resolves with the bound port. */
+  bind(port: number, ip: string, bufferBytes: number): Promise<number>;
+  /** Sends `frame` to a source this socket reported. */
+  send(frame: Buffer, to: UdpSource): void;
+  close(): Promise<void>;
+}
+
+/** `onMessage` gets each datagram (a Buffer it may keep) and its source. */
+export type UdpSocketFactory = (onMessage: (msg: Buffer, from: UdpSource) => void, log: Logger) => UdpSocket;
+
+interface DgramSource extends UdpSource {
+  readonly rawAddress: string;
+}
+
+class DgramUdpSocket implements UdpSocket {
+  private udp?: dgram.Socket;
+
+  constructor(
+    private readonly onMessage: (msg: Buffer, from: UdpSource) => void,
+    private readonly log: Logger,
+  ) {}
+
+  async bind(port: number, ip: string, bufferBytes: number): Promise<number> {
+    const udp = dgram.createSocket({ type: net.isIPv6(ip) ? 'udp6' : 'udp4', lookup: literalFirstLookup });
+    this.udp = udp;
+    udp.on('message', (msg, rinfo) => {
+      const source: DgramSource = { key: `udp|${rinfo.address}|${rinfo.port}`, address: unwrapMappedIp(rinfo.address), port: rinfo.port, rawAddress: rinfo.address };
+      this.onMessage(msg, source);
+    });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, ip, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    udp.on('error', (err) => this.log.error({ err }, 'TURN UDP socket error'));
+    try {
+      udp.setRecvBufferSize(bufferBytes);
+      udp.setSendBufferSize(bufferBytes);
+    } catch (err) {
+      this.log.debug({ err }, 'could not enlarge TURN UDP buffers');
+    }
+    return udp.address().port;
+  }
+
+  send(frame: Buffer, to: UdpSource): void {
+    // No callback: with one, Node queues a next-tick call per datagram even when the send completed at once.
+    this.udp?.send(frame, to.port, (to as DgramSource).rawAddress);
+  }
+
+  close(): Promise<void> {
+    const udp = this.udp;
+    if (!udp) return Promise.resolve();
+    return new Promise((resolve) => {
+      try {
+        udp.close(() => resolve());
+      } catch {
+        resolve(); // never bound
+      }
+    });
+  }
+}
+
+/** The TypeScript plane's UDP socket (node:dgram). */
+export const dgramUdpSocket: UdpSocketFactory = (onMessage, log) => new DgramUdpSocket(onMessage, log);
+
+/**
+ * dgram lookup that answers IP literals at once (every address Shoal sends to came from a received
+ * packet), sparing each send the default lookup's deferral to the next tick; names go to dns.lookup.
+ */
+function literalFirstLookup(
+  hostname: string,
+  options: dns.LookupOneOptions | number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = net.isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  dns.lookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
+}
