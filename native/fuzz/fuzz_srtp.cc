@@ -1,7 +1,7 @@
 // libFuzzer harness of the SRTP core (native/src/srtp.cc, rtp_parse.h): the input is a profile byte and a
 // list of operations on two sessions of one DTLS-SRTP association (A sends to B): protect of input bytes
 // as RTP/RTCP (then B must get exactly them back, or a replay verdict), hostile unprotect of raw bytes,
-// tampered and truncated protected packets (never accepted), protect into too-small and overlapping
+// tampered and truncated protected packets (never accepted, their buffer left as it was), protect into too-small and overlapping
 // destinations. Buffers are heap copies of exact size so AddressSanitizer sees any byte out of bounds.
 // What it must not do: keep state between inputs (sessions are made per input), or call Node-API.
 #include <cstddef>
@@ -69,8 +69,9 @@ void Tampered(Session& a, Session& b, bool rtcp, const std::vector<uint8_t>& pla
     const size_t bit = static_cast<size_t>(where >> 1) % (wire.size() * 8);
     wire[bit >> 3] ^= static_cast<uint8_t>(1u << (bit & 7));
   }
+  const std::vector<uint8_t> sent(wire);
   const int p = rtcp ? b.UnprotectRtcp(wire.data(), wire.size()) : b.UnprotectRtp(wire.data(), wire.size());
-  Check(p < 0);
+  Check(p < 0 && wire == sent);  // refused, and the buffer left as it was
 }
 
 /** Protects in place inside one buffer holding the plaintext, the output `offset` bytes later. */

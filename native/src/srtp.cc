@@ -1,10 +1,9 @@
 // SRTP/SRTCP protect and unprotect of one session (srtp.h): the per-packet IVs, AES-CM and AES-GCM through
-// OpenSSL EVP contexts set up once per key, HMAC-SHA1 from pre-keyed states, ROC estimation, the SRTCP
-// index and the replay window — the same bytes and verdicts as src/media/transport/srtp.ts.
+// OpenSSL EVP contexts set up once per key, HMAC-SHA1 (srtp_hmac.h), ROC estimation, the SRTCP index and
+// the replay window (srtp_streams.h) — the same bytes and verdicts as src/media/transport/srtp.ts.
 // What it must not do: allocate per packet (only a new SSRC adds a table entry), set up a cipher per
 // packet (only the IV), read or write outside the ranges it is given, or mark a packet as seen before it
 // authenticated.
-#define OPENSSL_SUPPRESS_DEPRECATED  // SHA1_* (low-level, copyable state): the cheapest HMAC-SHA1 (srtp.h)
 #include "srtp.h"
 
 #include <openssl/crypto.h>
@@ -88,6 +87,12 @@ bool GcmFinishDecrypt(EVP_CIPHER_CTX* ctx, const uint8_t* tag) {
   return EVP_DecryptFinal_ex(ctx, none, &outLen) == 1;
 }
 
+/** After a failed GCM tag check: XORs the same keystream over `p[0, n)` again, giving back the ciphertext
+ * (GCM decryption is CTR underneath), so a refused packet leaves the caller's buffer as it was. */
+void GcmRestore(EVP_CIPHER_CTX* ctx, const uint8_t* iv, uint8_t* p, size_t n) {
+  if (SetIv(ctx, iv)) CipherUpdate(ctx, p, p, n);
+}
+
 /** Where a protected packet goes: copies `src[0, len)` to dst first when the ranges overlap, so the
  * cipher then runs in place (EVP allows only exact overlap); returns the source to read from. */
 const uint8_t* PrepareOutput(const uint8_t* src, size_t len, uint8_t* dst, size_t copyPrefix) {
@@ -101,58 +106,6 @@ const uint8_t* PrepareOutput(const uint8_t* src, size_t len, uint8_t* dst, size_
 }
 
 }  // namespace
-
-bool ReplayWindow::Check(int64_t index) const {
-  if (highest_ < 0 || index > highest_) return true;
-  if (highest_ - index >= kReplayWindow) return false;
-  const uint64_t pos = static_cast<uint64_t>(index) & (kReplayWindow - 1);
-  return ((bits_[pos >> 6] >> (pos & 63)) & 1) == 0;
-}
-
-void ReplayWindow::Accept(int64_t index) {
-  if (index > highest_) {
-    if (highest_ < 0 || index - highest_ >= kReplayWindow) {
-      std::memset(bits_, 0, sizeof bits_);
-    } else {
-      for (int64_t i = highest_ + 1; i < index; i++) {
-        const uint64_t p = static_cast<uint64_t>(i) & (kReplayWindow - 1);
-        bits_[p >> 6] &= ~(uint64_t{1} << (p & 63));
-      }
-    }
-    highest_ = index;
-  }
-  const uint64_t pos = static_cast<uint64_t>(index) & (kReplayWindow - 1);
-  bits_[pos >> 6] |= uint64_t{1} << (pos & 63);
-}
-
-void HmacSha1::SetKey(const uint8_t* key, size_t size) {
-  uint8_t pad[64];
-  for (int round = 0; round < 2; round++) {
-    std::memset(pad, round == 0 ? 0x36 : 0x5c, sizeof pad);
-    for (size_t i = 0; i < size && i < sizeof pad; i++) pad[i] ^= key[i];
-    SHA_CTX& c = round == 0 ? inner_ : outer_;
-    SHA1_Init(&c);
-    SHA1_Update(&c, pad, sizeof pad);
-  }
-  OPENSSL_cleanse(pad, sizeof pad);
-}
-
-void HmacSha1::Digest(const uint8_t* a, size_t aLen, const uint8_t* b, size_t bLen, uint8_t out[20]) const {
-  SHA_CTX c = inner_;
-  SHA1_Update(&c, a, aLen);
-  if (bLen > 0) SHA1_Update(&c, b, bLen);
-  uint8_t innerHash[20];
-  SHA1_Final(innerHash, &c);
-  c = outer_;
-  SHA1_Update(&c, innerHash, sizeof innerHash);
-  SHA1_Final(out, &c);
-  OPENSSL_cleanse(&c, sizeof c);
-}
-
-HmacSha1::~HmacSha1() {
-  OPENSSL_cleanse(&inner_, sizeof inner_);
-  OPENSSL_cleanse(&outer_, sizeof outer_);
-}
 
 DirectionCrypto::~DirectionCrypto() {
   EVP_CIPHER_CTX_free(rtp);
@@ -274,11 +227,14 @@ int Session::UnprotectRtp(uint8_t* buf, size_t len) {
   if (!gcm_ && end - hl > kMaxCmBytes) return kMalformed;
   const uint32_t roc32 = static_cast<uint32_t>(roc);
   if (gcm_) {
-    // Decrypts before the tag check (one pass): a packet that fails leaves garbage in buf[hl, end).
+    // Decrypts before the tag check (one pass); a packet that fails is encrypted back.
     uint8_t iv[12];
     GcmRtpIv(iv, rx_.rtpSalt, ssrc, roc32, seq);
     if (!SetIv(rx_.rtp, iv) || !Aad(rx_.rtp, buf, hl) || !CipherUpdate(rx_.rtp, buf + hl, buf + hl, end - hl)) return kMalformed;
-    if (!GcmFinishDecrypt(rx_.rtp, buf + end)) return kAuthFailed;
+    if (!GcmFinishDecrypt(rx_.rtp, buf + end)) {
+      GcmRestore(rx_.rtp, iv, buf + hl, end - hl);
+      return kAuthFailed;
+    }
   } else {
     uint8_t rocBytes[4];
     rtp::StoreU32(rocBytes, roc32);
@@ -357,7 +313,10 @@ int Session::UnprotectRtcp(uint8_t* buf, size_t len) {
     } else if (!Aad(rx_.rtcp, buf, tagOff) || !Aad(rx_.rtcp, buf + idxOff, kSrtcpIndex)) {
       return kMalformed;
     }
-    if (!GcmFinishDecrypt(rx_.rtcp, buf + tagOff)) return kAuthFailed;
+    if (!GcmFinishDecrypt(rx_.rtcp, buf + tagOff)) {
+      if (encrypted) GcmRestore(rx_.rtcp, iv, buf + 8, tagOff - 8);
+      return kAuthFailed;
+    }
     plainLen = tagOff;
   } else {
     const size_t tagOff = idxOff + kSrtcpIndex;

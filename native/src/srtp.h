@@ -8,12 +8,13 @@
 // state outside its Session, or hold more than kMaxStreams SSRCs per direction and kind.
 #pragma once
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
+
+#include "srtp_hmac.h"
+#include "srtp_streams.h"
 
 namespace shoal::srtp {
 
@@ -26,10 +27,6 @@ constexpr int kNoRoom = -4;
 constexpr int kProfileAesCmSha1_80 = 1;
 constexpr int kProfileAeadAes128Gcm = 7;
 
-/** SSRCs tracked per direction and kind (RTP, RTCP); a new SSRC beyond this is refused as malformed. */
-constexpr size_t kMaxStreams = 1024;
-/** Replay window size in packets (as srtp-replay.ts). */
-constexpr int64_t kReplayWindow = 1024;
 /** The largest packet any call takes (longer ones are malformed): keeps lengths within an int. */
 constexpr size_t kMaxPacket = 0x1000000;
 /** AES-CM encrypts at most 2^16 blocks per packet (the 16-bit block counter, as srtp-aes-cm.ts). */
@@ -44,60 +41,6 @@ struct Bytes {
 /** One direction's session keys (srtp-kdf.ts): the auth keys only for the AES-CM profile. */
 struct SessionKeys {
   Bytes rtpKey, rtpSalt, rtcpKey, rtcpSalt, rtpAuthKey, rtcpAuthKey;
-};
-
-/** The receive-side replay window of one stream: a bitmap of the indices up to the highest accepted. */
-class ReplayWindow {
- public:
-  /** False for a duplicate or an index older than the window. */
-  bool Check(int64_t index) const;
-  /** Marks an authenticated index as seen, sliding the window forward when it is the newest. */
-  void Accept(int64_t index);
-  /** Highest accepted index; -1 before the first packet. */
-  int64_t highest() const { return highest_; }
-
- private:
-  int64_t highest_ = -1;
-  uint64_t bits_[kReplayWindow / 64] = {};
-};
-
-/** HMAC-SHA1 under one key: the pre-keyed inner and outer SHA-1 states are copied per message. */
-class HmacSha1 {
- public:
-  void SetKey(const uint8_t* key, size_t size);
-  /** The 20-byte HMAC of `a[0, aLen)` followed by `b[0, bLen)`. */
-  void Digest(const uint8_t* a, size_t aLen, const uint8_t* b, size_t bLen, uint8_t out[20]) const;
-  ~HmacSha1();
-
- private:
-  SHA_CTX inner_{};
-  SHA_CTX outer_{};
-};
-
-/** SSRC → state, at most kMaxStreams entries, remembering the last one found (the common case). */
-template <typename T>
-class StreamTable {
- public:
-  T* Find(uint32_t ssrc) {
-    if (last_ != nullptr && lastSsrc_ == ssrc) return last_;
-    auto it = map_.find(ssrc);
-    if (it == map_.end()) return nullptr;
-    lastSsrc_ = ssrc;
-    last_ = &it->second;
-    return last_;
-  }
-  bool Full() const { return map_.size() >= kMaxStreams; }
-  /** Adds a new SSRC (the caller checked Find and Full). Node addresses are stable: the cache stays valid. */
-  T* Insert(uint32_t ssrc, const T& value) {
-    last_ = &map_.emplace(ssrc, value).first->second;
-    lastSsrc_ = ssrc;
-    return last_;
-  }
-
- private:
-  std::unordered_map<uint32_t, T> map_;
-  uint32_t lastSsrc_ = 0;
-  T* last_ = nullptr;
 };
 
 /** One direction's crypto state: a cipher context per key (encrypting for tx, decrypting for rx GCM). */
@@ -118,7 +61,8 @@ class Session {
 
   /** Writes the SRTP form of `src[0, len)` to `dst[0, room)`; returns its length (dst may be src). */
   int ProtectRtp(const uint8_t* src, size_t len, uint8_t* dst, size_t room);
-  /** Authenticates and decrypts `buf[0, len)` in place; returns the plaintext length. */
+  /** Authenticates and decrypts `buf[0, len)` in place; returns the plaintext length. A refused packet
+   * leaves buf as it was. */
   int UnprotectRtp(uint8_t* buf, size_t len);
   int ProtectRtcp(const uint8_t* src, size_t len, uint8_t* dst, size_t room);
   int UnprotectRtcp(uint8_t* buf, size_t len);
