@@ -71,7 +71,7 @@ void Drain(Pair* p, Input& in, const std::vector<std::vector<uint8_t>>& expected
       size_t off = static_cast<uint32_t>(m[0]), len = static_cast<uint32_t>(m[1]);
       if (off % 8 != 0 || off < start || off > cap || len > cap - off) __builtin_trap();
       if (m[2] != 4 || m[3] != p->txPort || static_cast<uint32_t>(m[4]) != 0x7f000001u) __builtin_trap();
-      while (next < expected.size() && (expected[next].size() != len || std::memcmp(expected[next].data(), arena.get() + off, len) != 0)) next++;
+      while (next < expected.size() && (expected[next].size() != len || (len > 0 && std::memcmp(expected[next].data(), arena.get() + off, len) != 0))) next++;
       if (next == expected.size()) __builtin_trap();  // not a datagram that was sent, or out of order
       next++;
     }
