@@ -313,6 +313,16 @@ test('E = 0 SRTCP (authenticated, not encrypted) unprotects on both planes alike
   }
 });
 
+test('bad profiles and keys throw at construction (not packet content: the only throws)', { skip: !addon }, () => {
+  const k = sessionKeys(1, randomBytes(16), randomBytes(14));
+  assert.throws(() => new addon!.SrtpSession(3, k, k), /unsupported SRTP profile/);
+  assert.throws(() => new addon!.SrtpSession(7, k, k), /salts must be 12 bytes/);
+  assert.throws(() => new addon!.SrtpSession(1, { ...k, rtpKey: Buffer.alloc(15) }, k), /16 bytes/);
+  assert.throws(() => new addon!.SrtpSession(1, k, { ...k, rtcpAuthKey: undefined }), /auth keys must be 20 bytes/);
+  assert.throws(() => new addon!.SrtpSession(1, k, { ...k, rtpSalt: 'salt' as unknown as Buffer }), TypeError);
+  assert.ok(new addon!.SrtpSession(1, k, k));
+});
+
 /** Random RTP-ish packets: mostly well-formed with every header feature, sometimes garbage. */
 const rtpArb = fc.record({
   seq: fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 65500, max: 65535 }), fc.integer({ min: 0, max: 40 })),
