@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from './args.js';
 import { awaitChildReady } from './child-server.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,6 +57,18 @@ export interface ShoalStartOptions {
   env?: Record<string, string>;
   /** Pins the process to these CPUs (`taskset -c <cpus>`, e.g. "0"); needs taskset (util-linux). */
   cpus?: string;
+  /** FJ_MEDIA_DATAPLANE for the server (unset: the server's default, native when the addon loads). */
+  plane?: string;
+}
+
+/** The data planes a bench run can ask for (--plane). */
+export const PLANES = ['native', 'js', 'auto'] as const;
+
+/** --plane's value, checked: undefined (the server's default) or one of PLANES. */
+export function planeFlag(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(PLANES as readonly string[]).includes(v)) throw new UsageError(`--plane takes ${PLANES.join('|')}, got "${String(v)}"`);
+  return v;
 }
 
 export class ShoalProcess {
@@ -108,6 +121,7 @@ export class ShoalProcess {
         FJ_WEBRTC_TURN_TCP_PORT: 'off',
         FJ_LOG_LEVEL: 'error',
         ...(o.workers ? { FJ_MEDIA_WORKERS: String(o.workers), FJ_WEBRTC_TURN_PORT: '0' } : {}),
+        ...(o.plane !== undefined ? { FJ_MEDIA_DATAPLANE: o.plane } : {}),
         ...o.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -176,6 +190,12 @@ export class ShoalProcess {
       if (m) out.set(m[1]!, Number(m[2]));
     }
     return out;
+  }
+
+  /** The data plane the server reports running (shoal_media_data_plane{plane="…"} 1), or "unknown". */
+  async dataPlane(): Promise<string> {
+    const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+    return /^shoal_media_data_plane\{plane="([a-z]+)"\}\s+1$/m.exec(text)?.[1] ?? 'unknown';
   }
 
   async stop(): Promise<void> {

@@ -1,11 +1,15 @@
 // Side by side with Janus: for each N, the fan-out load (1 publisher, synthetic VP8 25 fps × 4 × 1200 B, no
-// audio → N subscribers) through Shoal (bench/scenarios/fanout.ts, a fresh Shoal child per N) and through
-// Janus 1.1.2's VideoRoom (bench/janus/fanout-janus.ts as a child process, which runs Janus in its own network
-// namespace; its `RESULT {json}` line is parsed). The two servers alternate per N (Shoal first at the first N,
-// Janus first at the next, ...), so slow drift on a shared machine does not always favour the same one.
+// audio → N subscribers) through Shoal on each data plane of --planes (bench/scenarios/fanout.ts with
+// --plane native / --plane js, a fresh Shoal child per run) and through Janus 1.1.2's VideoRoom
+// (bench/janus/fanout-janus.ts as a child process, which runs Janus in its own network namespace; its
+// `RESULT {json}` line is parsed). The sides (Shoal-native, Shoal-js, Janus) run one after another in an
+// order rotated by one per N, so slow drift on a shared machine does not always favour the same one.
 // Then, for each --meetings size R×M, the meeting load (R rooms × M peers, everyone publishing VP8 and
-// receiving the rest of its room) through Shoal (bench/scenarios/meeting.ts) and Janus (bench/janus/meeting-janus.ts),
-// alternating the same way; a second table gives their ratio.
+// receiving the rest of its room) through every side (bench/scenarios/meeting.ts, bench/janus/meeting-janus.ts),
+// the rotation continuing. Each Shoal side records the plane the server reported running (its
+// shoal_media_data_plane gauge), so a fallback to js cannot pass for native; the notes say, per row, whether
+// the issue-14 targets for native (≤ 0.5 × Janus and ≤ 10 µs per forwarded packet, at N ≥ 64 and in
+// meetings) are met.
 //
 // Before each N the scenario waits (up to --quiet-wait seconds in all, default 600) until no test run
 // (`node … --test`) and no Chromium is running on the machine, and records whether it had to measure under
@@ -13,7 +17,7 @@
 // scenario says so and fails. Not part of `all` (nor of npm test).
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Flags } from '../lib/args.js';
+import { UsageError, type Flags } from '../lib/args.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, UnavailableError, type Scenario } from '../lib/scenario.js';
 import { REPO, sleep, workersLabel } from '../lib/shoal-process.js';
@@ -22,7 +26,7 @@ import type { JanusMeetingRow } from '../janus/meeting-janus.js';
 import { fanout, type FanoutRow } from './fanout.js';
 import { meeting } from './meeting.js';
 
-const usage = 'compare [--subscribers 8,32,64] [--meetings 2x4,4x5,6x6] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600] [--workers N]';
+const usage = 'compare [--subscribers 64,192,500] [--meetings 4x5,6x6,10x6] [--planes native,js] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600] [--workers N]';
 
 /** The row fields of bench/janus/fanout-janus.ts's RESULT json that are used here. */
 export interface JanusRow {
@@ -34,17 +38,6 @@ export interface JanusRow {
   clientCpuPercent: number;
   janusThreads: number;
   setupSeconds: number;
-}
-
-export interface CompareRow {
-  subscribers: number;
-  order: 'shoal-first' | 'janus-first';
-  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number; setupSeconds: number; joinRetries: number };
-  janus: JanusRow;
-  /** Shoal µs/pkt ÷ Janus µs/pkt. */
-  ratio: number;
-  /** Test runs or Chromium seen on the machine when each measurement started / ended (empty = quiet). */
-  busy: { shoalStart: string[]; shoalEnd: string[]; janusStart: string[]; janusEnd: string[] };
 }
 
 /** Other load that skews CPU numbers: node test runners and Chromium (the lead's test suite), one line each. */
@@ -122,23 +115,85 @@ async function runJanus(n: number, seconds: number, warmup: number, progress: Pr
   return { row, title: r.title, log: r.log };
 }
 
-async function runShoal(n: number, o: { seconds: number; warmup: number; joinConcurrency: number; workers?: number }, progress: Progress): Promise<{ row: FanoutRow; notes: string[] }> {
-  progress.update(`compare N=${n}: Shoal`, true);
-  const out = await fanout.run({ subscribers: [n], seconds: o.seconds, warmup: o.warmup, audio: false, 'join-concurrency': o.joinConcurrency, workers: o.workers }, progress);
+async function runShoal(n: number, plane: ShoalPlane, o: { seconds: number; warmup: number; joinConcurrency: number; workers?: number }, progress: Progress): Promise<{ row: FanoutRow; notes: string[] }> {
+  progress.update(`compare N=${n}: Shoal (${plane} plane)`, true);
+  const out = await fanout.run({ subscribers: [n], seconds: o.seconds, warmup: o.warmup, audio: false, 'join-concurrency': o.joinConcurrency, workers: o.workers, plane }, progress);
   const row = (out.result.rows as FanoutRow[])[0]!;
   return { row, notes: out.notes.filter((l) => !l.startsWith('P2 goal')) };
 }
 
-/** One meeting size through both servers. */
-export interface CompareMeetingRow {
-  rooms: number;
-  peersPerRoom: number;
-  subscriberStreams: number;
-  order: 'shoal-first' | 'janus-first';
-  shoal: { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number };
-  janus: JanusMeetingRow;
+/** A Shoal data plane compared (FJ_MEDIA_DATAPLANE of the child). */
+export type ShoalPlane = 'native' | 'js';
+/** One side of the comparison: a Shoal plane or Janus. */
+export type Side = ShoalPlane | 'janus';
+
+/** One Shoal run (either plane) as the compare tables use it; `dataPlane` is what the server reported running. */
+export interface ShoalSide {
+  dataPlane: string;
+  forwardedPerSec: number;
+  serverCpuPercent: number;
+  usPerForwardedPacket: number;
+  lossPercent: number;
+  otherCpuPercent: number;
+  clientCpuPercent: number;
+  rssMiB: number;
+  setupSeconds?: number;
+  joinRetries?: number;
+}
+
+/** The sides of one N (or meeting size) in the order they ran: the list rotated by one per row. */
+export function rotation(sides: Side[], index: number): Side[] {
+  const k = sides.length === 0 ? 0 : index % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
+}
+
+/** The issue's targets for the native plane: ≤ 0.5 × Janus and ≤ 10 µs per forwarded packet. */
+export const TARGET_RATIO = 0.5;
+export const TARGET_US_PER_PACKET = 10;
+
+/** "met" / "not met (…)" for one row's native numbers against TARGET_RATIO and TARGET_US_PER_PACKET. */
+export function targetVerdict(native: ShoalSide | undefined, janusUs: number | undefined): string {
+  if (!native) return 'native not measured';
+  if (native.dataPlane !== 'native') return `not met (the server ran the ${native.dataPlane} plane)`;
+  const misses: string[] = [];
+  if (!(native.usPerForwardedPacket <= TARGET_US_PER_PACKET)) misses.push(`${fixed(native.usPerForwardedPacket)} µs/pkt > ${TARGET_US_PER_PACKET}`);
+  if (janusUs === undefined || !Number.isFinite(janusUs)) misses.push('no Janus number');
+  else if (!(native.usPerForwardedPacket <= TARGET_RATIO * janusUs)) misses.push(`${fixed(native.usPerForwardedPacket / janusUs, 2)}× Janus > ${TARGET_RATIO}×`);
+  return misses.length === 0 ? `met (${fixed(native.usPerForwardedPacket)} µs/pkt, ${fixed(janusUs! > 0 ? native.usPerForwardedPacket / janusUs! : NaN, 2)}× Janus)` : `not met: ${misses.join(', ')}`;
+}
+
+export interface CompareRow {
+  subscribers: number;
+  /** The sides in the order they ran. */
+  order: Side[];
+  /** The first plane of --planes (native by default), for older readers (bench/plot-compare.ts). */
+  shoal: ShoalSide;
+  /** Every Shoal plane measured. */
+  planes: Partial<Record<ShoalPlane, ShoalSide>>;
+  janus: JanusRow;
+  /** `shoal` µs/pkt ÷ Janus µs/pkt. */
   ratio: number;
-  busy: string[];
+  /** Each plane's µs/pkt ÷ Janus's. */
+  ratios: Partial<Record<ShoalPlane, number>>;
+  /** The issue's target for native (applies at N ≥ 64). */
+  target: string;
+  /** Test runs or Chromium seen on the machine when each side's measurement started / ended (empty = quiet). */
+  busy: Partial<Record<Side, { start: string[]; end: string[] }>>;
+}
+
+function fanoutSide(r: FanoutRow): ShoalSide {
+  return {
+    dataPlane: r.dataPlane,
+    forwardedPerSec: r.forwardedPerSec,
+    serverCpuPercent: r.serverCpuPercent,
+    usPerForwardedPacket: r.usPerForwardedPacket,
+    lossPercent: r.reception.lossPercent,
+    otherCpuPercent: r.otherCpuPercent,
+    clientCpuPercent: r.clientCpuPercent,
+    rssMiB: r.rssMiB,
+    setupSeconds: r.setupSeconds,
+    joinRetries: r.joinRetries,
+  };
 }
 
 /** "2x4,4x5" → [[2, 4], [4, 5]] (rooms × peers). */
@@ -151,25 +206,43 @@ export function parseMeetings(spec: string): [number, number][] {
   });
 }
 
+/** One meeting size through every side. */
+export interface CompareMeetingRow {
+  rooms: number;
+  peersPerRoom: number;
+  subscriberStreams: number;
+  order: Side[];
+  /** As CompareRow.shoal: the first plane of --planes. */
+  shoal: ShoalSide;
+  planes: Partial<Record<ShoalPlane, ShoalSide>>;
+  janus: JanusMeetingRow;
+  ratio: number;
+  ratios: Partial<Record<ShoalPlane, number>>;
+  target: string;
+  busy: string[];
+}
+
+type MeetingWindow = { dataPlane: string; forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; reception: { lossPercent: number }; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number };
+
 async function compareMeeting(
   rooms: number,
   peers: number,
-  order: CompareMeetingRow['order'],
+  order: Side[],
   o: { seconds: number; warmup: number; workers?: number },
   progress: Progress,
 ): Promise<{ row: CompareMeetingRow; log: string }> {
   const label = `compare meeting ${rooms}×${peers}`;
   const busy: string[] = [];
-  let shoal: CompareMeetingRow['shoal'] | undefined;
+  const planes: Partial<Record<ShoalPlane, ShoalSide>> = {};
   let janus: JanusMeetingRow | undefined;
   let log = '';
-  for (const server of order === 'shoal-first' ? (['shoal', 'janus'] as const) : (['janus', 'shoal'] as const)) {
+  for (const side of order) {
     busy.push(...otherLoad());
-    if (server === 'shoal') {
-      progress.update(`${label}: Shoal`, true);
-      const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false, workers: o.workers }, progress);
-      const w = (out.result.rows as { forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; reception: { lossPercent: number }; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number }[])[0]!;
-      shoal = { forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, clientCpuPercent: w.clientCpuPercent, rssMiB: w.rssMiB };
+    if (side !== 'janus') {
+      progress.update(`${label}: Shoal (${side} plane)`, true);
+      const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false, workers: o.workers, plane: side }, progress);
+      const w = (out.result.rows as MeetingWindow[])[0]!;
+      planes[side] = { dataPlane: w.dataPlane, forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, clientCpuPercent: w.clientCpuPercent, rssMiB: w.rssMiB };
     } else {
       const args = ['--rooms', String(rooms), '--peers', String(peers), '--seconds', String(o.seconds), '--warmup', String(o.warmup)];
       const r = await runJanusHarness('bench/janus/meeting-janus.ts', args, label, (o.seconds + o.warmup + 240) * 1000, progress);
@@ -178,51 +251,84 @@ async function compareMeeting(
     }
     busy.push(...otherLoad());
   }
+  const first = (planes.native ?? planes.js)!;
   const row: CompareMeetingRow = {
     rooms,
     peersPerRoom: peers,
     subscriberStreams: rooms * peers * (peers - 1),
     order,
-    shoal: shoal!,
+    shoal: first,
+    planes,
     janus: janus!,
-    ratio: shoal!.usPerForwardedPacket / janus!.usPerForwardedPacket,
+    ratio: first.usPerForwardedPacket / janus!.usPerForwardedPacket,
+    ratios: ratiosOf(planes, janus!.usPerForwardedPacket),
+    target: targetVerdict(planes.native, janus!.usPerForwardedPacket),
     busy: [...new Set(busy)],
   };
-  progress.done(`${label}: Shoal ${fixed(row.shoal.usPerForwardedPacket)} µs/pkt, Janus ${fixed(row.janus.usPerForwardedPacket)} µs/pkt, ratio ${fixed(row.ratio, 2)}`);
+  progress.done(`${label}: ${describeRow(row)}`);
   return { row, log };
 }
 
-type Side = { serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; forwardedPerSec: number; clientCpuPercent: number };
+function ratiosOf(planes: Partial<Record<ShoalPlane, ShoalSide>>, janusUs: number): Partial<Record<ShoalPlane, number>> {
+  const out: Partial<Record<ShoalPlane, number>> = {};
+  for (const p of ['native', 'js'] as const) if (planes[p]) out[p] = planes[p]!.usPerForwardedPacket / janusUs;
+  return out;
+}
 
-/** The side-by-side cells shared by both tables: CPU %, µs/pkt, ratio, loss %, forwarded packets/s, order. */
-function pairCells(shoal: Side, janus: Side, ratio: number, order: CompareRow['order']): string[] {
+function describeRow(r: { planes: Partial<Record<ShoalPlane, ShoalSide>>; janus: { usPerForwardedPacket: number; lossPercent: number } }): string {
+  const parts = (['native', 'js'] as const)
+    .filter((p) => r.planes[p])
+    .map((p) => `Shoal-${p} ${fixed(r.planes[p]!.usPerForwardedPacket)} µs/pkt (loss ${fixed(r.planes[p]!.lossPercent, 2)} %${r.planes[p]!.dataPlane !== p ? `, ran ${r.planes[p]!.dataPlane}!` : ''})`);
+  return [...parts, `Janus ${fixed(r.janus.usPerForwardedPacket)} µs/pkt (loss ${fixed(r.janus.lossPercent, 2)} %)`].join(', ');
+}
+
+const SIDE_LABEL: Record<Side, string> = { native: 'native', js: 'js', janus: 'Janus' };
+
+/** The header of the side-by-side columns for the planes compared. */
+function sideHeader(planes: ShoalPlane[]): string[] {
+  const sides: Side[] = [...planes, 'janus'];
   return [
-    fixed(shoal.serverCpuPercent),
-    fixed(janus.serverCpuPercent),
-    fixed(shoal.usPerForwardedPacket),
-    fixed(janus.usPerForwardedPacket),
-    `${fixed(ratio, 2)}×`,
-    fixed(shoal.lossPercent, 2),
-    fixed(janus.lossPercent, 2),
-    fixed(shoal.forwardedPerSec, 0),
-    fixed(janus.forwardedPerSec, 0),
-    fixed(shoal.clientCpuPercent, 0),
-    fixed(janus.clientCpuPercent, 0),
-    order === 'shoal-first' ? 'S,J' : 'J,S',
+    ...sides.map((s) => `${SIDE_LABEL[s]} CPU %`),
+    ...sides.map((s) => `${SIDE_LABEL[s]} µs/pkt`),
+    ...sides.map((s) => `${SIDE_LABEL[s]} loss %`),
+    ...planes.map((p) => `${p}/Janus`),
+    ...sides.map((s) => `${SIDE_LABEL[s]} gen CPU %`),
+    'order',
   ];
 }
 
-function meetingTable(rows: CompareMeetingRow[]): string {
-  const header = ['rooms × peers', 'sub streams', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'Shoal gen CPU %', 'Janus gen CPU %', 'order', 'other load'];
+/** The cells under sideHeader(planes); a plane that did not run the plane asked for is marked "(ran js)". */
+function sideCells(planes: ShoalPlane[], r: { planes: Partial<Record<ShoalPlane, ShoalSide>>; janus: { serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; clientCpuPercent: number }; ratios: Partial<Record<ShoalPlane, number>>; order: Side[] }): string[] {
+  const v = (p: ShoalPlane, f: (x: ShoalSide) => string) => (r.planes[p] ? f(r.planes[p]!) : '–');
+  const mark = (p: ShoalPlane) => (r.planes[p] && r.planes[p]!.dataPlane !== p ? ` (ran ${r.planes[p]!.dataPlane})` : '');
+  return [
+    ...planes.map((p) => v(p, (x) => fixed(x.serverCpuPercent))),
+    fixed(r.janus.serverCpuPercent),
+    ...planes.map((p) => v(p, (x) => fixed(x.usPerForwardedPacket)) + mark(p)),
+    fixed(r.janus.usPerForwardedPacket),
+    ...planes.map((p) => v(p, (x) => fixed(x.lossPercent, 2))),
+    fixed(r.janus.lossPercent, 2),
+    ...planes.map((p) => (r.ratios[p] === undefined ? '–' : `${fixed(r.ratios[p]!, 2)}×`)),
+    ...planes.map((p) => v(p, (x) => fixed(x.clientCpuPercent, 0))),
+    fixed(r.janus.clientCpuPercent, 0),
+    r.order.map((s) => SIDE_LABEL[s][0]!.toUpperCase()).join(','),
+  ];
+}
+
+function meetingTable(planes: ShoalPlane[], rows: CompareMeetingRow[]): string {
+  const header = ['rooms × peers', 'sub streams', ...sideHeader(planes), 'other load', 'native target'];
   return table(
     header,
-    rows.map((r) => [
-      `${r.rooms} × ${r.peersPerRoom}`,
-      String(r.subscriberStreams),
-      ...pairCells(r.shoal, r.janus, r.ratio, r.order),
-      r.busy.length > 0 ? 'yes' : 'no',
-    ]),
+    rows.map((r) => [`${r.rooms} × ${r.peersPerRoom}`, String(r.subscriberStreams), ...sideCells(planes, r), r.busy.length > 0 ? 'yes' : 'no', r.target.split(' (')[0]!.split(':')[0]!]),
   );
+}
+
+/** --planes: "native,js" → ['native', 'js'] (each once, at least one). */
+export function parsePlanes(spec: string): ShoalPlane[] {
+  const list = spec.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const bad = list.filter((p) => p !== 'native' && p !== 'js');
+  if (list.length === 0 || bad.length > 0 || new Set(list).size !== list.length) throw new UsageError(`--planes takes native and/or js, comma-separated, each once (e.g. native,js); got "${spec}"`);
+  return list as ShoalPlane[];
 }
 
 /** Largest tested N whose loss was below 1 %, provided every smaller tested N was below 1 % too. */
@@ -237,21 +343,24 @@ export function maxUnderOnePercent(rows: { n: number; loss: number }[]): number 
 
 export const compare: Scenario = {
   name: 'compare',
-  summary: 'the fan-out and meeting loads (VP8 only) through Shoal and through Janus 1.1.2 VideoRoom, alternating; Shoal/Janus CPU per packet and max streams at < 1 % loss',
+  summary:
+    'the fan-out and meeting loads (VP8 only) through Shoal-native, Shoal-js and Janus 1.1.2 VideoRoom, rotating the order; CPU per packet, native/Janus and js/Janus, the issue-14 targets, max streams at < 1 % loss',
   usage,
-  flags: { subscribers: 'list', meetings: 'string', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number', workers: 'number' },
+  flags: { subscribers: 'list', meetings: 'string', planes: 'string', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'quiet-wait': 'number', workers: 'number' },
   async run(f: Flags, progress: Progress) {
     const missing = janusRequirements();
     if (missing !== undefined) throw new UnavailableError(`compare: ${missing}`);
     const o = {
-      subscribers: (f.subscribers as number[] | undefined) ?? [8, 32, 64],
+      subscribers: (f.subscribers as number[] | undefined) ?? [64, 192, 500],
       seconds: (f.seconds as number | undefined) ?? 10,
       warmup: (f.warmup as number | undefined) ?? 2,
       joinConcurrency: (f['join-concurrency'] as number | undefined) ?? 16,
       quietWaitMs: ((f['quiet-wait'] as number | undefined) ?? 600) * 1000,
-      meetings: parseMeetings((f.meetings as string | undefined) ?? '2x4,4x5,6x6'),
+      meetings: parseMeetings((f.meetings as string | undefined) ?? '4x5,6x6,10x6'),
+      planes: parsePlanes((f.planes as string | undefined) ?? 'native,js'),
       workers: f.workers as number | undefined,
     };
+    const sides: Side[] = [...o.planes, 'janus'];
     const version = janusVersion();
     let quietBudget = o.quietWaitMs;
     let waitedMs = 0;
@@ -259,108 +368,111 @@ export const compare: Scenario = {
     const notes: string[] = [];
     let janusTitle = '';
     for (const [i, n] of o.subscribers.entries()) {
-      const order = i % 2 === 0 ? 'shoal-first' : 'janus-first';
-      const busy: CompareRow['busy'] = { shoalStart: [], shoalEnd: [], janusStart: [], janusEnd: [] };
-      let shoal: FanoutRow | undefined;
+      const order = rotation(sides, i);
+      const busy: CompareRow['busy'] = {};
+      const planes: CompareRow['planes'] = {};
       let janus: JanusRow | undefined;
-      for (const server of order === 'shoal-first' ? (['shoal', 'janus'] as const) : (['janus', 'shoal'] as const)) {
-        const q = await waitForQuiet(quietBudget, progress, `compare N=${n} (${server})`);
+      for (const side of order) {
+        const q = await waitForQuiet(quietBudget, progress, `compare N=${n} (${side})`);
         quietBudget = Math.max(0, quietBudget - q.waitedMs);
         waitedMs += q.waitedMs;
-        if (server === 'shoal') {
-          busy.shoalStart = q.busy;
-          const r = await runShoal(n, o, progress);
-          shoal = r.row;
+        if (side !== 'janus') {
+          const r = await runShoal(n, side, o, progress);
+          planes[side] = fanoutSide(r.row);
           notes.push(...r.notes);
-          busy.shoalEnd = otherLoad();
         } else {
-          busy.janusStart = q.busy;
           const r = await runJanus(n, o.seconds, o.warmup, progress);
           janus = r.row;
           janusTitle = r.title;
           if (r.log !== '') notes.push(`janus log (errors) at N=${n}:\n${r.log}`);
-          busy.janusEnd = otherLoad();
         }
+        busy[side] = { start: q.busy, end: otherLoad() };
       }
+      const first = planes[o.planes[0]!]!;
       const row: CompareRow = {
         subscribers: n,
         order,
-        shoal: {
-          forwardedPerSec: shoal!.forwardedPerSec,
-          serverCpuPercent: shoal!.serverCpuPercent,
-          usPerForwardedPacket: shoal!.usPerForwardedPacket,
-          lossPercent: shoal!.reception.lossPercent,
-          otherCpuPercent: shoal!.otherCpuPercent,
-          clientCpuPercent: shoal!.clientCpuPercent,
-          rssMiB: shoal!.rssMiB,
-          setupSeconds: shoal!.setupSeconds,
-          joinRetries: shoal!.joinRetries,
-        },
+        shoal: first,
+        planes,
         janus: janus!,
-        ratio: shoal!.usPerForwardedPacket / janus!.usPerForwardedPacket,
+        ratio: first.usPerForwardedPacket / janus!.usPerForwardedPacket,
+        ratios: ratiosOf(planes, janus!.usPerForwardedPacket),
+        target: n >= 64 ? targetVerdict(planes.native, janus!.usPerForwardedPacket) : 'n/a (N < 64)',
         busy,
       };
       rows.push(row);
-      progress.done(
-        `compare N=${n}: Shoal ${fixed(row.shoal.usPerForwardedPacket)} µs/pkt (loss ${fixed(row.shoal.lossPercent, 2)} %), ` +
-          `Janus ${fixed(row.janus.usPerForwardedPacket)} µs/pkt (loss ${fixed(row.janus.lossPercent, 2)} %), ratio ${fixed(row.ratio, 2)}`,
-      );
+      progress.done(`compare N=${n}: ${describeRow(row)}`);
     }
     const meetings: CompareMeetingRow[] = [];
     for (const [i, [rooms, peers]] of o.meetings.entries()) {
       const q = await waitForQuiet(quietBudget, progress, `compare meeting ${rooms}×${peers}`);
       quietBudget = Math.max(0, quietBudget - q.waitedMs);
       waitedMs += q.waitedMs;
-      const r = await compareMeeting(rooms, peers, i % 2 === 0 ? 'shoal-first' : 'janus-first', o, progress);
+      // The rotation continues from the fan-out rows, so the meetings do not all start with the same side.
+      const r = await compareMeeting(rooms, peers, rotation(sides, o.subscribers.length + i), o, progress);
       meetings.push(r.row);
       if (r.log !== '') notes.push(`janus log (errors) at meeting ${rooms}×${peers}:\n${r.log}`);
     }
-    const header = ['N', 'Shoal CPU %', 'Janus CPU %', 'Shoal µs/pkt', 'Janus µs/pkt', 'Shoal/Janus', 'Shoal loss %', 'Janus loss %', 'Shoal fwd pkts/s', 'Janus fwd pkts/s', 'Shoal gen CPU %', 'Janus gen CPU %', 'order', 'other load', 'machine CPU % besides Shoal'];
+    const header = ['N', ...sideHeader(o.planes), 'other load', 'machine CPU % besides Shoal', 'native target'];
     const cells = rows.map((r) => {
-      const b = r.busy;
-      const loaded = [b.shoalStart, b.shoalEnd, b.janusStart, b.janusEnd].some((x) => x.length > 0);
-      return [
-        String(r.subscribers),
-        ...pairCells(r.shoal, r.janus, r.ratio, r.order),
-        loaded ? 'yes' : 'no',
-        fixed(r.shoal.otherCpuPercent),
-      ];
+      const loaded = Object.values(r.busy).some((b) => b.start.length > 0 || b.end.length > 0);
+      const other = o.planes.map((p) => (r.planes[p] ? fixed(r.planes[p]!.otherCpuPercent) : '–')).join(' / ');
+      return [String(r.subscribers), ...sideCells(o.planes, r), loaded ? 'yes' : 'no', other, r.target.split(' (')[0]!.split(':')[0]!];
     });
-    const maxShoal = maxUnderOnePercent(rows.map((r) => ({ n: r.subscribers, loss: r.shoal.lossPercent })));
-    const maxJanus = maxUnderOnePercent(rows.map((r) => ({ n: r.subscribers, loss: r.janus.lossPercent })));
-    const largest = rows[rows.length - 1];
-    const loadedRows = rows.filter((r) => Object.values(r.busy).some((x) => x.length > 0));
+    const maxOf = (loss: (r: CompareRow) => number | undefined) => maxUnderOnePercent(rows.map((r) => ({ n: r.subscribers, loss: loss(r) ?? NaN })));
+    const maxStreams: Record<string, number | null> = {};
+    for (const p of o.planes) maxStreams[p] = maxOf((r) => r.planes[p]?.lossPercent) ?? null;
+    maxStreams.janus = maxOf((r) => r.janus.lossPercent) ?? null;
+    const meetingMax: Record<string, number | null> = {};
+    for (const p of o.planes) meetingMax[p] = maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.planes[p]?.lossPercent ?? NaN }))) ?? null;
+    meetingMax.janus = maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.janus.lossPercent }))) ?? null;
+    const loadedRows = rows.filter((r) => Object.values(r.busy).some((b) => b.start.length > 0 || b.end.length > 0));
+    const fallbacks = [...rows.map((r) => ({ what: `N=${r.subscribers}`, planes: r.planes })), ...meetings.map((m) => ({ what: `meeting ${m.rooms}×${m.peersPerRoom}`, planes: m.planes }))].flatMap((r) =>
+      o.planes.filter((p) => r.planes[p] && r.planes[p]!.dataPlane !== p).map((p) => `${r.what}: asked for the ${p} plane, the server ran ${r.planes[p]!.dataPlane}`),
+    );
+    const fmtMax = (m: Record<string, number | null>) => sides.map((s) => `${s === 'janus' ? 'Janus' : `Shoal-${s}`} ${m[s] ?? 'none'}`).join(', ');
     return {
       title:
-        `Shoal vs Janus ${version} fan-out (1 publisher: VP8 25 fps × 4 × 1200 B, no audio → N subscribers; ${o.seconds} s windows; ` +
+        `Shoal (${o.planes.map((p) => `${p} plane`).join(', ')}) vs Janus ${version} fan-out (1 publisher: VP8 25 fps × 4 × 1200 B, no audio → N subscribers; ${o.seconds} s windows; ` +
         `CPU % is of one core; Shoal ${o.workers ? `with ${workersLabel(o.workers)}, ` : 'in one thread, '}via its integrated TURN relay, Janus on a host candidate in a network namespace; ${machine()})`,
       table:
         table(header, cells) +
         (meetings.length > 0
-          ? `\n\nMeetings (R rooms × M peers, each publishing the same VP8 and receiving the others of its room; Shoal's \`meeting --no-audio\`, Janus's bench/janus/meeting-janus.ts):\n\n${meetingTable(meetings)}`
+          ? `\n\nMeetings (R rooms × M peers, each publishing the same VP8 and receiving the others of its room; Shoal's \`meeting --no-audio --plane P\`, Janus's bench/janus/meeting-janus.ts):\n\n${meetingTable(o.planes, meetings)}`
           : ''),
       notes: [
-        `max N at < 1 % loss among the tested N: Shoal ${maxShoal ?? 'none'}, Janus ${maxJanus ?? 'none'}`,
-        ...(meetings.length > 0
-          ? [
-              `meetings: max subscriber streams at < 1 % loss among the tested sizes: Shoal ${maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.shoal.lossPercent }))) ?? 'none'}, ` +
-                `Janus ${maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.janus.lossPercent }))) ?? 'none'}`,
-            ]
-          : []),
-        ...(largest
-          ? [`P1 goal (CPU per forwarded packet ≤ 0.8 × Janus and ≤ 10 µs) at N=${largest.subscribers}: Shoal/Janus ${fixed(largest.ratio, 2)}×, Shoal ${fixed(largest.shoal.usPerForwardedPacket)} µs/pkt`]
-          : []),
+        `targets (issue 14, native plane): ≤ ${TARGET_RATIO} × Janus and ≤ ${TARGET_US_PER_PACKET} µs per forwarded packet at N ≥ 64 and in meetings:`,
+        ...rows.map((r) => `  fan-out N=${r.subscribers}: ${r.target}`),
+        ...meetings.map((m) => `  meeting ${m.rooms}×${m.peersPerRoom}: ${m.target}`),
+        ...fallbacks.map((l) => `FALLBACK ${l}`),
+        `max N at < 1 % loss among the tested N: ${fmtMax(maxStreams)}`,
+        ...(meetings.length > 0 ? [`meetings: max subscriber streams at < 1 % loss among the tested sizes: ${fmtMax(meetingMax)}`] : []),
         `waited ${fixed(waitedMs / 1000, 0)} s for a quiet machine; ` +
           (loadedRows.length === 0
             ? 'no test run or Chromium was running at the start or end of any measurement'
             : `other load (test run or Chromium) present around the measurements at N=${loadedRows.map((r) => r.subscribers).join(',')}`),
-        '"gen CPU %": the load generator\'s own CPU (one JS thread counting every packet; near 100 % it falls behind and losses may be its own). ' +
+        `"order": the sides in the order they ran (${sides.map((s) => `${SIDE_LABEL[s][0]!.toUpperCase()} = ${SIDE_LABEL[s]}`).join(', ')}), rotated by one per row. ` +
+          '"gen CPU %": the load generator\'s own CPU (one JS thread counting every packet; near 100 % it falls behind and losses may be its own). ' +
           '"other load": a test run or Chromium was seen when a measurement started or ended. "machine CPU % besides Shoal": ' +
-          'busy CPU of everything but the Shoal server and the load generator during the Shoal window (% of one core; not measured for Janus).',
+          `busy CPU of everything but the Shoal server and the load generator during each Shoal window (${o.planes.join(' / ')}; % of one core; not measured for Janus).`,
         ...(janusTitle !== '' ? [`janus harness: ${janusTitle}`] : []),
         ...new Set(notes),
       ],
-      result: { scenario: 'compare', janusVersion: version, seconds: o.seconds, warmup: o.warmup, maxSubscribersUnderOnePercentLoss: { shoal: maxShoal ?? null, janus: maxJanus ?? null }, waitedForQuietSeconds: waitedMs / 1000, rows, meetings },
+      result: {
+        scenario: 'compare',
+        janusVersion: version,
+        planes: o.planes,
+        workers: o.workers ?? 0,
+        seconds: o.seconds,
+        warmup: o.warmup,
+        targets: { ratioVsJanus: TARGET_RATIO, usPerPacket: TARGET_US_PER_PACKET },
+        maxSubscribersUnderOnePercentLoss: maxStreams,
+        meetingMaxStreamsUnderOnePercentLoss: meetingMax,
+        fallbacks,
+        waitedForQuietSeconds: waitedMs / 1000,
+        rows,
+        meetings,
+      },
     };
   },
 };

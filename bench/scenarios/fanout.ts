@@ -10,13 +10,13 @@ import { C5Peer } from '../clients/c5-peer.js';
 import { measureWindow, peerErrors, type WindowResult } from '../lib/media.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
-import { ShoalProcess, sleep, workersNote } from '../lib/shoal-process.js';
+import { planeFlag, ShoalProcess, sleep, workersNote } from '../lib/shoal-process.js';
 import { cpuTicks, clockTicksPerSecond } from '../lib/proc.js';
 import type { Flags } from '../lib/args.js';
 
 export const BASELINE_US_PER_PACKET = 50;
 
-const usage = 'fanout [--subscribers 32,64,128] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--no-audio] [--workers N] [--profile DIR] [--smoke]';
+const usage = 'fanout [--subscribers 32,64,128] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--no-audio] [--workers N] [--plane native|js|auto] [--profile DIR] [--smoke]';
 
 export interface FanoutRow extends WindowResult {
   subscribers: number;
@@ -26,9 +26,11 @@ export interface FanoutRow extends WindowResult {
   joinRetries: number;
   joinFailures: string[];
   perSubscriberReceived: number[];
+  /** The data plane the server reported running (its shoal_media_data_plane gauge). */
+  dataPlane: string;
 }
 
-async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; warmup: number; audio: boolean; joinConcurrency: number }, progress: Progress): Promise<FanoutRow> {
+async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; warmup: number; audio: boolean; joinConcurrency: number }, progress: Progress): Promise<Omit<FanoutRow, 'dataPlane'>> {
   const setupStart = performance.now();
   const room = await shoal.createRoom();
   const peers: C5Peer[] = [];
@@ -107,7 +109,7 @@ export const fanout: Scenario = {
   name: 'fanout',
   summary: '1 publisher (VP8 ~1 Mbit/s + opus) → N subscribers; server CPU, µs per forwarded packet, loss',
   usage,
-  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', audio: 'bool', 'join-concurrency': 'number', profile: 'string', workers: 'number', smoke: 'bool' },
+  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', audio: 'bool', 'join-concurrency': 'number', profile: 'string', workers: 'number', plane: 'string', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       subscribers: (f.subscribers as number[] | undefined) ?? [32, 64, 128],
@@ -117,6 +119,7 @@ export const fanout: Scenario = {
       joinConcurrency: (f['join-concurrency'] as number | undefined) ?? 16,
     };
     if (f.smoke) Object.assign(o, { subscribers: [2], seconds: 3, warmup: 1 });
+    const plane = planeFlag(f.plane);
     // A fresh server per N, so RSS and leftovers of the previous size do not carry over.
     const rows: FanoutRow[] = [];
     const logs: string[] = [];
@@ -124,7 +127,8 @@ export const fanout: Scenario = {
     for (const n of o.subscribers) {
       const shoal = new ShoalProcess();
       try {
-        await shoal.start({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined });
+        await shoal.start({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined, plane });
+        const dataPlane = await shoal.dataPlane();
         if (rows.length === 0) {
           // Idle cost of the server (timers, sockets), for reference.
           await sleep(500);
@@ -132,9 +136,9 @@ export const fanout: Scenario = {
           await sleep(1000);
           idlePercent = ((cpuTicks(shoal.pid) - idleA) / clockTicksPerSecond()) * 100;
         }
-        const row = await measure(shoal, n, o, progress);
+        const row = { ...(await measure(shoal, n, o, progress)), dataPlane };
         rows.push(row);
-        progress.done(`fanout N=${n}: setup ${fixed(row.setupSeconds)} s, ${fixed(row.forwardedPerSec, 0)} fwd pkts/s, ${fixed(row.usPerForwardedPacket)} µs/pkt, loss ${fixed(row.reception.lossPercent, 2)} %`);
+        progress.done(`fanout N=${n} (${dataPlane} plane): setup ${fixed(row.setupSeconds)} s, ${fixed(row.forwardedPerSec, 0)} fwd pkts/s, ${fixed(row.usPerForwardedPacket)} µs/pkt, loss ${fixed(row.reception.lossPercent, 2)} %`);
       } catch (err) {
         if (shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
         throw err;
@@ -143,6 +147,8 @@ export const fanout: Scenario = {
         if (shoal.log.trim() !== '') logs.push(`N=${n}:\n${shoal.log.trim()}`);
       }
     }
+    const planes = [...new Set(rows.map((r) => r.dataPlane))];
+    const runningPlane = planes.length === 1 ? planes[0]! : planes.join('+');
     const header = ['N', 'sub streams', 'fwd pkts/s', 'server CPU %', 'CPU µs/fwd pkt', 'vs 50 µs', 'sub loss %', 'silent streams', 'RSS MiB', 'pub pkts/s', 'sub rcv pkts/s', 'setup s', 'join retries', 'gen CPU %', 'other CPU %'];
     const cells = rows.map((r) => [
       String(r.subscribers),
@@ -163,11 +169,12 @@ export const fanout: Scenario = {
     ]);
     return {
       title:
-        `fan-out (1 publisher: VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus 50 pkts/s of 100 B' : ''} → N subscribers; ${o.seconds} s windows; ${workersNote(f.workers)}` +
+        `fan-out (1 publisher: VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus 50 pkts/s of 100 B' : ''} → N subscribers; ${o.seconds} s windows; ${runningPlane} data plane${plane === undefined ? '' : ` (asked: ${plane})`}; ${workersNote(f.workers)}` +
         `server idle ${fixed(idlePercent)} % CPU; CPU % is of one core; ${machine()})`,
       table: table(header, cells),
       notes: [
         'P2 goal: ≥ 500 subscriber streams at < 1 % loss on 2 cores (server CPU ≤ 200 %).',
+        ...(plane !== undefined && plane !== 'auto' && runningPlane !== plane ? [`the server ran the ${runningPlane} data plane, not the ${plane} one asked for`] : []),
         'Loss counts sequence gaps, and each silent stream (no packet in the window) as wholly lost.',
         ...rows
           .filter((r) => r.clientCpuPercent >= 90)
@@ -175,7 +182,7 @@ export const fanout: Scenario = {
         ...rows.filter((r) => r.joinFailures.length > 0).map((r) => `join failures at N=${r.subscribers} (retried):\n  ${r.joinFailures.join('\n  ')}`),
         ...(logs.length > 0 ? [`server log (errors):\n${logs.join('\n')}`] : []),
       ],
-      result: { scenario: 'fanout', workers: (f.workers as number | undefined) ?? 0, baselineUsPerPacket: BASELINE_US_PER_PACKET, idleCpuPercent: idlePercent, audio: o.audio, rows },
+      result: { scenario: 'fanout', plane: runningPlane, planeRequested: plane ?? null, workers: (f.workers as number | undefined) ?? 0, baselineUsPerPacket: BASELINE_US_PER_PACKET, idleCpuPercent: idlePercent, audio: o.audio, rows },
     };
   },
 };

@@ -10,16 +10,16 @@ import type { Flags } from '../lib/args.js';
 import { measureWindow, peerErrors } from '../lib/media.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
-import { sleep, workersNote } from '../lib/shoal-process.js';
+import { planeFlag, sleep, workersNote } from '../lib/shoal-process.js';
 import { startTarget, type ShoalTarget } from '../lib/shoal-target.js';
 
-const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--workers N] [--nodes N [--no-pin]] [--profile DIR] [--smoke]';
+const usage = 'meeting [--rooms 4] [--peers 4] [--seconds 10] [--warmup 2] [--audio] [--workers N] [--plane native|js|auto] [--nodes N [--no-pin]] [--profile DIR] [--smoke]';
 
 export const meeting: Scenario = {
   name: 'meeting',
   summary: 'R rooms × M peers, all publishing video and receiving the others; server CPU, loss',
   usage,
-  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', profile: 'string', workers: 'number', nodes: 'number', pin: 'bool', smoke: 'bool' },
+  flags: { rooms: 'number', peers: 'number', seconds: 'number', warmup: 'number', audio: 'bool', profile: 'string', workers: 'number', plane: 'string', nodes: 'number', pin: 'bool', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       rooms: (f.rooms as number | undefined) ?? 4,
@@ -31,6 +31,7 @@ export const meeting: Scenario = {
     if (f.smoke) Object.assign(o, { rooms: 1, peers: 3, seconds: 3, warmup: 1 });
     if (!Number.isInteger(o.rooms) || !Number.isInteger(o.peers) || o.peers < 2) throw new Error('--rooms and --peers take integers, --peers ≥ 2');
     const mLines = o.audio ? 2 : 1;
+    const plane = planeFlag(f.plane);
     const nodes = f.nodes as number | undefined;
     const peers: C5Peer[] = [];
     const rooms: string[] = [];
@@ -38,8 +39,19 @@ export const meeting: Scenario = {
     const placement = Array.from({ length: nodes ?? 1 }, () => 0);
     let shoal: ShoalTarget | undefined;
     try {
-      shoal = await startTarget({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined, nodes, pin: f.pin as boolean | undefined });
+      // --plane reaches the server(s) through the environment they inherit (startTarget takes no env), set
+      // only while they start.
+      const savedPlane = process.env.FJ_MEDIA_DATAPLANE;
+      if (plane !== undefined) process.env.FJ_MEDIA_DATAPLANE = plane;
+      try {
+        shoal = await startTarget({ profileDir: f.profile as string | undefined, workers: f.workers as number | undefined, nodes, pin: f.pin as boolean | undefined });
+      } finally {
+        if (savedPlane === undefined) delete process.env.FJ_MEDIA_DATAPLANE;
+        else process.env.FJ_MEDIA_DATAPLANE = savedPlane;
+      }
       const target = shoal;
+      const planes = [...new Set(await Promise.all(target.servers.map((s) => s.dataPlane())))];
+      const dataPlane = planes.length === 1 ? planes[0]! : planes.join('+');
       const setupStart = performance.now();
       let ready = 0;
       // Rooms are created one after another (a cluster places each create after the previous one is
@@ -80,7 +92,7 @@ export const meeting: Scenario = {
       progress.done();
       const errors = peerErrors(peers);
       const streams = o.rooms * o.peers * (o.peers - 1) * mLines;
-      const row = { rooms: o.rooms, peersPerRoom: o.peers, subscriberStreams: streams, setupSeconds, placement, ...w };
+      const row = { rooms: o.rooms, peersPerRoom: o.peers, subscriberStreams: streams, setupSeconds, placement, dataPlane, ...w };
       const header = ['rooms × peers', 'sub streams', 'pub pkts/s', 'fwd pkts/s', 'server CPU %', 'CPU µs/fwd pkt', 'loss %', 'RSS MiB', 'setup s', 'gen CPU %', 'other CPU %'];
       const cells = [
         [
@@ -98,14 +110,15 @@ export const meeting: Scenario = {
         ],
       ];
       return {
-        title: `meeting (${o.rooms} rooms × ${o.peers} peers, each sending VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus' : ''} and receiving the others; ${o.seconds} s window; ${nodes === undefined ? workersNote(f.workers) : `${target.label}; CPU summed over the nodes; `}CPU % is of one core; ${machine()})`,
+        title: `meeting (${o.rooms} rooms × ${o.peers} peers, each sending VP8 25 fps × 4 × 1200 B${o.audio ? ' + opus' : ''} and receiving the others; ${o.seconds} s window; ${dataPlane} data plane${plane === undefined ? '' : ` (asked: ${plane})`}; ${nodes === undefined ? workersNote(f.workers) : `${target.label}; CPU summed over the nodes; `}CPU % is of one core; ${machine()})`,
         table: table(header, cells),
         notes: [
+          ...(plane !== undefined && plane !== 'auto' && dataPlane !== plane ? [`the server ran the ${dataPlane} data plane, not the ${plane} one asked for`] : []),
           ...(nodes === undefined ? [] : [`rooms per node (created through node 0): ${placement.join(', ')}`]),
           ...(errors.length > 0 ? [`client errors:\n  ${errors.join('\n  ')}`] : []),
           ...(shoal.log.trim() !== '' ? [`server log (errors):\n${shoal.log.trim()}`] : []),
         ],
-        result: { scenario: 'meeting', audio: o.audio, workers: (f.workers as number | undefined) ?? 0, nodes: nodes ?? 1, cluster: nodes !== undefined, target: target.label, rows: [row] },
+        result: { scenario: 'meeting', plane: dataPlane, planeRequested: plane ?? null, audio: o.audio, workers: (f.workers as number | undefined) ?? 0, nodes: nodes ?? 1, cluster: nodes !== undefined, target: target.label, rows: [row] },
       };
     } catch (err) {
       if (shoal && shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
