@@ -1,41 +1,17 @@
 // Tests of the native UDP port (native/src/udp_port.cc + udp_binding.cc, NativeUdpPort of
 // src/dataplane/native-addon.ts) against node:dgram peers on the loopback: received bytes, lengths and
 // sources; arenas that stay intact; batched sends and the queue's overflow paths; bad sends dropped and
-// counted; bind errors; close; ports in worker threads that exit or are terminated with the port open.
+// counted; bind errors; close; a collected port. Worker threads: udp-port-workers.test.ts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import type dgram from 'node:dgram';
 import { setImmediate as immediate } from 'node:timers/promises';
 import vm from 'node:vm';
 import v8 from 'node:v8';
-import { Worker } from 'node:worker_threads';
 import { UDP_MAX_BATCH, UDP_META_WORDS, loadNativeAddon, type NativeAddon, type NativeUdpPort } from '../../src/dataplane/native-addon.js';
+import { BIG_BUFFER, LOOPBACK4, collect, dgramPeer, ipv6Loopback, payload, portIsFree, sendAll, within } from './udp-test-helpers.js';
 
 const load = loadNativeAddon();
-const LOOPBACK4 = 0x7f000001;
-const BIG_BUFFER = 4 << 20;
-
-/** Rejects when `promise` has not settled within `ms` (every wait here is bounded). */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Distinct content per seed: the seed in the first 4 bytes (when they fit), then a pattern. */
-function payload(seed: number, length: number): Buffer {
-  const b = Buffer.alloc(length);
-  for (let k = 0; k < length; k++) b[k] = (seed * 31 + k * 7) & 255;
-  if (length >= 4) b.writeUInt32BE(seed, 0);
-  return b;
-}
 
 interface Datagram {
   data: Buffer;
@@ -73,57 +49,6 @@ class Receiver {
   waitFor(n: number, ms = 5000): Promise<void> {
     if (this.got.length >= n) return Promise.resolve();
     return within(ms, `${n} datagrams (have ${this.got.length})`, new Promise<void>((resolve) => (this.waiter = { n, resolve })));
-  }
-}
-
-async function dgramPeer(type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> {
-  const s = dgram.createSocket({ type, recvBufferSize: BIG_BUFFER, sendBufferSize: BIG_BUFFER });
-  await within(2000, 'dgram bind', new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(0, address, () => resolve());
-  }));
-  return s;
-}
-
-/** The next `n` datagrams `s` receives. */
-function collect(s: dgram.Socket, n: number, ms = 5000): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  return within(ms, `${n} datagrams at the dgram peer`, new Promise<Buffer[]>((resolve) => {
-    const on = (msg: Buffer): void => {
-      out.push(msg);
-      if (out.length === n) {
-        s.off('message', on);
-        resolve(out);
-      }
-    };
-    s.on('message', on);
-  }));
-}
-
-function sendAll(s: dgram.Socket, datagrams: Buffer[], port: number, address: string): Promise<void> {
-  let left = datagrams.length;
-  return within(5000, 'dgram sends', new Promise<void>((resolve, reject) => {
-    for (const d of datagrams) s.send(d, port, address, (err) => (err ? reject(err) : --left === 0 && resolve()));
-  }));
-}
-
-function ipv6Loopback(): boolean {
-  return readFileSync('/proc/net/if_inet6', 'utf8').split('\n').some((l) => l.startsWith('00000000000000000000000000000001'));
-}
-
-/** A port that is free again (its socket closed) can be bound by dgram. */
-async function portIsFree(port: number): Promise<boolean> {
-  const s = dgram.createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(port, '127.0.0.1', () => resolve());
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
   }
 }
 
@@ -321,104 +246,5 @@ describe('native UdpPort', () => {
       free = await portIsFree(bound);
     }
     assert.ok(free, 'the socket was closed by the finalizer');
-  });
-});
-
-/** A worker that binds a UdpPort, echoes what it receives and reports; `end` says how it goes away. */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const addon = require(workerData.path);
-const meta = new Int32Array(${UDP_MAX_BATCH * UDP_META_WORDS});
-let received = 0;
-let text = '';
-const port = new addon.UdpPort((arena, count) => {
-  for (let i = 0; i < count; i++) {
-    const o = i * ${UDP_META_WORDS};
-    text += arena.toString('latin1', meta[o], meta[o] + meta[o + 1]);
-    port.send(arena, meta[o], meta[o + 1], meta[o + 4] >>> 0, meta[o + 3]);
-    received++;
-  }
-  if (workerData.end === 'throw') throw new Error('thrown by onBatch');
-  if (received === workerData.expect) {
-    parentPort.postMessage({ type: 'done', text });
-    if (workerData.end === 'exit') process.exit(0);
-  }
-}, meta);
-process.on('uncaughtException', (e) => parentPort.postMessage({ type: 'uncaught', message: e.message }));
-parentPort.postMessage({ type: 'bound', port: port.bind('127.0.0.1', 0, 1 << 20) });
-`;
-
-interface WorkerRun {
-  worker: Worker;
-  port: number;
-  next: (type: string) => Promise<{ type: string; text?: string; message?: string }>;
-  exited: Promise<number>;
-}
-
-async function startWorker(path: string, expect: number, end: 'exit' | 'terminate' | 'throw'): Promise<WorkerRun> {
-  const worker = new Worker(WORKER, { eval: true, workerData: { path, expect, end } });
-  const messages: Array<{ type: string }> = [];
-  const waiting = new Map<string, (m: { type: string }) => void>();
-  worker.on('message', (m: { type: string }) => {
-    const w = waiting.get(m.type);
-    if (w) {
-      waiting.delete(m.type);
-      w(m);
-    } else messages.push(m);
-  });
-  const exited = within(10_000, 'worker exit', new Promise<number>((resolve, reject) => {
-    worker.once('exit', resolve);
-    worker.once('error', reject);
-  }));
-  const next = (type: string): Promise<{ type: string }> => {
-    const i = messages.findIndex((m) => m.type === type);
-    if (i >= 0) return Promise.resolve(messages.splice(i, 1)[0]);
-    return within(5000, `worker message ${type}`, new Promise((resolve) => waiting.set(type, resolve)));
-  };
-  const bound = (await next('bound')) as { type: string; port: number };
-  return { worker, port: bound.port, next, exited };
-}
-
-describe('native UdpPort in worker threads', () => {
-  let path: string;
-  let p: dgram.Socket;
-  before(async () => {
-    assert.ok(load.addon, `the native addon did not load from ${load.path}`);
-    path = load.path;
-    p = await dgramPeer('udp4', '127.0.0.1');
-  });
-  after(() => p.close());
-
-  it('two workers receive and echo at once, then exit with their ports open; the sockets are closed', async () => {
-    const runs = await Promise.all([startWorker(path, 20, 'exit'), startWorker(path, 20, 'terminate')]);
-    const echoes = collect(p, 40);
-    await Promise.all(runs.map((run, w) => sendAll(p, Array.from({ length: 20 }, (_, i) => Buffer.from(`w${w}:${i};`)), run.port, '127.0.0.1')));
-    const done = await Promise.all(runs.map((run) => run.next('done')));
-    done.forEach((m, w) => assert.equal(m.text, Array.from({ length: 20 }, (_, i) => `w${w}:${i};`).join('')));
-    assert.equal((await echoes).length, 40);
-    await runs[1].worker.terminate();
-    assert.deepEqual(await Promise.all(runs.map((run) => run.exited)), [0, 1]);
-    for (const run of runs) assert.ok(await portIsFree(run.port), `worker port ${run.port} was closed`);
-  });
-
-  it('a worker terminated while datagrams keep arriving does not crash the process', async () => {
-    const run = await startWorker(path, 1, 'terminate');
-    await sendAll(p, [Buffer.from('first')], run.port, '127.0.0.1');
-    await run.next('done');
-    const flood = sendAll(p, Array.from({ length: 300 }, () => payload(1, 1200)), run.port, '127.0.0.1');
-    await run.worker.terminate();
-    await flood;
-    assert.equal(await run.exited, 1);
-    assert.ok(await portIsFree(run.port));
-  });
-
-  it("a throwing onBatch reaches the worker's uncaughtException, and the port keeps working", async () => {
-    const run = await startWorker(path, 2, 'throw');
-    await sendAll(p, [Buffer.from('a')], run.port, '127.0.0.1');
-    assert.equal((await run.next('uncaught')).message, 'thrown by onBatch');
-    await sendAll(p, [Buffer.from('b')], run.port, '127.0.0.1');
-    assert.equal((await run.next('uncaught')).message, 'thrown by onBatch');
-    await run.worker.terminate();
-    await run.exited;
   });
 });
