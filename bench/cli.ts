@@ -8,6 +8,7 @@
 //   all            every scenario in turn (with --smoke: a few seconds each, used by test/bench)
 //   compare        the fan-out load through Shoal and through Janus side by side (needs Janus and root; not in `all`)
 //   cluster-meeting  the meeting load on an N-node cluster vs one node with N media workers (needs redis-server; not in `all`)
+//   capacity       1 publisher → N light subscribers (no decryption), N stepped up until ≥ 1 % loss; streams per core (not in `all`)
 //
 // Shoal runs as a child process on free ports (bench/lib/shoal-process.ts); the load generator runs in this
 // process, so its CPU is not charged to the server (it is reported as "gen CPU %"). Progress goes to stderr;
@@ -16,6 +17,7 @@ import nodeDataChannel from 'node-datachannel';
 import { parseFlags, UsageError } from './lib/args.js';
 import { Progress } from './lib/report.js';
 import { UnavailableError, type Scenario } from './lib/scenario.js';
+import { capacity } from './scenarios/capacity.js';
 import { clusterMeeting } from './scenarios/cluster-meeting.js';
 import { compare } from './scenarios/compare.js';
 import { controlPlane } from './scenarios/control-plane.js';
@@ -25,8 +27,8 @@ import { livestream } from './scenarios/livestream.js';
 import { meeting } from './scenarios/meeting.js';
 
 export const SCENARIOS: Scenario[] = [fanout, meeting, joinStorm, controlPlane, livestream];
-/** Scenarios that `all` leaves out: they need more than this repository (compare: Janus, root; cluster-meeting: redis-server). */
-export const EXTRA_SCENARIOS: Scenario[] = [compare, clusterMeeting];
+/** Scenarios that `all` leaves out: they need more than this repository (compare: Janus, root; cluster-meeting: redis-server) or step up for long (capacity). */
+export const EXTRA_SCENARIOS: Scenario[] = [compare, clusterMeeting, capacity];
 
 function usage(): string {
   return [
