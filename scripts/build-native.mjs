@@ -29,8 +29,12 @@ function nodeGyp() {
   return undefined;
 }
 
-const nodeDir = dirname(dirname(process.execPath));
-if (!existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) fail(`no Node headers in ${join(nodeDir, 'include', 'node')}`);
+// Where this Node's headers are: <prefix>/include/node next to bin/node (Debian, the official tarballs), or
+// inside the npm `node` package (its bin/node is a hard link of node-<platform>-<arch>/bin/node).
+const prefix = dirname(dirname(process.execPath));
+const candidates = [process.env.SHOAL_NODE_HEADERS, prefix, join(prefix, 'node_modules', `node-${process.platform}-${process.arch}`)].filter(Boolean);
+const nodeDir = candidates.find((dir) => existsSync(join(dir, 'include', 'node', 'node_api.h')));
+if (!nodeDir) fail(`no Node headers (include/node/node_api.h) in ${candidates.join(' or ')}`);
 const gyp = nodeGyp();
 if (!gyp) fail('node-gyp not found');
 for (const tool of ['make', 'g++', 'python3']) {
