@@ -7,7 +7,9 @@
 // DtlsClient) whose flights go as ChannelData. After the handshake it decrypts nothing: it counts SRTP
 // packets by their clear-text RTP header (SSRC → packets, extended highest sequence number, so received and
 // lost), reading its socket with the native UdpPort (recvmmsg batches, one JS call per batch, no Buffer
-// made per packet).
+// made per packet). A LightSocketPool lets several subscribers share one socket and TURN allocation, each
+// on a channel (and so a virtual address) of its own: Shoal still sees one ICE/DTLS/SRTP session per
+// subscriber, and the generator reads many subscribers' packets per recvmmsg.
 //
 // What Shoal needs from it to keep streaming: nothing more. Shoal is ICE-lite (src/media/transport/
 // ice-lite.ts: it answers checks, sends none, so there are no consent checks to answer), and the idle
@@ -28,6 +30,7 @@ import { newReceiveCounter, OPUS_PT, VP8_PT, type ReceiveCounter } from '../lib/
 /** Distinct SSRCs counted per subscriber (more are ignored and counted in `otherSsrcPackets`). */
 const MAX_SSRCS = 8;
 const CHANNEL = 0x4000;
+const MAX_CHANNEL = 0x7fff;
 
 export interface LightSubscriberOptions {
   /** ws://host:port (the path /socket/peer/websocket is appended). */
@@ -38,6 +41,8 @@ export interface LightSubscriberOptions {
   audio?: boolean;
   /** The DTLS certificate (default: this process's one, src/media/transport/dtls-certificate.ts). */
   certificate?: DtlsCertificate;
+  /** Where its socket comes from (default: a socket of its own, closed with it). */
+  sockets?: LightSocketPool;
 }
 
 function ip4ToU32(ip: string): number {
@@ -82,7 +87,110 @@ class PortTurnClient extends AsyncTurnClient {
   }
 }
 
-export class LightSubscriber {
+/** What a LightSocket hands each channel's datagram payload to (a subscriber). */
+interface ChannelSink {
+  onChannelData(buf: Buffer, off: number, len: number): void;
+}
+
+/**
+ * One native UdpPort and one TURN allocation shared by up to `perSocket` subscribers, each on a channel of
+ * its own (ChannelBind to its own virtual address: Shoal's relay takes packets to a virtual address from
+ * any allocation). Shoal still runs one ICE/DTLS/SRTP session per subscriber; sharing the 5-tuple lets one
+ * recvmmsg read many subscribers' packets, which is what makes a packet cost the generator so little.
+ */
+export class LightSocket {
+  readonly meta = new Int32Array(UDP_MAX_BATCH * UDP_META_WORDS);
+  readonly port: NativeUdpPort;
+  readonly turn: PortTurnClient;
+  /** Sinks by channel − 0x4000. */
+  private readonly sinks: (ChannelSink | undefined)[] = [];
+  users = 0;
+  unknown = 0;
+
+  constructor(entry: TurnServerEntry) {
+    const addon = loadNativeAddon();
+    if (!addon.addon) throw new Error(`light subscribers need the native addon (UdpPort): ${addon.reason}`);
+    this.port = new addon.addon.UdpPort((arena, count) => this.onBatch(arena, count), this.meta);
+    this.port.bind('127.0.0.1', 0, 2 << 20);
+    this.turn = new PortTurnClient(this.port, ip4ToU32(entry.serverAddr), entry.serverPort);
+  }
+
+  /** The next free channel, routed to `sink`. */
+  addChannel(sink: ChannelSink): number {
+    if (this.sinks.length >= MAX_CHANNEL - CHANNEL + 1) throw new Error('no TURN channel left on this socket');
+    this.sinks.push(sink);
+    return CHANNEL + this.sinks.length - 1;
+  }
+
+  /** One recvmmsg batch: `count` datagrams in `arena`, placed by `meta`. The per-packet path: no allocation. */
+  private onBatch(arena: Buffer, count: number): void {
+    const meta = this.meta;
+    for (let i = 0; i < count; i++) {
+      const off = meta[i * UDP_META_WORDS]!;
+      const len = meta[i * UDP_META_WORDS + 1]!;
+      if (len < 4) continue;
+      const b0 = arena[off]!;
+      if (b0 >= 0x40 && b0 <= 0x7f) {
+        const dlen = arena.readUInt16BE(off + 2);
+        const sink = this.sinks[arena.readUInt16BE(off) - CHANNEL];
+        if (dlen > len - 4 || sink === undefined) this.unknown++;
+        else sink.onChannelData(arena, off + 4, dlen);
+      } else if (b0 <= 3) this.turn.feed(Buffer.from(arena.subarray(off, off + len)));
+      else this.unknown++;
+    }
+  }
+
+  close(): void {
+    this.turn.close();
+    this.port.close();
+  }
+}
+
+/** Hands out LightSockets per TURN server, `perSocket` subscribers each (1: a socket per subscriber). */
+export class LightSocketPool {
+  private readonly open = new Map<string, { socket: LightSocket; ready: Promise<void> }[]>();
+
+  constructor(readonly perSocket = 1) {}
+
+  /** A socket with room for one more subscriber, allocated on `entry`'s server (with the first user's credentials). */
+  async acquire(entry: TurnServerEntry): Promise<LightSocket> {
+    const key = `${entry.serverAddr}:${entry.serverPort}`;
+    const list = this.open.get(key) ?? [];
+    this.open.set(key, list);
+    let slot = list.find((s) => s.socket.users < this.perSocket);
+    if (!slot) {
+      const socket = new LightSocket(entry);
+      const ready = socket.turn.allocate(entry.username, entry.password).then((r) => {
+        if (r.cls !== StunClass.SuccessResponse) throw new Error('TURN Allocate refused');
+      });
+      slot = { socket, ready };
+      list.push(slot);
+    }
+    slot.socket.users++;
+    await slot.ready;
+    return slot.socket;
+  }
+
+  /** Datagrams and recvmmsg batches over every socket. */
+  totals(): { received: number; batches: number } {
+    let received = 0;
+    let batches = 0;
+    for (const list of this.open.values())
+      for (const { socket } of list) {
+        const c = socket.port.counters();
+        received += c.received;
+        batches += c.batches;
+      }
+    return { received, batches };
+  }
+
+  close(): void {
+    for (const list of this.open.values()) for (const { socket } of list) socket.close();
+    this.open.clear();
+  }
+}
+
+export class LightSubscriber implements ChannelSink {
   /** One counter per SSRC received (mid = the SSRC in decimal; kind from the payload type). */
   readonly received: ReceiveCounter[] = [];
   readonly errors: string[] = [];
@@ -91,9 +199,10 @@ export class LightSubscriber {
   dtlsConnected = false;
   private readonly peer: RawPeer;
   private readonly name: string;
-  private readonly meta = new Int32Array(UDP_MAX_BATCH * UDP_META_WORDS);
-  private port: NativeUdpPort | undefined;
-  private turn: PortTurnClient | undefined;
+  private readonly sockets: LightSocketPool;
+  private readonly ownSockets: boolean;
+  private socket: LightSocket | undefined;
+  private channel = 0;
   private dtls: { client: DtlsClient; deliver: (data: Buffer) => void } | undefined;
   private readonly bySsrc = new Map<number, ReceiveCounter>();
   private lastSsrc = -1;
@@ -103,6 +212,8 @@ export class LightSubscriber {
   constructor(private readonly opts: LightSubscriberOptions) {
     this.name = opts.name ?? 'light-subscriber';
     this.peer = new RawPeer(opts.wsUrl);
+    this.ownSockets = opts.sockets === undefined;
+    this.sockets = opts.sockets ?? new LightSocketPool(1);
   }
 
   /** Joins, answers the first offerData, and resolves once the DTLS handshake with Shoal is done. */
@@ -117,13 +228,9 @@ export class LightSubscriber {
     const turnEntry = offerData.integratedTurnServers?.find((t) => t.transport === 'udp');
     if (!turnEntry) throw new Error(`${this.name}: no UDP entry in integratedTurnServers`);
 
-    const addon = loadNativeAddon();
-    if (!addon.addon) throw new Error(`${this.name}: the native addon is needed (UdpPort): ${addon.reason}`);
-    const port = (this.port = new addon.addon.UdpPort((arena, count) => this.onBatch(arena, count), this.meta));
-    port.bind('127.0.0.1', 0, 1 << 20);
-    const turn = (this.turn = new PortTurnClient(port, ip4ToU32(turnEntry.serverAddr), turnEntry.serverPort));
-    const alloc = await turn.allocate(turnEntry.username, turnEntry.password);
-    if (alloc.cls !== StunClass.SuccessResponse) throw new Error(`${this.name}: TURN Allocate refused`);
+    const socket = (this.socket = await this.sockets.acquire(turnEntry));
+    const turn = socket.turn;
+    const channel = (this.channel = socket.addChannel(this));
 
     const cert = this.opts.certificate ?? (await dtlsCertificate());
     const local = { ufrag: randomBytes(4).toString('hex'), pwd: randomBytes(16).toString('hex') };
@@ -142,7 +249,7 @@ export class LightSubscriber {
     if (!remoteUfrag || !remotePwd || !c) throw new Error(`${this.name}: no ICE credentials or IPv4 host candidate in the answer (${candidate.candidate})`);
     const server: TransportAddress = { address: c[1]!, port: Number(c[2]) };
 
-    const bound = await turn.channelBind(CHANNEL, server);
+    const bound = await turn.channelBind(channel, server);
     if (bound.cls !== StunClass.SuccessResponse) throw new Error(`${this.name}: ChannelBind refused`);
     const tid = randomBytes(12);
     const priority = Buffer.alloc(4);
@@ -161,7 +268,7 @@ export class LightSubscriber {
       },
       { integrityKey: Buffer.from(remotePwd), fingerprint: true },
     );
-    const checked = await turn.sendAndWait(tid, encodeChannelData(CHANNEL, check, false), left());
+    const checked = await turn.sendAndWait(tid, encodeChannelData(channel, check, false), left());
     if (checked.cls !== StunClass.SuccessResponse) throw new Error(`${this.name}: ICE check refused`);
 
     await this.handshake(cert, left());
@@ -173,7 +280,7 @@ export class LightSubscriber {
       address: { address: '127.0.0.1', port: 1, family: 'IPv4' },
       closed: false,
       onData: (_data: Buffer) => {},
-      send: async (data: Buffer) => this.turn?.sendChannelData(CHANNEL, Buffer.from(data)),
+      send: async (data: Buffer) => this.socket?.turn.sendChannelData(this.channel, Buffer.from(data)),
       close: async () => {},
     };
     const client = new DtlsClient({ transport: pipe as never, cert: cert.certPem, key: cert.keyPem, signatureHash: cert.signatureHash, srtpProfiles: [7, 1], extendedMasterSecret: true });
@@ -190,27 +297,8 @@ export class LightSubscriber {
     this.dtlsConnected = true;
   }
 
-  /** One recvmmsg batch: `count` datagrams in `arena`, placed by `meta`. The per-packet path: no allocation. */
-  private onBatch(arena: Buffer, count: number): void {
-    const meta = this.meta;
-    for (let i = 0; i < count; i++) {
-      const off = meta[i * UDP_META_WORDS]!;
-      const len = meta[i * UDP_META_WORDS + 1]!;
-      if (len < 4) continue;
-      const b0 = arena[off]!;
-      if (b0 >= 0x40 && b0 <= 0x7f) {
-        const dlen = arena.readUInt16BE(off + 2);
-        if (dlen > len - 4) {
-          this.other.unknown++;
-          continue;
-        }
-        this.onChannelData(arena, off + 4, dlen);
-      } else if (b0 <= 3) this.turn?.feed(Buffer.from(arena.subarray(off, off + len)));
-      else this.other.unknown++;
-    }
-  }
-
-  private onChannelData(buf: Buffer, off: number, len: number): void {
+  /** The payload of one ChannelData message on this subscriber's channel (LightSocket's per-packet path). */
+  onChannelData(buf: Buffer, off: number, len: number): void {
     if (len === 0) return;
     const b0 = buf[off]!;
     if (b0 >= 128 && b0 <= 191) {
@@ -231,7 +319,7 @@ export class LightSubscriber {
       countSeq(c, buf.readUInt16BE(off + 2), len);
     } else if (b0 >= 20 && b0 <= 63) {
       if (!this.dtlsConnected) this.dtls?.deliver(Buffer.from(buf.subarray(off, off + len)));
-    } else if (b0 <= 3) this.turn?.feed(Buffer.from(buf.subarray(off, off + len)));
+    } else if (b0 <= 3) this.socket?.turn.feed(Buffer.from(buf.subarray(off, off + len)));
     else this.other.unknown++;
   }
 
@@ -247,13 +335,8 @@ export class LightSubscriber {
 
   /** Renews the allocation, the channel (and so its permission); for runs longer than ~5 minutes. */
   async refresh(server: TransportAddress): Promise<void> {
-    await this.turn?.refresh(600);
-    await this.turn?.channelBind(CHANNEL, server);
-  }
-
-  /** The native port's counters (datagrams and recvmmsg batches), once connected. */
-  portCounters() {
-    return this.port?.counters();
+    await this.socket?.turn.refresh(600);
+    await this.socket?.turn.channelBind(this.channel, server);
   }
 
   close(): void {
@@ -264,8 +347,7 @@ export class LightSubscriber {
     } catch {
       // already closed
     }
-    this.turn?.close();
-    this.port?.close();
+    if (this.ownSockets) this.sockets.close();
     this.peer.close();
   }
 }

@@ -1,7 +1,9 @@
 // Capacity: how many ~1 Mbit/s subscriber streams one Shoal holds at < 1 % loss. 1 publisher (the fan-out
 // source: bench/clients/c5-peer.ts sending synthetic VP8 25 fps × 4 × 1200 B, no audio) → N light
 // subscribers (bench/clients/light-subscriber.ts: real TURN, ICE and DTLS, then they count SRTP packets by
-// their clear RTP header, read with the native UdpPort, so the generator costs far less than the server).
+// their clear RTP header, read with the native UdpPort, so the generator costs far less than the server;
+// --per-socket of them share one client socket and TURN allocation, each on its own channel, so one
+// recvmmsg reads many subscribers' packets).
 // N steps up through --subscribers (a fresh Shoal per N) and stops after the first N at ≥ 1 % loss. Per N,
 // over a window of --seconds after a warm-up:
 //   server CPU   utime+stime of the Shoal process (/proc), % of one core; µs per forwarded packet from
@@ -10,7 +12,7 @@
 //   loss         sequence gaps seen by the subscribers; a silent subscriber counts as wholly lost
 // and then the largest N at < 1 % loss and its streams per core of server CPU (N ÷ (server CPU % / 100)).
 import { C5Peer } from '../clients/c5-peer.js';
-import { LightSubscriber } from '../clients/light-subscriber.js';
+import { LightSocketPool, LightSubscriber } from '../clients/light-subscriber.js';
 import type { Flags } from '../lib/args.js';
 import { receptionBetween, type CounterSnapshot, type WindowReception } from '../lib/media.js';
 import { cpuBetween, cpuSample, memory, MiB } from '../lib/proc.js';
@@ -19,7 +21,7 @@ import { machine, type Scenario } from '../lib/scenario.js';
 import { planeFlag, ShoalProcess, sleep, workersNote } from '../lib/shoal-process.js';
 import { dtlsCertificate } from '../../src/media/transport/dtls-certificate.js';
 
-const usage = 'capacity [--subscribers 100,200,300,500,700] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--plane native|js|auto] [--workers N] [--smoke]';
+const usage = 'capacity [--subscribers 100,200,300,500,700] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--per-socket 25] [--plane native|js|auto] [--workers N] [--smoke]';
 
 export interface CapacityRow {
   subscribers: number;
@@ -42,22 +44,12 @@ function snapshot(subs: LightSubscriber[]): CounterSnapshot {
   return subs.map((s) => s.received.map((c) => ({ packets: c.packets, highest: c.highestSeq, first: c.firstSeq })));
 }
 
-function portTotals(subs: LightSubscriber[]): { received: number; batches: number } {
-  let received = 0;
-  let batches = 0;
-  for (const s of subs) {
-    const c = s.portCounters();
-    received += c?.received ?? 0;
-    batches += c?.batches ?? 0;
-  }
-  return { received, batches };
-}
-
-async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; warmup: number; joinConcurrency: number }, dataPlane: string, progress: Progress): Promise<CapacityRow> {
+async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; warmup: number; joinConcurrency: number; perSocket: number }, dataPlane: string, progress: Progress): Promise<CapacityRow> {
   const setupStart = performance.now();
   const room = await shoal.createRoom();
   const cert = await dtlsCertificate();
   const subs: LightSubscriber[] = [];
+  const sockets = new LightSocketPool(o.perSocket);
   let publisher: C5Peer | undefined;
   try {
     publisher = new C5Peer({ wsUrl: shoal.wsUrl, token: await shoal.addPeer(room), name: 'publisher' });
@@ -70,7 +62,7 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
       Array.from({ length: Math.min(n, o.joinConcurrency) }, async () => {
         while (next < n) {
           const i = next++;
-          const s = new LightSubscriber({ wsUrl: shoal.wsUrl, token: await shoal.addPeer(room), name: `light-${i}`, certificate: cert });
+          const s = new LightSubscriber({ wsUrl: shoal.wsUrl, token: await shoal.addPeer(room), name: `light-${i}`, certificate: cert, sockets });
           subs.push(s);
           await s.connect(30_000);
           progress.update(`capacity N=${n}: ${++ready}/${n} subscribers connected`);
@@ -84,12 +76,12 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
     progress.update(`capacity N=${n}: ${subs.filter((s) => s.received.some((c) => c.packets > 0)).length}/${n} receiving after ${fixed(setupSeconds)} s; warm-up ${o.warmup} s`, true);
     await sleep(o.warmup * 1000);
 
-    const a = { cpu: cpuSample(shoal.pid), forwarded: (await shoal.scrape()).get('shoal_rtp_forwarded_total') ?? NaN, counters: snapshot(subs), ports: portTotals(subs) };
+    const a = { cpu: cpuSample(shoal.pid), forwarded: (await shoal.scrape()).get('shoal_rtp_forwarded_total') ?? NaN, counters: snapshot(subs), ports: sockets.totals() };
     const end = a.cpu.t + o.seconds * 1000;
     let prev = a;
     while (performance.now() < end) {
       await sleep(Math.min(1000, Math.max(0, end - performance.now())));
-      const cur = { cpu: cpuSample(shoal.pid), forwarded: (await shoal.scrape()).get('shoal_rtp_forwarded_total') ?? NaN, counters: snapshot(subs), ports: portTotals(subs) };
+      const cur = { cpu: cpuSample(shoal.pid), forwarded: (await shoal.scrape()).get('shoal_rtp_forwarded_total') ?? NaN, counters: snapshot(subs), ports: sockets.totals() };
       const c = cpuBetween(prev.cpu, cur.cpu);
       const r = receptionBetween(prev.counters, cur.counters, n);
       progress.update(
@@ -118,6 +110,7 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
   } finally {
     publisher?.close();
     for (const s of subs) s.close();
+    sockets.close();
     await shoal.deleteRoomsAndSettle([room]);
   }
 }
@@ -126,13 +119,14 @@ export const capacity: Scenario = {
   name: 'capacity',
   summary: '1 publisher (VP8 ~1 Mbit/s) → N light subscribers (count SRTP by RTP header, native UdpPort), N stepped up until ≥ 1 % loss; max N and streams per core of server CPU',
   usage,
-  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', plane: 'string', workers: 'number', smoke: 'bool' },
+  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'per-socket': 'number', plane: 'string', workers: 'number', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       subscribers: (f.subscribers as number[] | undefined) ?? [100, 200, 300, 500, 700],
       seconds: (f.seconds as number | undefined) ?? 10,
       warmup: (f.warmup as number | undefined) ?? 2,
       joinConcurrency: (f['join-concurrency'] as number | undefined) ?? 16,
+      perSocket: (f['per-socket'] as number | undefined) ?? 25,
     };
     if (f.smoke) Object.assign(o, { subscribers: [2], seconds: 3, warmup: 1 });
     const plane = planeFlag(f.plane);
@@ -183,7 +177,7 @@ export const capacity: Scenario = {
     const last = rows[rows.length - 1];
     return {
       title:
-        `capacity (1 publisher: VP8 25 fps × 4 × 1200 B, no audio → N light subscribers through the integrated TURN relay; ${o.seconds} s windows; ` +
+        `capacity (1 publisher: VP8 25 fps × 4 × 1200 B, no audio → N light subscribers through the integrated TURN relay, ${o.perSocket} per client socket/allocation; ${o.seconds} s windows; ` +
         `${runningPlane} data plane${plane === undefined ? '' : ` (asked: ${plane})`}; ${workersNote(workers)}CPU % is of one core; ${machine()})`,
       table: table(header, cells),
       notes: [
@@ -201,6 +195,7 @@ export const capacity: Scenario = {
         plane: runningPlane,
         planeRequested: plane ?? null,
         workers: workers ?? 0,
+        perSocket: o.perSocket,
         seconds: o.seconds,
         maxSubscribersUnderOnePercentLoss: best?.subscribers ?? null,
         streamsPerCore: Number.isFinite(streamsPerCore) ? streamsPerCore : null,
