@@ -1,0 +1,70 @@
+// Keeps the capacity scenario from rotting: `bench/cli.ts capacity --smoke` starts a Shoal child, sends the
+// fan-out source (1 publisher, VP8 ~100 packets/s) to 2 light subscribers (bench/clients/light-subscriber.ts:
+// TURN allocation shared on one client socket, ICE check, DTLS handshake, then SRTP counted by clear RTP
+// header through the native UdpPort) for a 3 s window, and the test checks the table and the RESULT
+// numbers: both subscribers received packets, no loss beyond what a loaded machine can explain.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from '../../src/dataplane/native-addon.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TIMEOUT_MS = 60_000;
+const addon = loadNativeAddon();
+
+describe('bench: cli.ts capacity --smoke', () => {
+  let child: ChildProcess | undefined;
+
+  after(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  test('2 light subscribers receive the publisher\'s packets and the RESULT carries the capacity numbers', { timeout: 70_000, skip: addon.addon ? false : `the native addon is needed (${addon.reason})` }, async () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', 'capacity', '--smoke'], {
+      cwd: REPO,
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let stdout = '';
+    let stderr = '';
+    proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((res, rej) => {
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        rej(new Error(`bench capacity --smoke did not finish in ${TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      }, TIMEOUT_MS);
+      proc.once('exit', (c) => {
+        clearTimeout(timer);
+        res(c);
+      });
+    });
+    const output = `stdout:\n${stdout}\nstderr:\n${stderr}`;
+    assert.equal(code, 0, `exit code ${code}\n${output}`);
+    assert.match(stdout, /\| N \| server CPU % \| CPU µs\/fwd pkt \| fwd pkts\/s \| loss % \| silent subs \| gen CPU % \|/, output);
+    assert.match(stdout, /^\| 2 \|\s+[\d.]+ \|/m, `a row for N=2\n${output}`);
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    assert.ok(line, output);
+    const result = JSON.parse(line.slice('RESULT '.length));
+    assert.equal(result.scenario, 'capacity');
+    assert.ok(result.plane === 'native' || result.plane === 'js', JSON.stringify(result));
+    assert.equal(result.rows.length, 1, JSON.stringify(result));
+    const row = result.rows[0];
+    assert.equal(row.subscribers, 2);
+    assert.equal(row.dataPlane, result.plane);
+    assert.equal(row.reception.activeStreams, 2, JSON.stringify(row));
+    assert.equal(row.reception.silentStreams, 0, JSON.stringify(row));
+    // ~100 video packets/s each for 3 s; well above zero even on a loaded machine.
+    assert.equal(row.reception.perPeer.length, 2);
+    for (const n of row.reception.perPeer) assert.ok(n > 100, `a light subscriber received only ${n} packets: ${JSON.stringify(row)}`);
+    assert.ok(row.reception.lossPercent >= 0 && row.reception.lossPercent < 5, JSON.stringify(row));
+    assert.ok(row.forwardedPerSec > 100, JSON.stringify(row));
+    assert.ok(row.serverCpuPercent > 0 && Number.isFinite(row.usPerForwardedPacket), JSON.stringify(row));
+    assert.ok(row.generatorCpuPercent > 0, JSON.stringify(row));
+    assert.ok(row.datagramsPerBatch >= 1, JSON.stringify(row));
+    assert.equal(result.maxSubscribersUnderOnePercentLoss, row.reception.lossPercent < 1 ? 2 : null);
+  });
+});
