@@ -283,6 +283,8 @@ function describeRow(r: { planes: Partial<Record<ShoalPlane, ShoalSide>>; janus:
 }
 
 const SIDE_LABEL: Record<Side, string> = { native: 'native', js: 'js', janus: 'Janus' };
+/** Short names for the order column. */
+const SIDE_SHORT: Record<Side, string> = { native: 'nat', js: 'js', janus: 'Jan' };
 
 /** The header of the side-by-side columns for the planes compared. */
 function sideHeader(planes: ShoalPlane[]): string[] {
@@ -311,7 +313,7 @@ function sideCells(planes: ShoalPlane[], r: { planes: Partial<Record<ShoalPlane,
     ...planes.map((p) => (r.ratios[p] === undefined ? '–' : `${fixed(r.ratios[p]!, 2)}×`)),
     ...planes.map((p) => v(p, (x) => fixed(x.clientCpuPercent, 0))),
     fixed(r.janus.clientCpuPercent, 0),
-    r.order.map((s) => SIDE_LABEL[s][0]!.toUpperCase()).join(','),
+    r.order.map((s) => SIDE_SHORT[s]).join(','),
   ];
 }
 
@@ -451,7 +453,7 @@ export const compare: Scenario = {
           (loadedRows.length === 0
             ? 'no test run or Chromium was running at the start or end of any measurement'
             : `other load (test run or Chromium) present around the measurements at N=${loadedRows.map((r) => r.subscribers).join(',')}`),
-        `"order": the sides in the order they ran (${sides.map((s) => `${SIDE_LABEL[s][0]!.toUpperCase()} = ${SIDE_LABEL[s]}`).join(', ')}), rotated by one per row. ` +
+        `"order": the sides in the order they ran (${sides.map((s) => `${SIDE_SHORT[s]} = ${s === 'janus' ? 'Janus' : `Shoal-${s}`}`).join(', ')}), rotated by one per row. ` +
           '"gen CPU %": the load generator\'s own CPU (one JS thread counting every packet; near 100 % it falls behind and losses may be its own). ' +
           '"other load": a test run or Chromium was seen when a measurement started or ended. "machine CPU % besides Shoal": ' +
           `busy CPU of everything but the Shoal server and the load generator during each Shoal window (${o.planes.join(' / ')}; % of one core; not measured for Janus).`,
