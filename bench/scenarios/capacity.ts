@@ -29,6 +29,9 @@ export interface CapacityRow {
   serverCpuPercent: number;
   usPerForwardedPacket: number;
   forwardedPerSec: number;
+  /** RTP the publisher sent and the server counted in (shoal_rtp_received_total), per second. */
+  publisherSentPerSec: number;
+  serverReceivedPerSec: number;
   generatorCpuPercent: number;
   otherCpuPercent: number;
   /** Generator CPU per packet the subscribers received, µs. */
@@ -76,12 +79,16 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
     progress.update(`capacity N=${n}: ${subs.filter((s) => s.received.some((c) => c.packets > 0)).length}/${n} receiving after ${fixed(setupSeconds)} s; warm-up ${o.warmup} s`, true);
     await sleep(o.warmup * 1000);
 
-    const a = { cpu: cpuSample(shoal.pid), forwarded: (await shoal.scrape()).get('shoal_rtp_forwarded_total') ?? NaN, counters: snapshot(subs), ports: sockets.totals() };
+    const sample = async () => {
+      const m = await shoal.scrape();
+      return { cpu: cpuSample(shoal.pid), forwarded: m.get('shoal_rtp_forwarded_total') ?? NaN, receivedByServer: m.get('shoal_rtp_received_total') ?? NaN, sent: publisher!.sent.rtp, counters: snapshot(subs), ports: sockets.totals() };
+    };
+    const a = await sample();
     const end = a.cpu.t + o.seconds * 1000;
     let prev = a;
     while (performance.now() < end) {
       await sleep(Math.min(1000, Math.max(0, end - performance.now())));
-      const cur = { cpu: cpuSample(shoal.pid), forwarded: (await shoal.scrape()).get('shoal_rtp_forwarded_total') ?? NaN, counters: snapshot(subs), ports: sockets.totals() };
+      const cur = await sample();
       const c = cpuBetween(prev.cpu, cur.cpu);
       const r = receptionBetween(prev.counters, cur.counters, n);
       progress.update(
@@ -99,6 +106,8 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
       serverCpuPercent: c.serverCpuPercent,
       usPerForwardedPacket: forwarded > 0 ? (c.serverCpuSeconds * 1e6) / forwarded : NaN,
       forwardedPerSec: forwarded / c.wall,
+      publisherSentPerSec: (prev.sent - a.sent) / c.wall,
+      serverReceivedPerSec: (prev.receivedByServer - a.receivedByServer) / c.wall,
       generatorCpuPercent: c.clientCpuPercent,
       otherCpuPercent: c.otherCpuPercent,
       generatorUsPerPacket: reception.received > 0 ? (c.clientCpuPercent / 100) * c.wall * 1e6 / reception.received : NaN,
@@ -159,11 +168,13 @@ export const capacity: Scenario = {
     const streamsPerCore = best ? best.subscribers / (best.serverCpuPercent / 100) : NaN;
     const planes = [...new Set(rows.map((r) => r.dataPlane))];
     const runningPlane = planes.length === 1 ? planes[0]! : planes.join('+');
-    const header = ['N', 'server CPU %', 'CPU µs/fwd pkt', 'fwd pkts/s', 'loss %', 'silent subs', 'gen CPU %', 'gen µs/rcv pkt', 'dgrams/batch', 'RSS MiB', 'setup s', 'other CPU %'];
+    const header = ['N', 'server CPU %', 'CPU µs/fwd pkt', 'pub pkts/s', 'server in pkts/s', 'fwd pkts/s', 'loss %', 'silent subs', 'gen CPU %', 'gen µs/rcv pkt', 'dgrams/batch', 'RSS MiB', 'setup s', 'other CPU %'];
     const cells = rows.map((r) => [
       String(r.subscribers),
       fixed(r.serverCpuPercent),
       fixed(r.usPerForwardedPacket),
+      fixed(r.publisherSentPerSec, 0),
+      fixed(r.serverReceivedPerSec, 0),
       fixed(r.forwardedPerSec, 0),
       fixed(r.reception.lossPercent, 2),
       String(r.reception.silentStreams),

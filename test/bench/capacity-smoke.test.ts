@@ -44,7 +44,7 @@ describe('bench: cli.ts capacity --smoke', () => {
     });
     const output = `stdout:\n${stdout}\nstderr:\n${stderr}`;
     assert.equal(code, 0, `exit code ${code}\n${output}`);
-    assert.match(stdout, /\| N \| server CPU % \| CPU µs\/fwd pkt \| fwd pkts\/s \| loss % \| silent subs \| gen CPU % \|/, output);
+    assert.match(stdout, /\| N \| server CPU % \| CPU µs\/fwd pkt \| pub pkts\/s \| server in pkts\/s \| fwd pkts\/s \| loss % \| silent subs \| gen CPU % \|/, output);
     assert.match(stdout, /^\| 2 \|\s+[\d.]+ \|/m, `a row for N=2\n${output}`);
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
     assert.ok(line, output);
@@ -62,6 +62,7 @@ describe('bench: cli.ts capacity --smoke', () => {
     for (const n of row.reception.perPeer) assert.ok(n > 100, `a light subscriber received only ${n} packets: ${JSON.stringify(row)}`);
     assert.ok(row.reception.lossPercent >= 0 && row.reception.lossPercent < 5, JSON.stringify(row));
     assert.ok(row.forwardedPerSec > 100, JSON.stringify(row));
+    assert.ok(row.publisherSentPerSec > 50 && row.serverReceivedPerSec > 50, JSON.stringify(row));
     assert.ok(row.serverCpuPercent > 0 && Number.isFinite(row.usPerForwardedPacket), JSON.stringify(row));
     assert.ok(row.generatorCpuPercent > 0, JSON.stringify(row));
     assert.ok(row.datagramsPerBatch >= 1, JSON.stringify(row));
