@@ -7,9 +7,13 @@
 
 namespace shoal {
 
+class UdpSocket;
+
 /** SrtpSession: SRTP/SRTCP protect and unprotect with per-stream cipher contexts (srtp_binding.cc). */
 void InitSrtp(Napi::Env env, Napi::Object exports);
 /** UdpPort: one UDP socket read with recvmmsg and written with sendmmsg on the thread's libuv loop (udp_binding.cc). */
 void InitUdpPort(Napi::Env env, Napi::Object exports);
+/** The socket of a UdpPort object (type-tagged at construction), or nullptr for any other value (udp_binding.cc). */
+UdpSocket* UdpSocketOf(napi_env env, napi_value port);
 
 }  // namespace shoal

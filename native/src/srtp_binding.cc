@@ -1,14 +1,18 @@
 // Node-API glue of the SRTP part: the `SrtpSession` class (NativeSrtpSession in
 // src/dataplane/native-addon.ts) wrapping one srtp::Session per object, registered by InitSrtp on each
-// environment's exports. Arguments are checked here (a wrong type or a length outside its Buffer throws:
+// environment's exports. Its send path (sendRtp/resendRtp) protects straight into a UdpPort's send
+// queue behind a TURN ChannelData header and keeps each frame sent in the transport's RtpHistory. Arguments are checked here (a wrong type or a length outside its Buffer throws:
 // caller bugs); packet content never throws, the core's length or negative code is returned as is.
 // What it must not do: hold SRTP logic (srtp.cc does), keep state in statics (each environment and each
 // object has its own), or copy packet bytes (the core reads and writes the caller's Buffers directly).
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "addon.h"
+#include "rtp_history.h"
 #include "srtp.h"
+#include "udp_port.h"
 
 namespace shoal {
 namespace {
@@ -56,7 +60,9 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
                        {InstanceMethod<&SrtpSessionWrap::ProtectRtp>("protectRtp"),
                         InstanceMethod<&SrtpSessionWrap::UnprotectRtp>("unprotectRtp"),
                         InstanceMethod<&SrtpSessionWrap::ProtectRtcp>("protectRtcp"),
-                        InstanceMethod<&SrtpSessionWrap::UnprotectRtcp>("unprotectRtcp")});
+                        InstanceMethod<&SrtpSessionWrap::UnprotectRtcp>("unprotectRtcp"),
+                        InstanceMethod<&SrtpSessionWrap::SendRtp>("sendRtp"),
+                        InstanceMethod<&SrtpSessionWrap::ResendRtp>("resendRtp")});
   }
 
   /** new SrtpSession(profile, txKeys, rxKeys): the keys are copied into the cipher contexts. */
@@ -98,12 +104,84 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
     return Napi::Number::New(info.Env(), ((*session_).*call)(buf, len));
   }
 
+  /** The UdpPort argument's socket and the IPv4 destination and ChannelData channel of args [first, first+2]. */
+  UdpSocket* Route(const Napi::CallbackInfo& info, size_t first, UdpDest* dest, uint16_t* channel) {
+    UdpSocket* socket = UdpSocketOf(info.Env(), info[0]);
+    if (socket == nullptr) throw Napi::TypeError::New(info.Env(), "port must be a UdpPort");
+    const size_t ip4 = IndexArg(info, first, "ip4", 4294967295.0);
+    const size_t port = IndexArg(info, first + 1, "port", 65535.0);
+    const size_t ch = IndexArg(info, first + 2, "channel", 0x7fff);
+    if (ch < 0x4000) throw Napi::RangeError::New(info.Env(), "channel must be a TURN channel number (0x4000-0x7FFF)");
+    *channel = static_cast<uint16_t>(ch);
+    return socket->Dest4(static_cast<uint32_t>(ip4), static_cast<int64_t>(port), dest) ? socket : nullptr;
+  }
+
+  /** Writes the 4-byte ChannelData header (channel, length) in front of a frame of `len` bytes. */
+  static void ChannelHeader(uint8_t* at, uint16_t channel, size_t len) {
+    at[0] = static_cast<uint8_t>(channel >> 8);
+    at[1] = static_cast<uint8_t>(channel);
+    at[2] = static_cast<uint8_t>(len >> 8);
+    at[3] = static_cast<uint8_t>(len);
+  }
+
+  /**
+   * sendRtp(port, src, len, ip4, destPort, channel): protects the plaintext RTP packet src[0, len) into the
+   * port's send queue as ChannelData on `channel` to ip4:destPort and keeps the frame for resendRtp;
+   * returns the SRTP length, or a negative code (SRTP_NOT_SENT: no room in the queue or a bad destination).
+   */
+  Napi::Value SendRtp(const Napi::CallbackInfo& info) {
+    UdpDest dest;
+    uint16_t channel = 0;
+    UdpSocket* socket = Route(info, 3, &dest, &channel);
+    uint8_t* src = nullptr;
+    size_t srcSize = 0;
+    BufferArg(info, 1, "src", &src, &srcSize);
+    const size_t len = IndexArg(info, 2, "len", static_cast<double>(srcSize));
+    const size_t room = len + kMaxSrtpGrowth;
+    uint8_t* out = socket == nullptr || room + 4 > kUdpMaxSend ? nullptr : socket->Reserve(room + 4, &dest);
+    if (out == nullptr) return Napi::Number::New(info.Env(), kNotSent);
+    const int n = session_->ProtectRtp(src, len, out + 4, room);
+    if (n > 0) {
+      ChannelHeader(out, channel, static_cast<size_t>(n));
+      if (!history_) history_ = std::make_unique<RtpHistory>();
+      const uint16_t seq = static_cast<uint16_t>((src[2] << 8) | src[3]);
+      const uint32_t ssrc = (static_cast<uint32_t>(src[8]) << 24) | (static_cast<uint32_t>(src[9]) << 16) | (static_cast<uint32_t>(src[10]) << 8) | src[11];
+      history_->Put(ssrc, seq, out + 4, static_cast<size_t>(n));
+      socket->Commit(static_cast<size_t>(n) + 4);
+    }
+    return Napi::Number::New(info.Env(), n);
+  }
+
+  /** resendRtp(port, ssrc, seq, ip4, destPort, channel): queues the kept frame again; its length, or SRTP_NOT_SENT (not kept). */
+  Napi::Value ResendRtp(const Napi::CallbackInfo& info) {
+    UdpDest dest;
+    uint16_t channel = 0;
+    UdpSocket* socket = Route(info, 3, &dest, &channel);
+    const uint32_t ssrc = static_cast<uint32_t>(IndexArg(info, 1, "ssrc", 4294967295.0));
+    const uint16_t seq = static_cast<uint16_t>(IndexArg(info, 2, "seq", 65535.0));
+    size_t len = 0;
+    const uint8_t* frame = history_ ? history_->Get(ssrc, seq, &len) : nullptr;
+    uint8_t* out = frame == nullptr || socket == nullptr ? nullptr : socket->Reserve(len + 4, &dest);
+    if (out == nullptr) return Napi::Number::New(info.Env(), kNotSent);
+    ChannelHeader(out, channel, len);
+    std::memcpy(out + 4, frame, len);
+    socket->Commit(len + 4);
+    return Napi::Number::New(info.Env(), static_cast<double>(len));
+  }
+
   Napi::Value ProtectRtp(const Napi::CallbackInfo& info) { return CallProtect(info, &srtp::Session::ProtectRtp); }
   Napi::Value UnprotectRtp(const Napi::CallbackInfo& info) { return CallUnprotect(info, &srtp::Session::UnprotectRtp); }
   Napi::Value ProtectRtcp(const Napi::CallbackInfo& info) { return CallProtect(info, &srtp::Session::ProtectRtcp); }
   Napi::Value UnprotectRtcp(const Napi::CallbackInfo& info) { return CallUnprotect(info, &srtp::Session::UnprotectRtcp); }
 
+  /** An SRTP packet is at most this much longer than its plaintext (a GCM tag; HMAC tags are 10). */
+  static constexpr size_t kMaxSrtpGrowth = 16;
+  /** sendRtp/resendRtp: nothing was queued (SRTP_NOT_SENT in native-addon.ts). */
+  static constexpr int kNotSent = -5;
+
   std::unique_ptr<srtp::Session> session_;
+  /** Frames sent through sendRtp, for resendRtp (made on the first send: receive-only sessions need none). */
+  std::unique_ptr<RtpHistory> history_;
 };
 
 }  // namespace

@@ -28,6 +28,9 @@ constexpr int kBatchesPerEvent = 8;
 
 class UdpPort;
 
+/** Marks UdpPort objects, so UdpSocketOf can tell them from any other object (napi_type_tag_object). */
+constexpr napi_type_tag kUdpPortTag = {0x5e0a1c7d3b2f4e61ULL, 0x9d84a2c6f1b3e057ULL};
+
 /** The libuv side of a bound port: libuv owns it from uv_close until its close callback frees it. */
 struct PollHandle {
   uv_poll_t poll;
@@ -70,7 +73,11 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
     onBatch_ = Napi::Persistent(info[0].As<Napi::Function>());
     meta_ = Napi::Persistent(info[1].As<Napi::Object>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "shoal.UdpPort", info.This().As<Napi::Object>());
+    if (napi_type_tag_object(env, info.This(), &kUdpPortTag) != napi_ok) throw Napi::Error::New(env, "UdpPort: cannot tag the object");
   }
+
+  /** The socket (for SrtpSession's send path, which writes SRTP packets straight into its queue). */
+  UdpSocket& Socket() { return socket_; }
 
   ~UdpPort() override { Close(); }
 
@@ -296,5 +303,13 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
 }  // namespace
 
 void InitUdpPort(Napi::Env env, Napi::Object exports) { exports.Set("UdpPort", UdpPort::Define(env)); }
+
+UdpSocket* UdpSocketOf(napi_env env, napi_value port) {
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, port, &kUdpPortTag, &tagged) != napi_ok || !tagged) return nullptr;
+  void* wrapped = nullptr;
+  if (napi_unwrap(env, port, &wrapped) != napi_ok || wrapped == nullptr) return nullptr;
+  return &static_cast<UdpPort*>(wrapped)->Socket();
+}
 
 }  // namespace shoal

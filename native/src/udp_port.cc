@@ -240,7 +240,34 @@ bool UdpSocket::Queue(const uint8_t* frame, size_t frameLen, uint64_t offset, ui
   return true;
 }
 
+uint8_t* UdpSocket::Reserve(size_t maxLen, const UdpDest* dest) {
+  reserved_ = false;
+  if (fd_ < 0 || dest == nullptr || dest->len == 0 || maxLen > kUdpMaxSend) {
+    counters_.sendDropped++;
+    return nullptr;
+  }
+  if (queued_ == kUdpSendQueue || UdpAlign8(sendUsed_) + maxLen > kUdpSendBufferBytes) Flush();
+  reserved_ = true;
+  reservedAt_ = UdpAlign8(sendUsed_);
+  reservedMax_ = maxLen;
+  reservedDest_ = *dest;
+  return sendBuffer_.get() + reservedAt_;
+}
+
+void UdpSocket::Commit(size_t len) {
+  if (!reserved_ || len > reservedMax_ || queued_ == kUdpSendQueue) return;
+  reserved_ = false;
+  sendIov_[queued_].iov_base = sendBuffer_.get() + reservedAt_;
+  sendIov_[queued_].iov_len = len;
+  sendDest_[queued_] = reservedDest_;
+  sendMsgs_[queued_].msg_hdr.msg_namelen = reservedDest_.len;
+  sendMsgs_[queued_].msg_len = 0;
+  queued_++;
+  sendUsed_ = reservedAt_ + len;
+}
+
 int UdpSocket::Flush() {
+  reserved_ = false;
   int start = 0;
   int sent = 0;
   while (start < queued_ && fd_ >= 0) {

@@ -109,6 +109,15 @@ class UdpSocket {
    * first. Returns true when it was queued.
    */
   bool Queue(const uint8_t* frame, size_t frameLen, uint64_t offset, uint64_t length, const UdpDest* dest);
+  /**
+   * Room for one datagram of up to maxLen bytes to dest at the end of the send queue (a full queue is
+   * written first), for a caller that builds the datagram in place (the SRTP send path); null (counted in
+   * sendDropped) for a bad dest, maxLen over kUdpMaxSend or a closed socket. Nothing is queued until
+   * Commit; another Reserve or a Flush forgets an uncommitted reservation.
+   */
+  uint8_t* Reserve(size_t maxLen, const UdpDest* dest);
+  /** Queues the reserved datagram with its final length (at most the maxLen reserved). */
+  void Commit(size_t len);
   /** Writes everything queued with sendmmsg (refused datagrams are counted and skipped); returns how many went out. */
   int Flush();
   /** Datagrams waiting in the send queue. */
@@ -138,6 +147,11 @@ class UdpSocket {
   iovec sendIov_[kUdpSendQueue];
   UdpDest sendDest_[kUdpSendQueue];
   int queued_ = 0;
+  // A reservation (Reserve → Commit): where it starts, its room and its destination.
+  bool reserved_ = false;
+  size_t reservedAt_ = 0;
+  size_t reservedMax_ = 0;
+  UdpDest reservedDest_;
 };
 
 }  // namespace shoal

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The seam's version; native/src/addon.cc exports the same number as `abi`. */
-export const SEAM_ABI = 1;
+export const SEAM_ABI = 2;
 
 /** Session keys of one direction, derived in TypeScript (srtp-kdf.ts) from the DTLS-SRTP master key. */
 export interface NativeSrtpKeys {
@@ -25,6 +25,8 @@ export const SRTP_MALFORMED = -1;
 export const SRTP_AUTH_FAILED = -2;
 export const SRTP_REPLAYED = -3;
 export const SRTP_NO_ROOM = -4;
+/** sendRtp/resendRtp: nothing was queued (no room, a bad destination, or a frame no longer kept). */
+export const SRTP_NOT_SENT = -5;
 
 /**
  * One DTLS-SRTP session (native/src/srtp_binding.cc): protects with the local keys, unprotects with the
@@ -38,6 +40,14 @@ export interface NativeSrtpSession {
   unprotectRtp(buf: Buffer, len: number): number;
   protectRtcp(src: Buffer, len: number, dst: Buffer, dstOffset: number): number;
   unprotectRtcp(buf: Buffer, len: number): number;
+  /**
+   * The send path: protects plaintext `src[0, len)` straight into `port`'s send queue as TURN ChannelData
+   * on `channel` (0x4000-0x7FFF) to `ip4`:`destPort`, and keeps the SRTP frame (by SSRC and sequence
+   * number) for resendRtp; returns the SRTP length or a negative code (SRTP_NOT_SENT: nothing queued).
+   */
+  sendRtp(port: NativeUdpPort, src: Buffer, len: number, ip4: number, destPort: number, channel: number): number;
+  /** Queues the kept frame of (ssrc, seq) again, as sent; its length, or SRTP_NOT_SENT when it is no longer kept. */
+  resendRtp(port: NativeUdpPort, ssrc: number, seq: number, ip4: number, destPort: number, channel: number): number;
 }
 
 /** Words per received datagram in a UdpPort's meta array: offset, length, family (4|6), port, address (1 or 4 words). */

@@ -8,7 +8,9 @@ import type { PacketSlab } from '../media/transport/packet-slab.js';
 import { SrtpError } from '../media/transport/srtp-error.js';
 import { deriveSessionKeys } from '../media/transport/srtp-kdf.js';
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, type SrtpKeys, type SrtpProfile } from '../media/transport/srtp.js';
-import type { SrtpSession, SrtpSessionFactory } from '../media/transport/srtp-session.js';
+import type { DirectFrame, SrtpSession, SrtpSessionFactory } from '../media/transport/srtp-session.js';
+import type { UdpRoute } from '../turn/udp-route.js';
+import type { NativeUdpTarget } from './native-udp.js';
 
 /** Bytes an SRTCP packet grows by at most: the E+index word and a GCM tag. */
 const RTCP_GROWTH = 4 + 16;
@@ -55,6 +57,26 @@ export class NativeSrtp implements SrtpSession {
     const n = this.session.protectRtcp(packet, packet.length, out, 0);
     if (n < 0) throw failure(n, 'SRTCP');
     return out.subarray(0, n);
+  }
+
+  sendDirect(route: UdpRoute, packet: Buffer, len: number): DirectFrame | undefined {
+    const t = route.target as NativeUdpTarget;
+    const n = this.session.sendRtp(t.port, packet, len, t.ip4, t.destPort, route.channel);
+    if (n < 0) return undefined;
+    route.stats.packetsOut++;
+    route.stats.bytesOut += n + 4;
+    t.socket.queuedDirect();
+    return { length: n, ssrc: ((packet[8]! << 24) | (packet[9]! << 16) | (packet[10]! << 8) | packet[11]!) >>> 0, seq: (packet[2]! << 8) | packet[3]! };
+  }
+
+  resendDirect(route: UdpRoute, frame: DirectFrame): boolean {
+    const t = route.target as NativeUdpTarget;
+    const n = this.session.resendRtp(t.port, frame.ssrc, frame.seq, t.ip4, t.destPort, route.channel);
+    if (n < 0) return false;
+    route.stats.packetsOut++;
+    route.stats.bytesOut += n + 4;
+    t.socket.queuedDirect();
+    return true;
   }
 
   unprotectRtcp(packet: Buffer): Buffer {

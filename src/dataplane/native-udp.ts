@@ -12,6 +12,14 @@ import { UDP_MAX_BATCH, UDP_META_WORDS, type NativeAddon, type NativeUdpCounters
 /** Source objects kept at most (a flood of spoofed sources only costs a rebuild after this many). */
 const MAX_SOURCES = 65_536;
 
+/** The direct-send target of an IPv4 source (NativeSrtp writes SRTP straight into the port's queue). */
+export interface NativeUdpTarget {
+  readonly socket: NativeUdpSocket;
+  readonly port: NativeUdpPort;
+  readonly ip4: number;
+  readonly destPort: number;
+}
+
 interface NativeSource extends UdpSource {
   /** IPv4 address (host order), or -1 for IPv6. */
   readonly ip4: number;
@@ -65,6 +73,21 @@ export class NativeUdpSocket implements UdpSocket {
     const s = to as NativeSource;
     if (s.ip6 === undefined) this.port.send(frame, 0, frame.length, s.ip4, s.port);
     else this.port.send6(frame, 0, frame.length, s.ip6, s.port);
+    if (!this.inBatch && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  /** IPv4 sources only (the send path writes ChannelData to an IPv4 destination). */
+  directTarget(to: UdpSource): NativeUdpTarget | undefined {
+    const s = to as NativeSource;
+    if (this.closed || s.ip6 !== undefined || s.ip4 === undefined) return undefined;
+    return { socket: this, port: this.port, ip4: s.ip4, destPort: s.port };
+  }
+
+  /** Something was queued on the port directly: make sure it is written (after this batch, or at the end of this task). */
+  queuedDirect(): void {
     if (!this.inBatch && !this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushNow);

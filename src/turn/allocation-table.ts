@@ -9,11 +9,14 @@ import type { ClientConn } from './turn-sockets.js';
 import type { TurnStats } from './turn-stats.js';
 import { parseTurnUsername } from './turn-credentials.js';
 import type { ClientRef, VirtualEndpoint, VirtualReply } from './virtual-endpoint.js';
+import type { UdpRoute } from './udp-route.js';
 
 /** The reply function handed to `endpoint` for an allocation's packets to one virtual port. */
 export interface EndpointReply {
   endpoint: VirtualEndpoint;
   reply: VirtualReply;
+  /** The fast-path route last handed out for it (udp-route.ts), marked dead with the allocation. */
+  route?: UdpRoute;
 }
 
 /** Everything the server keeps for one allocation. */
@@ -25,6 +28,8 @@ export interface AllocationEntry {
   ref: ClientRef;
   /** Reply functions by virtual port, made once and reused for every packet (kept by the relay). */
   replies: Map<number, EndpointReply>;
+  /** Set when the allocation is deleted (its fast-path routes die with it). */
+  deleted?: boolean;
 }
 
 export interface NewAllocation {
@@ -112,6 +117,8 @@ export class AllocationTable {
 
   delete(entry: AllocationEntry, reason: string): void {
     if (this.byId.get(entry.alloc.id) !== entry) return;
+    entry.deleted = true;
+    for (const r of entry.replies.values()) if (r.route) r.route.dead = true;
     this.byId.delete(entry.alloc.id);
     if (this.byClient.get(entry.conn.key) === entry) this.byClient.delete(entry.conn.key);
     this.ports.release(entry.alloc.relayed.port);

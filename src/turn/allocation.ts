@@ -128,6 +128,12 @@ export class Allocation {
     return b && now < b.expiresAt ? b.peer : undefined;
   }
 
+  /** The live binding of `peer` (its channel and when it expires), if any. */
+  bindingOfPeer(peer: TransportAddress, now: number): { channel: number; expiresAt: number } | undefined {
+    const b = this.byPeer.get(peerKey(peer));
+    return b && now < b.expiresAt ? b : undefined;
+  }
+
   /** The channel bound to `peer`, if the binding is live. */
   channelOfPeer(peer: TransportAddress, now: number): number | undefined {
     const b = this.byPeer.get(peerKey(peer));

@@ -3,6 +3,7 @@
 // callbacks through which packets and closed connections reach it.
 // What it must not do: hold code; turn-sockets.ts re-exports these names for the rest of src/turn.
 import type { TransportAddress } from './stun-protocol.js';
+import type { UdpSocket, UdpSource } from './udp-socket.js';
 
 /** One client transport 5-tuple (a UDP source address, or one TCP or TLS connection). */
 export interface ClientConn {
@@ -12,6 +13,8 @@ export interface ClientConn {
   /** As reported in XOR-MAPPED-ADDRESS (IPv4-mapped IPv6 unwrapped). */
   remote: TransportAddress;
   send(frame: Buffer): void;
+  /** UDP only: the socket and source behind send(), for the fast path's routes (udp-route.ts). */
+  udp?: { socket: UdpSocket; source: UdpSource };
 }
 
 /** What the sockets hand to the server. */

@@ -5,6 +5,7 @@
 // the TLS handshake counts against the authentication deadline.
 // What it must not do: parse STUN beyond framing, throw out of a socket handler, accept before
 // startServing() or after close(), or keep a connection the guard has closed.
+import { unwrapMappedIp } from './udp-socket.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
@@ -22,9 +23,6 @@ export interface TlsIdentity {
   cert: string | Buffer;
 }
 
-export function unwrapMappedIp(ip: string): string {
-  return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-}
 
 export class StreamSockets {
   private readonly sockets = new Set<net.Socket>();

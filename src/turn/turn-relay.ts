@@ -2,13 +2,15 @@
 // port from the shared pool, never bound), Send indications and ChannelData from allocations handed to
 // the endpoint registered at their peer address, and the endpoint's replies sent back to the client as
 // ChannelData (framed in place when the reply leaves REPLY_HEADROOM bytes in front, over UDP) or as Data
-// indications. The reply function for an (allocation, virtual port) is made once and reused.
+// indications. The reply function for an (allocation, virtual port) is made once and reused; for UDP with
+// a channel bound it also offers a fast-path route (udp-route.ts) that the native plane writes to directly.
 // What it must not do: relay anything to the real network (peers that are not registered virtual
 // addresses are dropped), deliver without a live allocation and permission, allocate a closure per
 // packet, let a throwing endpoint escape (it is counted in stats.endpointErrors and logged at most once
 // a second: relayed garbage must not flood the log), or send on a released address or a deleted allocation.
 import type { Logger } from '../log/logger.js';
-import type { AllocationEntry, AllocationTable } from './allocation-table.js';
+import type { AllocationEntry, AllocationTable, EndpointReply } from './allocation-table.js';
+import { routeUsable, type UdpRoute } from './udp-route.js';
 import { decodeChannelData, encodeChannelData } from './channel-data.js';
 import { unknownRequiredAttributes } from './known-attributes.js';
 import { decodeXorAddress, encodeXorAddress } from './stun-attributes.js';
@@ -19,6 +21,9 @@ import type { PortPool } from './port-pool.js';
 import type { ClientConn } from './turn-sockets.js';
 import type { TurnStats } from './turn-stats.js';
 import type { VirtualEndpoint, VirtualReply } from './virtual-endpoint.js';
+
+/** A fast-path route is re-checked at least this often (allocation, channel and permission state). */
+const ROUTE_TTL_MS = 1000;
 
 /** DATA must fit in one STUN message next to XOR-PEER-ADDRESS. */
 const MAX_REPLY_BYTES = 0xffff - 64;
@@ -155,15 +160,47 @@ export class VirtualRelay {
     const cached = entry.replies.get(port);
     if (cached !== undefined && cached.endpoint === endpoint) return cached.reply;
     const from: TransportAddress = { address: this.advertisedIp, port };
-    const reply: VirtualReply = (framed, headroom = 0) => this.sendReply(entry, from, endpoint, framed, headroom);
-    entry.replies.set(port, { endpoint, reply });
-    return reply;
+    const cachedReply: EndpointReply = { endpoint, reply: undefined as unknown as VirtualReply };
+    cachedReply.reply = Object.assign((framed: Buffer, headroom = 0) => this.sendReply(entry, from, endpoint, framed, headroom), {
+      route: () => this.routeFor(entry, from, cachedReply),
+    });
+    entry.replies.set(port, cachedReply);
+    return cachedReply.reply;
+  }
+
+  /**
+   * The fast-path route of `entry`'s replies from `from` (the checks sendReply makes, done once for up to
+   * ROUTE_TTL_MS): UDP with a live channel binding only; undefined otherwise (replies go through sendReply).
+   */
+  private routeFor(entry: AllocationEntry, from: TransportAddress, cached: EndpointReply): UdpRoute | undefined {
+    const now = Date.now();
+    if (routeUsable(cached.route, now)) return cached.route;
+    cached.route = undefined;
+    if (this.virtuals.get(from.port) !== cached.endpoint || !this.allocations.has(entry) || entry.alloc.isExpired(now)) return undefined;
+    const udp = entry.conn.udp;
+    const binding = entry.alloc.bindingOfPeer(from, now);
+    if (udp === undefined || binding === undefined) return undefined;
+    const target = udp.socket.directTarget?.(udp.source);
+    if (target === undefined) return undefined;
+    cached.route = {
+      socket: udp.socket,
+      to: udp.source,
+      channel: binding.channel,
+      until: Math.min(now + ROUTE_TTL_MS, entry.alloc.expiresAt, binding.expiresAt),
+      dead: false,
+      target,
+      stats: this.stats,
+    };
+    return cached.route;
   }
 
   /** Drops the cached reply functions of a released registration (those already handed out stay inert). */
   private forgetReplies(port: number, endpoint: VirtualEndpoint): void {
     for (const entry of this.allocations.entries()) {
-      if (entry.replies.get(port)?.endpoint === endpoint) entry.replies.delete(port);
+      const cached = entry.replies.get(port);
+      if (cached?.endpoint !== endpoint) continue;
+      if (cached.route) cached.route.dead = true;
+      entry.replies.delete(port);
     }
   }
 

@@ -64,6 +64,7 @@ export class TurnSockets {
       transport: 'udp',
       remote: { address: from.address, port: from.port },
       send: (frame) => this.sendUdp(frame, from),
+      udp: { socket: this.udp!, source: from },
     };
     this.traffic.packet(conn, msg);
   }

@@ -7,7 +7,6 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { unwrapMappedIp } from './stream-sockets.js';
 
 /** Where a datagram came from; the same object may be handed out again for the same source. */
 export interface UdpSource {
@@ -23,11 +22,18 @@ export interface UdpSocket {
   bind(port: number, ip: string, bufferBytes: number): Promise<number>;
   /** Sends `frame` to a source this socket reported. */
   send(frame: Buffer, to: UdpSource): void;
+  /** The data plane's handle for writing to `to` without this object (the native plane's send path); undefined: none. */
+  directTarget?(to: UdpSource): unknown;
   close(): Promise<void>;
 }
 
 /** `onMessage` gets each datagram (a Buffer it may keep) and its source. */
 export type UdpSocketFactory = (onMessage: (msg: Buffer, from: UdpSource) => void, log: Logger) => UdpSocket;
+
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) as the IPv4 address it carries; any other address as it is. */
+export function unwrapMappedIp(ip: string): string {
+  return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+}
 
 interface DgramSource extends UdpSource {
   readonly rawAddress: string;

@@ -4,6 +4,7 @@
 // Router; it announces nothing and sends no packet itself. Its Downlink estimates the client's bandwidth
 // from transport-cc feedback and fits the consumers into it (layers, pauses). A video line that offers
 // rtx for the codec (and NACK) is answered with it and an RTX SSRC (FID group): its consumer resends on it.
+import type { SentFrame } from '../transport/srtp-session.js';
 import { randomBytes } from 'node:crypto';
 import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
 import { Downlink } from '../sfu/bwe/downlink.js';
@@ -29,8 +30,8 @@ export interface OutboundDeps {
   /** The receiving peer (its consumers' quality labels). */
   peerId: string;
   /** The session's RTP send path (see ConsumerParams.send / resend). */
-  send(packet: Buffer, length: number): Buffer | undefined;
-  resend(frame: Buffer): void;
+  send(packet: Buffer, length: number): SentFrame | undefined;
+  resend(frame: SentFrame): void;
   /** The CNAME of every stream this session sends. */
   cname: string;
   /** A consumer switched simulcast variant (the client is told with encodingSwitched; lowered = for bandwidth). */

@@ -20,6 +20,7 @@ import { RetransmitBuffer } from './retransmit-buffer.js';
 import { RtxStream } from './rtx-stream.js';
 import { VARIANT_BIT, type RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
+import type { SentFrame } from '../transport/srtp-session.js';
 
 /**
  * Sent frames kept per consumer for NACKs: 5 s of a 100 packets/s stream, 1.3 s at 400 packets/s; a
@@ -49,8 +50,8 @@ export interface ConsumerParams {
    * Sends the plaintext packet `packet[0, length)`; `packet` is scratch, valid only during the call.
    * Returns what to keep for retransmission (handed to `resend` when NACKed), or undefined if nothing was sent.
    */
-  send: (packet: Buffer, length: number) => Buffer | undefined;
-  resend: (kept: Buffer) => void;
+  send: (packet: Buffer, length: number) => SentFrame | undefined;
+  resend: (kept: SentFrame) => void;
   /** The subscriber negotiated NACK for this codec: keep sent frames to answer it (else keep none). */
   nack: boolean;
   /** The subscriber negotiated rtx for this codec (with NACK): resend NACKed packets on this RTX stream (RFC 4588). */
@@ -104,7 +105,7 @@ export class Consumer implements RtpSink {
   private started = false;
   /** Set by start(): until the subscriber's transport can receive, nothing is forwarded (a keyframe sent into the void would be lost). */
   private ready = false;
-  private readonly rtx: RetransmitBuffer | undefined;
+  private readonly rtx: RetransmitBuffer<SentFrame> | undefined;
   private closed = false;
   private packetsSent = 0;
   private octetsSent = 0;
@@ -129,7 +130,7 @@ export class Consumer implements RtpSink {
     private readonly p: ConsumerParams,
   ) {
     this.targetVariant = p.targetVariant;
-    this.rtx = p.nack ? new RetransmitBuffer(RETRANSMIT_PACKETS) : undefined;
+    this.rtx = p.nack ? new RetransmitBuffer<SentFrame>(RETRANSMIT_PACKETS) : undefined;
     this.stats = p.stats ?? emptyMediaStats();
     this.rtxOut = p.rtx && new RtxStream({ ...p.rtx, send: p.send, transportCc: p.transportCc, stats: this.stats }, scratch);
   }
@@ -262,7 +263,8 @@ export class Consumer implements RtpSink {
         continue;
       }
       this.stats.rtpRetransmitted++;
-      if (this.rtxOut) this.retransmittedBytes += this.rtxOut.resend(packet, now);
+      // With an RTX stream the buffer holds plaintext copies (Buffers), resent on it afresh.
+      if (this.rtxOut) this.retransmittedBytes += this.rtxOut.resend(packet as Buffer, now);
       else {
         this.retransmittedBytes += packet.length;
         this.p.resend(packet);

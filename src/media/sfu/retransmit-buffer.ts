@@ -20,9 +20,14 @@ export interface ResendBudget {
   maxAgeMs: number;
 }
 
-export class RetransmitBuffer {
+/** What it keeps per packet: anything with a length (a Buffer, or the native plane's handle of a frame it keeps). */
+export interface Retained {
+  readonly length: number;
+}
+
+export class RetransmitBuffer<T extends Retained = Buffer> {
   readonly capacity: number;
-  private readonly packets: (Buffer | undefined)[];
+  private readonly packets: (T | undefined)[];
   /** Unwrapped sequence number held by each slot; −1 = empty. */
   private readonly slotSeq: Float64Array;
   /** Newest unwrapped sequence number put; −1 = nothing put since construction/clear. */
@@ -37,7 +42,7 @@ export class RetransmitBuffer {
       throw new RangeError('RetransmitBuffer: capacity must be an integer in 1..32768');
     }
     this.capacity = capacity;
-    this.packets = new Array<Buffer | undefined>(capacity).fill(undefined);
+    this.packets = new Array<T | undefined>(capacity).fill(undefined);
     this.slotSeq = new Float64Array(capacity).fill(-1);
     this.putAt = new Float64Array(capacity);
     this.lastSentAt = new Float64Array(capacity);
@@ -49,7 +54,7 @@ export class RetransmitBuffer {
    * falls out of the window. A late put within the window fills its slot. A put more than N behind the
    * newest is taken as a restart of the numbering: the history is cleared and starts again at `seq`.
    */
-  put(seq: number, packet: Buffer, at = 0): void {
+  put(seq: number, packet: T, at = 0): void {
     seq &= 0xffff;
     let ext: number;
     if (this.newest < 0) {
@@ -75,7 +80,7 @@ export class RetransmitBuffer {
    * The packet under `seq` if `budget` allows resending it at `now` (same clock as put's `at`), counting
    * the resend; undefined if unknown, too old, resent too recently or too often.
    */
-  takeForResend(seq: number, now: number, budget: ResendBudget): Buffer | undefined {
+  takeForResend(seq: number, now: number, budget: ResendBudget): T | undefined {
     const slot = this.slotOf(seq);
     if (slot < 0) return undefined;
     if (now - this.putAt[slot]! > budget.maxAgeMs) return undefined;
@@ -87,7 +92,7 @@ export class RetransmitBuffer {
   }
 
   /** The packet put under `seq`, or undefined if it was never stored or has left the last-N window. */
-  get(seq: number): Buffer | undefined {
+  get(seq: number): T | undefined {
     const slot = this.slotOf(seq);
     return slot < 0 ? undefined : this.packets[slot];
   }

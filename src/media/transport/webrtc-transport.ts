@@ -16,7 +16,8 @@ import { isRtcp } from '../wire/rtp.js';
 import type { PacketSlab } from './packet-slab.js';
 import { SrtpContext } from './srtp.js';
 import { SrtpError } from './srtp-error.js';
-import type { SrtpSession, SrtpSessionFactory } from './srtp-session.js';
+import type { SentFrame, SrtpSession, SrtpSessionFactory } from './srtp-session.js';
+import { routeUsable, type UdpRoute } from '../../turn/udp-route.js';
 import type { MediaStats } from '../sfu/media-stats.js';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'closed';
@@ -57,6 +58,9 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
   private readonly pipe: DtlsPipe;
   private readonly dtls: DtlsServer;
   private srtp: SrtpSession | undefined;
+  /** The native send path's route for `routePath` (re-asked when it lapses or the path moves). */
+  private route: UdpRoute | undefined;
+  private routePath: VirtualReply | undefined;
   private remoteFingerprint: string | undefined;
   private awaitingRestart = false;
 
@@ -194,12 +198,18 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
    * malformed). Returns the frame sent (the SRTP packet behind REPLY_HEADROOM bytes), which resendRtp
    * sends again unchanged, or undefined if nothing was sent.
    */
-  sendRtp(packet: Buffer, length = packet.length): Buffer | undefined {
+  sendRtp(packet: Buffer, length = packet.length): SentFrame | undefined {
     const path = this.path;
-    if (!this.srtp || !path) return undefined;
+    const srtp = this.srtp;
+    if (!srtp || !path) return undefined;
+    // The native plane's send path: protect and write in one call, on the route the relay vouched for.
+    if (srtp.sendDirect !== undefined && path.route !== undefined) {
+      const route = this.directRoute(path);
+      if (route !== undefined) return srtp.sendDirect(route, packet, length);
+    }
     let out: Buffer;
     try {
-      out = this.srtp.protectRtp(packet, REPLY_HEADROOM, length);
+      out = srtp.protectRtp(packet, REPLY_HEADROOM, length);
     } catch (err) {
       this.log.trace({ err: (err as Error).message }, 'SRTP encrypt failed');
       return undefined;
@@ -209,8 +219,22 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
   }
 
   /** Sends a frame sendRtp returned once more (a retransmission keeps its SRTP index, so its bytes). */
-  resendRtp(frame: Buffer): void {
-    if (this.state === 'connected') this.path?.(frame, REPLY_HEADROOM);
+  resendRtp(frame: SentFrame): void {
+    if (this.state !== 'connected') return;
+    if (Buffer.isBuffer(frame)) {
+      this.path?.(frame, REPLY_HEADROOM);
+      return;
+    }
+    const route = this.path && this.directRoute(this.path);
+    if (route !== undefined) this.srtp?.resendDirect?.(route, frame);
+  }
+
+  /** The fast-path route of `path` (the relay's, kept until it lapses or the path moves), if it has one. */
+  private directRoute(path: VirtualReply): UdpRoute | undefined {
+    if (this.routePath === path && routeUsable(this.route, Date.now())) return this.route;
+    this.routePath = path;
+    this.route = path.route?.();
+    return this.route;
   }
 
   sendRtcp(packet: Buffer): void {

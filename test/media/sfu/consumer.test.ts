@@ -44,7 +44,7 @@ function setup(rids: ('l' | 'm' | 'h')[] = []) {
       sent.push(copy);
       return copy;
     },
-    resend: (kept) => sent.push(kept),
+    resend: (kept) => sent.push(kept as Buffer),
     nack: true,
     onVariantSwitched: (l) => switched.push(l),
   });

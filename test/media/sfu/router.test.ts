@@ -33,7 +33,7 @@ function setup(stats: MediaStats = emptyMediaStats()) {
         sent.push(copy);
         return copy;
       },
-      resend: (kept) => resent.push(kept),
+      resend: (kept) => resent.push(kept as Buffer),
       nack: true,
       onVariantSwitched: () => {},
     });

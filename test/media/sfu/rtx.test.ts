@@ -75,7 +75,7 @@ function setup(rtx: boolean) {
       sent.push(copy);
       return Buffer.from('encrypted-frame');
     },
-    resend: (kept) => resent.push(kept),
+    resend: (kept) => resent.push(kept as Buffer),
     nack: true,
     rtx: rtx ? { ssrc: 0x5151, payloadType: 101 } : undefined,
     extensionMap: new Map(),
