@@ -58,7 +58,7 @@ class PortTurnClient extends AsyncTurnClient {
     private readonly serverIp: number,
     private readonly serverPort: number,
   ) {
-    super(5000);
+    super(10_000);
   }
 
   protected override sendBytes(buf: Buffer): void {
@@ -68,6 +68,12 @@ class PortTurnClient extends AsyncTurnClient {
 
   protected override streamFramed(): boolean {
     return false;
+  }
+
+  /** As AsyncTurnClient's, but over UDP: the request is sent again every 500 ms until answered (RFC 5389 §7.2.1, simplified). */
+  override sendAndWait(tid: Buffer, buf: Buffer, timeoutMs = 10_000): Promise<DecodedStun> {
+    const again = setInterval(() => this.sendBytes(buf), 500);
+    return super.sendAndWait(tid, buf, timeoutMs).finally(() => clearInterval(again));
   }
 
   feed(buf: Buffer): void {
@@ -163,8 +169,14 @@ export class LightSocketPool {
       const ready = socket.turn.allocate(entry.username, entry.password).then((r) => {
         if (r.cls !== StunClass.SuccessResponse) throw new Error('TURN Allocate refused');
       });
-      slot = { socket, ready };
-      list.push(slot);
+      const made = { socket, ready };
+      list.push(made);
+      // A socket whose allocation failed takes no further users.
+      ready.catch(() => {
+        list.splice(list.indexOf(made), 1);
+        socket.close();
+      });
+      slot = made;
     }
     slot.socket.users++;
     await slot.ready;

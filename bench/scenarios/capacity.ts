@@ -32,12 +32,20 @@ export interface CapacityRow {
   /** RTP the publisher sent and the server counted in (shoal_rtp_received_total), per second. */
   publisherSentPerSec: number;
   serverReceivedPerSec: number;
+  /** Packets the subscribers received ÷ (packets the publisher sent × N), %. */
+  deliveredPercent: number;
+  /** Publisher → server loss, %: 1 − server received ÷ publisher sent (the subscribers' sequence numbers are Shoal's, so they cannot show it). */
+  upstreamLossPercent: number;
+  /** What the step-up goes by: upstream and subscriber (sequence-gap) loss together, %. */
+  lossPercent: number;
   generatorCpuPercent: number;
   otherCpuPercent: number;
   /** Generator CPU per packet the subscribers received, µs. */
   generatorUsPerPacket: number;
   rssMiB: number;
   setupSeconds: number;
+  /** Connect attempts that failed (and were retried with a fresh subscriber). */
+  joinFailures: string[];
   /** Datagrams per recvmmsg batch at the subscribers over the window. */
   datagramsPerBatch: number;
   reception: WindowReception;
@@ -53,6 +61,7 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
   const cert = await dtlsCertificate();
   const subs: LightSubscriber[] = [];
   const sockets = new LightSocketPool(o.perSocket);
+  const joinFailures: string[] = [];
   let publisher: C5Peer | undefined;
   try {
     publisher = new C5Peer({ wsUrl: shoal.wsUrl, token: await shoal.addPeer(room), name: 'publisher' });
@@ -65,9 +74,19 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
       Array.from({ length: Math.min(n, o.joinConcurrency) }, async () => {
         while (next < n) {
           const i = next++;
-          const s = new LightSubscriber({ wsUrl: shoal.wsUrl, token: await shoal.addPeer(room), name: `light-${i}`, certificate: cert, sockets });
-          subs.push(s);
-          await s.connect(30_000);
+          // A subscriber that fails to connect is replaced by a fresh one, up to 2 times (counted).
+          for (let attempt = 0; ; attempt++) {
+            const s = new LightSubscriber({ wsUrl: shoal.wsUrl, token: await shoal.addPeer(room), name: `light-${i}${attempt ? `-retry${attempt}` : ''}`, certificate: cert, sockets });
+            try {
+              await s.connect(30_000);
+              subs.push(s);
+              break;
+            } catch (err) {
+              s.close();
+              joinFailures.push((err as Error).message);
+              if (attempt >= 2) throw err;
+            }
+          }
           progress.update(`capacity N=${n}: ${++ready}/${n} subscribers connected`);
         }
       }),
@@ -76,6 +95,8 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && subs.some((s) => !s.received.some((c) => c.packets > 0))) await sleep(50);
     const setupSeconds = (performance.now() - setupStart) / 1000;
+    if (publisher.socketClosed || publisher.pcState !== 'connected' || publisher.errors.length > 0)
+      process.stderr.write(`capacity N=${n}: the publisher is in trouble: socket ${JSON.stringify(publisher.socketClosed ?? 'open')}, pc ${publisher.pcState}, errors ${JSON.stringify(publisher.errors.slice(0, 5))}\n`);
     progress.update(`capacity N=${n}: ${subs.filter((s) => s.received.some((c) => c.packets > 0)).length}/${n} receiving after ${fixed(setupSeconds)} s; warm-up ${o.warmup} s`, true);
     await sleep(o.warmup * 1000);
 
@@ -100,6 +121,8 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
     const forwarded = prev.forwarded - a.forwarded;
     const reception = receptionBetween(a.counters, prev.counters, n);
     const batches = prev.ports.batches - a.ports.batches;
+    const sent = prev.sent - a.sent;
+    const upstream = sent > 0 ? (1 - (prev.receivedByServer - a.receivedByServer) / sent) * 100 : NaN;
     return {
       subscribers: n,
       dataPlane,
@@ -108,11 +131,15 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
       forwardedPerSec: forwarded / c.wall,
       publisherSentPerSec: (prev.sent - a.sent) / c.wall,
       serverReceivedPerSec: (prev.receivedByServer - a.receivedByServer) / c.wall,
+      deliveredPercent: prev.sent > a.sent ? (reception.received / ((prev.sent - a.sent) * n)) * 100 : NaN,
+      upstreamLossPercent: upstream,
+      lossPercent: 100 - ((100 - Math.max(0, upstream)) * (100 - reception.lossPercent)) / 100,
       generatorCpuPercent: c.clientCpuPercent,
       otherCpuPercent: c.otherCpuPercent,
       generatorUsPerPacket: reception.received > 0 ? (c.clientCpuPercent / 100) * c.wall * 1e6 / reception.received : NaN,
       rssMiB: memory(shoal.pid).rss / MiB,
       setupSeconds,
+      joinFailures,
       datagramsPerBatch: batches > 0 ? (prev.ports.received - a.ports.received) / batches : NaN,
       reception,
     };
@@ -149,7 +176,7 @@ export const capacity: Scenario = {
         const row = await measure(shoal, n, o, await shoal.dataPlane(), progress);
         rows.push(row);
         progress.done(
-          `capacity N=${n} (${row.dataPlane} plane): server CPU ${fixed(row.serverCpuPercent)} %, ${fixed(row.usPerForwardedPacket)} µs/pkt, gen CPU ${fixed(row.generatorCpuPercent)} %, loss ${fixed(row.reception.lossPercent, 2)} %`,
+          `capacity N=${n} (${row.dataPlane} plane): server CPU ${fixed(row.serverCpuPercent)} %, ${fixed(row.usPerForwardedPacket)} µs/pkt, gen CPU ${fixed(row.generatorCpuPercent)} %, loss ${fixed(row.lossPercent, 2)} % (upstream ${fixed(row.upstreamLossPercent, 2)} %)`,
         );
       } catch (err) {
         if (shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
@@ -158,17 +185,17 @@ export const capacity: Scenario = {
         await shoal.stop();
         if (shoal.log.trim() !== '') logs.push(`N=${n}:\n${shoal.log.trim()}`);
       }
-      if (!(rows[rows.length - 1]!.reception.lossPercent < 1)) break;
+      if (!(rows[rows.length - 1]!.lossPercent < 1)) break;
     }
     let best: CapacityRow | undefined;
     for (const r of rows) {
-      if (!(r.reception.lossPercent < 1)) break;
+      if (!(r.lossPercent < 1)) break;
       best = r;
     }
     const streamsPerCore = best ? best.subscribers / (best.serverCpuPercent / 100) : NaN;
     const planes = [...new Set(rows.map((r) => r.dataPlane))];
     const runningPlane = planes.length === 1 ? planes[0]! : planes.join('+');
-    const header = ['N', 'server CPU %', 'CPU µs/fwd pkt', 'pub pkts/s', 'server in pkts/s', 'fwd pkts/s', 'loss %', 'silent subs', 'gen CPU %', 'gen µs/rcv pkt', 'dgrams/batch', 'RSS MiB', 'setup s', 'other CPU %'];
+    const header = ['N', 'server CPU %', 'CPU µs/fwd pkt', 'pub pkts/s', 'server in pkts/s', 'fwd pkts/s', 'upstream loss %', 'sub loss %', 'loss %', 'delivered %', 'silent subs', 'gen CPU %', 'gen µs/rcv pkt', 'dgrams/batch', 'RSS MiB', 'setup s', 'join retries', 'other CPU %'];
     const cells = rows.map((r) => [
       String(r.subscribers),
       fixed(r.serverCpuPercent),
@@ -176,13 +203,17 @@ export const capacity: Scenario = {
       fixed(r.publisherSentPerSec, 0),
       fixed(r.serverReceivedPerSec, 0),
       fixed(r.forwardedPerSec, 0),
+      fixed(r.upstreamLossPercent, 2),
       fixed(r.reception.lossPercent, 2),
+      fixed(r.lossPercent, 2),
+      fixed(r.deliveredPercent, 1),
       String(r.reception.silentStreams),
       fixed(r.generatorCpuPercent),
       fixed(r.generatorUsPerPacket, 2),
       fixed(r.datagramsPerBatch, 2),
       fixed(r.rssMiB, 0),
       fixed(r.setupSeconds),
+      String(r.joinFailures.length),
       fixed(r.otherCpuPercent),
     ]);
     const last = rows[rows.length - 1];
@@ -195,10 +226,12 @@ export const capacity: Scenario = {
         best
           ? `max N at < 1 % loss: ${best.subscribers} streams at ${fixed(best.serverCpuPercent)} % server CPU → ${fixed(streamsPerCore, 0)} streams per core of server CPU (generator ${fixed(best.generatorCpuPercent)} %)`
           : 'no tested N stayed under 1 % loss',
-        last && last.reception.lossPercent < 1 ? `every tested N stayed under 1 % loss: the capacity is above ${last.subscribers}` : '',
+        last && last.lossPercent < 1 ? `every tested N stayed under 1 % loss: the capacity is above ${last.subscribers}` : '',
         ...(plane !== undefined && plane !== 'auto' && runningPlane !== plane ? [`the server ran the ${runningPlane} data plane, not the ${plane} one asked for`] : []),
         ...rows.filter((r) => r.generatorCpuPercent >= 0.5 * r.serverCpuPercent).map((r) => `N=${r.subscribers}: the generator used ${fixed(r.generatorCpuPercent)} % against the server's ${fixed(r.serverCpuPercent)} %: not "well under" the server`),
+        '"upstream loss %": publisher → server (1 − shoal_rtp_received_total ÷ packets sent); "sub loss %": sequence gaps at the subscribers (silent ones wholly lost; Shoal numbers the forwarded packets, so upstream loss does not show there); "loss %": both together, what the step-up and the max N go by; "delivered %": packets received ÷ (packets sent × N) (packets in flight at the window edges make it wobble a little).',
         'Light subscribers: TURN + ICE + DTLS like a browser, then no SRTP decryption: packets counted by SSRC and sequence number of the clear RTP header (gaps = loss).',
+        ...rows.filter((r) => r.joinFailures.length > 0).map((r) => `join failures at N=${r.subscribers} (retried):\n  ${[...new Set(r.joinFailures)].slice(0, 5).join('\n  ')}`),
         ...(logs.length > 0 ? [`server log (errors):\n${logs.join('\n')}`] : []),
       ].filter((l) => l !== ''),
       result: {
