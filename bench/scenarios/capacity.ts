@@ -34,9 +34,13 @@ export interface CapacityRow {
   serverReceivedPerSec: number;
   /** Packets the subscribers received ÷ (packets the publisher sent × N), %. */
   deliveredPercent: number;
-  /** Publisher → server loss, %: 1 − server received ÷ publisher sent (the subscribers' sequence numbers are Shoal's, so they cannot show it). */
+  /**
+   * Publisher → server shortfall, %: 1 − server received ÷ publisher sent in the window. Packets lost on
+   * the way also show as sequence gaps at the subscribers; packets the publisher's libdatachannel sends
+   * late (a starved generator) only show here: the server then carried less than the nominal load.
+   */
   upstreamLossPercent: number;
-  /** What the step-up goes by: upstream and subscriber (sequence-gap) loss together, %. */
+  /** What the step-up goes by: the larger of the upstream shortfall and the subscribers' sequence-gap loss, %. */
   lossPercent: number;
   generatorCpuPercent: number;
   otherCpuPercent: number;
@@ -133,7 +137,7 @@ async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; war
       serverReceivedPerSec: (prev.receivedByServer - a.receivedByServer) / c.wall,
       deliveredPercent: prev.sent > a.sent ? (reception.received / ((prev.sent - a.sent) * n)) * 100 : NaN,
       upstreamLossPercent: upstream,
-      lossPercent: 100 - ((100 - Math.max(0, upstream)) * (100 - reception.lossPercent)) / 100,
+      lossPercent: Math.max(Number.isFinite(upstream) ? upstream : 0, reception.lossPercent),
       generatorCpuPercent: c.clientCpuPercent,
       otherCpuPercent: c.otherCpuPercent,
       generatorUsPerPacket: reception.received > 0 ? (c.clientCpuPercent / 100) * c.wall * 1e6 / reception.received : NaN,
@@ -195,7 +199,7 @@ export const capacity: Scenario = {
     const streamsPerCore = best ? best.subscribers / (best.serverCpuPercent / 100) : NaN;
     const planes = [...new Set(rows.map((r) => r.dataPlane))];
     const runningPlane = planes.length === 1 ? planes[0]! : planes.join('+');
-    const header = ['N', 'server CPU %', 'CPU µs/fwd pkt', 'pub pkts/s', 'server in pkts/s', 'fwd pkts/s', 'upstream loss %', 'sub loss %', 'loss %', 'delivered %', 'silent subs', 'gen CPU %', 'gen µs/rcv pkt', 'dgrams/batch', 'RSS MiB', 'setup s', 'join retries', 'other CPU %'];
+    const header = ['N', 'server CPU %', 'CPU µs/fwd pkt', 'pub pkts/s', 'server in pkts/s', 'fwd pkts/s', 'upstream short %', 'sub loss %', 'loss %', 'delivered %', 'silent subs', 'gen CPU %', 'gen µs/rcv pkt', 'dgrams/batch', 'RSS MiB', 'setup s', 'join retries', 'other CPU %'];
     const cells = rows.map((r) => [
       String(r.subscribers),
       fixed(r.serverCpuPercent),
@@ -229,7 +233,7 @@ export const capacity: Scenario = {
         last && last.lossPercent < 1 ? `every tested N stayed under 1 % loss: the capacity is above ${last.subscribers}` : '',
         ...(plane !== undefined && plane !== 'auto' && runningPlane !== plane ? [`the server ran the ${runningPlane} data plane, not the ${plane} one asked for`] : []),
         ...rows.filter((r) => r.generatorCpuPercent >= 0.5 * r.serverCpuPercent).map((r) => `N=${r.subscribers}: the generator used ${fixed(r.generatorCpuPercent)} % against the server's ${fixed(r.serverCpuPercent)} %: not "well under" the server`),
-        '"upstream loss %": publisher → server (1 − shoal_rtp_received_total ÷ packets sent); "sub loss %": sequence gaps at the subscribers (silent ones wholly lost; Shoal numbers the forwarded packets, so upstream loss does not show there); "loss %": both together, what the step-up and the max N go by; "delivered %": packets received ÷ (packets sent × N) (packets in flight at the window edges make it wobble a little).',
+        '"upstream short %": publisher → server shortfall (1 − shoal_rtp_received_total ÷ packets the publisher sent; lost packets, or packets its libdatachannel sent late when the generator is starved: then the server carried less than the nominal load); "sub loss %": sequence gaps at the subscribers (silent ones wholly lost); "loss %": the larger of the two, what the step-up and the max N go by; "delivered %": packets received ÷ (packets sent × N).',
         'Light subscribers: TURN + ICE + DTLS like a browser, then no SRTP decryption: packets counted by SSRC and sequence number of the clear RTP header (gaps = loss).',
         ...rows.filter((r) => r.joinFailures.length > 0).map((r) => `join failures at N=${r.subscribers} (retried):\n  ${[...new Set(r.joinFailures)].slice(0, 5).join('\n  ')}`),
         ...(logs.length > 0 ? [`server log (errors):\n${logs.join('\n')}`] : []),

@@ -44,7 +44,7 @@ describe('bench: cli.ts capacity --smoke', () => {
     });
     const output = `stdout:\n${stdout}\nstderr:\n${stderr}`;
     assert.equal(code, 0, `exit code ${code}\n${output}`);
-    assert.match(stdout, /\| N \| server CPU % \| CPU µs\/fwd pkt \| pub pkts\/s \| server in pkts\/s \| fwd pkts\/s \| upstream loss % \| sub loss % \| loss % \| delivered % \| silent subs \| gen CPU % \|/, output);
+    assert.match(stdout, /\| N \| server CPU % \| CPU µs\/fwd pkt \| pub pkts\/s \| server in pkts\/s \| fwd pkts\/s \| upstream short % \| sub loss % \| loss % \| delivered % \| silent subs \| gen CPU % \|/, output);
     assert.match(stdout, /^\| 2 \|\s+[\d.]+ \|/m, `a row for N=2\n${output}`);
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
     assert.ok(line, output);
