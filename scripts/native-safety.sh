@@ -3,7 +3,7 @@
 #  1. every fuzz harness native/fuzz/fuzz_*.cc, built with clang's libFuzzer + AddressSanitizer + UBSan
 #     against the addon's core files (native/src/*.cc but addon.cc and *_binding.cc: no Node-API), runs
 #     for FUZZ_SECONDS (default 20) from a seed-free start; any crash, leak or sanitizer report fails;
-#  2. the addon rebuilt with AddressSanitizer (g++) and the addon's unit tests (test/native/) run against it,
+#  2. the addon rebuilt with AddressSanitizer (g++) and the addon's tests (test/native/, test/dataplane/) run against it,
 #     with ASan preloaded into node (SHOAL_NATIVE_ADDON points the loader at that build).
 # Needs clang and libclang-rt-14-dev (libFuzzer); .ci/run installs them. Builds go to .tmp/native-safety/.
 set -euo pipefail
@@ -47,5 +47,5 @@ g++ -std=c++17 -g -O1 -fsanitize=address -fno-omit-frame-pointer -shared -fPIC -
 libasan=$(g++ -print-file-name=libasan.so)
 # Leak checking is off: V8 and Node keep memory until exit by design; ASan still reports every invalid access.
 SHOAL_NATIVE_ADDON="$PWD/$asan_dir/shoal_native.node" LD_PRELOAD="$libasan" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-  node --import tsx --test --test-concurrency=1 test/native/*.test.ts
+  node --import tsx --test --test-concurrency=1 test/native/*.test.ts test/dataplane/*.test.ts
 echo "native safety checks passed"
