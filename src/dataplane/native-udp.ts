@@ -7,6 +7,7 @@
 import { SocketAddress } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { UdpSocket, UdpSocketFactory, UdpSource } from '../turn/udp-socket.js';
+import type { UdpSocketCounters } from '../turn/turn-stats.js';
 import { UDP_MAX_BATCH, UDP_META_WORDS, type NativeAddon, type NativeUdpCounters, type NativeUdpPort } from './native-addon.js';
 
 /** Source objects kept at most (a flood of spoofed sources only costs a rebuild after this many). */
@@ -100,8 +101,14 @@ export class NativeUdpSocket implements UdpSocket {
     this.port.close();
   }
 
-  /** The port's own counters (datagrams in and out, batches, sendmmsg calls, truncated and refused datagrams). */
-  counters(): NativeUdpCounters {
+  /** The port's own counters, as the TURN server reports them (recvmmsg and sendmmsg calls, truncated and refused datagrams). */
+  counters(): UdpSocketCounters {
+    const c = this.port.counters();
+    return { batches: c.batches, sendCalls: c.sendCalls, truncated: c.truncated, sendErrors: c.sendErrors + c.sendDropped };
+  }
+
+  /** Everything the port counts. */
+  portCounters(): NativeUdpCounters {
     return this.port.counters();
   }
 

@@ -196,6 +196,12 @@ function registerPlaneCounters(registry: Registry, stats: () => Promise<PlaneSta
   turn('shoal_turn_packets_received_total', 'Packets (UDP datagrams, TCP/TLS frames) the TURN server received from clients', 'packetsIn');
   turn('shoal_turn_packets_sent_total', 'Packets the TURN server sent to clients', 'packetsOut');
   turn('shoal_turn_malformed_total', 'TURN packets dropped or refused as malformed', 'malformed');
+  turn('shoal_udp_receive_batches_total', 'Reads of the TURN UDP sockets that returned datagrams (recvmmsg; native data plane only)', 'udpReceiveBatches');
+  turn('shoal_udp_send_calls_total', 'Writes of the TURN UDP sockets (sendmmsg, each a batch; native data plane only)', 'udpSendCalls');
+  labelledTotalCounter(registry, 'shoal_udp_dropped_total', 'UDP datagrams dropped by the native data plane, by reason (truncated: larger than a receive slot; send_error: refused by the kernel or invalid)', 'reason', async () => {
+    const s = await stats();
+    return { truncated: s.turn.udpTruncated, send_error: s.turn.udpSendErrors };
+  });
   turn('shoal_turn_endpoint_errors_total', 'Relayed packets a media transport threw on (dropped)', 'endpointErrors');
   turn('shoal_turn_tcp_refused_total', 'TURN TCP/TLS connections refused: their IP had the maximum open', 'tcpRefused');
   turn('shoal_turn_tcp_unauthenticated_closed_total', 'TURN TCP/TLS connections closed without an allocation in time', 'tcpUnauthenticatedClosed');

@@ -68,6 +68,12 @@ const SWEEP_INTERVAL_MS = 5_000;
 export class TurnServer {
   readonly stats: TurnStats = emptyTurnStats();
 
+  /** The counters with the UDP socket's own read in (a copy). */
+  snapshot(): TurnStats {
+    const u = this.sockets.udpCounters();
+    return { ...this.stats, udpReceiveBatches: u.batches, udpSendCalls: u.sendCalls, udpTruncated: u.truncated, udpSendErrors: u.sendErrors };
+  }
+
   private readonly opts: TurnServerOptions;
   private readonly log: Logger;
   private readonly ports = new PortPool(PORT_MIN, PORT_MAX);

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { ClientConn, ClientTraffic } from './client-conn.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
 import { StreamSockets, type TlsIdentity } from './stream-sockets.js';
-import type { TurnStats } from './turn-stats.js';
+import type { TurnStats, UdpSocketCounters } from './turn-stats.js';
 import { dgramUdpSocket, type UdpSocket, type UdpSocketFactory, type UdpSource } from './udp-socket.js';
 
 export type { ClientConn, ClientTraffic } from './client-conn.js';
@@ -35,6 +35,11 @@ export class TurnSockets {
     this.udp = udp;
     return udp.bind(port, ip, UDP_BUFFER_BYTES);
   }
+  /** The UDP socket's own counters (zeros on a socket that keeps none). */
+  udpCounters(): UdpSocketCounters {
+    return this.udp?.counters?.() ?? { batches: 0, sendCalls: 0, truncated: 0, sendErrors: 0 };
+  }
+
   /** Starts the TCP listener; resolves with its port. Connections are accepted only once serving. */
   listenTcp(port: number, ip: string): Promise<number> {
     return this.streams.listen(port, ip);

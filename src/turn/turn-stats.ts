@@ -27,10 +27,43 @@ export interface TurnStats {
   tcpUnauthenticatedClosed: number;
   /** TCP/TLS connections closed after tcpIdleTimeoutMs without data from the client. */
   tcpIdleClosed: number;
+  /**
+   * The UDP socket's own counters where its data plane keeps them (the native one; 0 on node:dgram): reads
+   * that returned datagrams (recvmmsg), writes (sendmmsg), datagrams dropped as too large for a receive
+   * slot, and datagrams the kernel refused to send.
+   */
+  udpReceiveBatches: number;
+  udpSendCalls: number;
+  udpTruncated: number;
+  udpSendErrors: number;
+}
+
+/** What a UDP socket reports of its own (udp-socket.ts UdpSocket.counters). */
+export interface UdpSocketCounters {
+  batches: number;
+  sendCalls: number;
+  truncated: number;
+  sendErrors: number;
 }
 
 export function emptyTurnStats(): TurnStats {
-  return { allocations: 0, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, endpointErrors: 0, tcpConnections: 0, tcpRefused: 0, tcpUnauthenticatedClosed: 0, tcpIdleClosed: 0 };
+  return {
+    allocations: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    malformed: 0,
+    endpointErrors: 0,
+    tcpConnections: 0,
+    tcpRefused: 0,
+    tcpUnauthenticatedClosed: 0,
+    tcpIdleClosed: 0,
+    udpReceiveBatches: 0,
+    udpSendCalls: 0,
+    udpTruncated: 0,
+    udpSendErrors: 0,
+  };
 }
 
 /** Adds `from` into `into` (servers of several media threads summed; the gauges add up too). */

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from '../log/logger.js';
+import type { UdpSocketCounters } from './turn-stats.js';
 
 /** Where a datagram came from; the same object may be handed out again for the same source. */
 export interface UdpSource {
@@ -22,6 +23,8 @@ export interface UdpSocket {
   bind(port: number, ip: string, bufferBytes: number): Promise<number>;
   /** Sends `frame` to a source this socket reported. */
   send(frame: Buffer, to: UdpSource): void;
+  /** The socket's own counters, if its data plane keeps any (the native one does). */
+  counters?(): UdpSocketCounters;
   /** The data plane's handle for writing to `to` without this object (the native plane's send path); undefined: none. */
   directTarget?(to: UdpSource): unknown;
   close(): Promise<void>;

@@ -45,6 +45,21 @@ describe('FJ_MEDIA_DATAPLANE', () => {
         assert.match(p.output(), /media data plane.*dataPlane[=":]+native/);
         assert.doesNotMatch(p.output(), /native data plane is not available/);
         assert.deepEqual(await planeMetric(p.output()), { native: 1, js: 0 });
+        if (workers === '0') {
+          // The TURN socket's batching and drop counters are exported (a client's STUN request below is one recvmmsg batch).
+          const url = /Prometheus metrics served.*?(http:\/\/[\d.:]+\/metrics)/.exec(p.output())![1]!;
+          const turnPort = Number(/TURN server listening.*udpPort=(\d+)/.exec(p.output())?.[1] ?? /"udpPort":(\d+)/.exec(p.output())?.[1]);
+          const { createSocket } = await import('node:dgram');
+          const udp = createSocket('udp4');
+          const answered = new Promise((resolve) => udp.once('message', resolve));
+          udp.send(Buffer.from('000100002112a442000000000000000000000000', 'hex'), turnPort, '127.0.0.1');
+          await Promise.race([answered, new Promise((_, reject) => setTimeout(() => reject(new Error('no Binding response')), 5000))]);
+          udp.close();
+          const text = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
+          assert.match(text, /^shoal_udp_receive_batches_total [1-9]/m);
+          assert.match(text, /^shoal_udp_send_calls_total [1-9]/m);
+          assert.match(text, /^shoal_udp_dropped_total\{reason="truncated"\} 0$/m);
+        }
       } finally {
         p.child.kill('SIGKILL');
       }

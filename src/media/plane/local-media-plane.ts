@@ -83,7 +83,7 @@ export class LocalMediaPlane implements MediaPlane {
   }
 
   async stats(): Promise<PlaneStats> {
-    return { ...this.counters, turn: { ...this.turn.stats } };
+    return { ...this.counters, turn: this.turn.snapshot() };
   }
 
   async quality(limits: QualityLimits = DEFAULT_QUALITY_LIMITS): Promise<QualitySnapshot> {
