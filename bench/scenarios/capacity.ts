@@ -174,6 +174,7 @@ export const capacity: Scenario = {
     const workers = f.workers as number | undefined;
     const rows: CapacityRow[] = [];
     const logs: string[] = [];
+    let setupFailure: string | undefined;
     for (const n of [...o.subscribers].sort((x, y) => x - y)) {
       const shoal = new ShoalProcess();
       try {
@@ -185,7 +186,11 @@ export const capacity: Scenario = {
         );
       } catch (err) {
         if (shoal.log.trim() !== '') process.stderr.write(`server output:\n${shoal.log}\n`);
-        throw err;
+        // A size whose subscribers cannot all connect ends the step-up; the sizes measured so far stand.
+        if (rows.length === 0) throw err;
+        setupFailure = `N=${n}: could not connect every subscriber (3 attempts each): ${(err as Error).message}`;
+        progress.done(setupFailure);
+        break;
       } finally {
         await shoal.stop();
         if (shoal.log.trim() !== '') logs.push(`N=${n}:\n${shoal.log.trim()}`);
@@ -231,7 +236,8 @@ export const capacity: Scenario = {
         best
           ? `max N at < 1 % loss: ${best.subscribers} streams at ${fixed(best.serverCpuPercent)} % server CPU → ${fixed(streamsPerCore, 0)} streams per core of server CPU (generator ${fixed(best.generatorCpuPercent)} %)`
           : 'no tested N stayed under 1 % loss',
-        last && last.lossPercent < 1 ? `every tested N stayed under 1 % loss: the capacity is above ${last.subscribers}` : '',
+        last && last.lossPercent < 1 && setupFailure === undefined ? `every tested N stayed under 1 % loss: the capacity is above ${last.subscribers}` : '',
+        setupFailure ?? '',
         ...(plane !== undefined && plane !== 'auto' && runningPlane !== plane ? [`the server ran the ${runningPlane} data plane, not the ${plane} one asked for`] : []),
         ...rows.filter((r) => r.generatorCpuPercent >= 0.5 * r.serverCpuPercent).map((r) => `N=${r.subscribers}: the generator used ${fixed(r.generatorCpuPercent)} % against the server's ${fixed(r.serverCpuPercent)} %: not "well under" the server`),
         '"upstream short %": publisher → server shortfall (1 − shoal_rtp_received_total ÷ packets the publisher sent; lost packets, or packets its libdatachannel sent late when the generator is starved: then the server carried less than the nominal load); "sub loss %": sequence gaps at the subscribers (silent ones wholly lost); "loss %": the larger of the two, what the step-up and the max N go by; "delivered %": packets received ÷ (packets sent × N).',
@@ -247,6 +253,7 @@ export const capacity: Scenario = {
         perSocket: o.perSocket,
         seconds: o.seconds,
         maxSubscribersUnderOnePercentLoss: best?.subscribers ?? null,
+        setupFailure: setupFailure ?? null,
         streamsPerCore: Number.isFinite(streamsPerCore) ? streamsPerCore : null,
         rows,
       },
