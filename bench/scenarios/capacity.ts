@@ -21,7 +21,7 @@ import { machine, type Scenario } from '../lib/scenario.js';
 import { planeFlag, ShoalProcess, sleep, workersNote } from '../lib/shoal-process.js';
 import { dtlsCertificate } from '../../src/media/transport/dtls-certificate.js';
 
-const usage = 'capacity [--subscribers 100,200,300,500,700] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--per-socket 25] [--plane native|js|auto] [--workers N] [--smoke]';
+const usage = 'capacity [--subscribers 100,200,300,500,700] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--per-socket 25] [--read-every-ms 2] [--plane native|js|auto] [--workers N] [--smoke]';
 
 export interface CapacityRow {
   subscribers: number;
@@ -59,12 +59,12 @@ function snapshot(subs: LightSubscriber[]): CounterSnapshot {
   return subs.map((s) => s.received.map((c) => ({ packets: c.packets, highest: c.highestSeq, first: c.firstSeq })));
 }
 
-async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; warmup: number; joinConcurrency: number; perSocket: number }, dataPlane: string, progress: Progress): Promise<CapacityRow> {
+async function measure(shoal: ShoalProcess, n: number, o: { seconds: number; warmup: number; joinConcurrency: number; perSocket: number; readEveryMs: number }, dataPlane: string, progress: Progress): Promise<CapacityRow> {
   const setupStart = performance.now();
   const room = await shoal.createRoom();
   const cert = await dtlsCertificate();
   const subs: LightSubscriber[] = [];
-  const sockets = new LightSocketPool(o.perSocket);
+  const sockets = new LightSocketPool(o.perSocket, o.readEveryMs);
   const joinFailures: string[] = [];
   let publisher: C5Peer | undefined;
   try {
@@ -160,7 +160,7 @@ export const capacity: Scenario = {
   name: 'capacity',
   summary: '1 publisher (VP8 ~1 Mbit/s) → N light subscribers (count SRTP by RTP header, native UdpPort), N stepped up until ≥ 1 % loss; max N and streams per core of server CPU',
   usage,
-  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'per-socket': 'number', plane: 'string', workers: 'number', smoke: 'bool' },
+  flags: { subscribers: 'list', seconds: 'number', warmup: 'number', 'join-concurrency': 'number', 'per-socket': 'number', 'read-every-ms': 'number', plane: 'string', workers: 'number', smoke: 'bool' },
   async run(f: Flags, progress: Progress) {
     const o = {
       subscribers: (f.subscribers as number[] | undefined) ?? [100, 200, 300, 500, 700],
@@ -168,6 +168,7 @@ export const capacity: Scenario = {
       warmup: (f.warmup as number | undefined) ?? 2,
       joinConcurrency: (f['join-concurrency'] as number | undefined) ?? 16,
       perSocket: (f['per-socket'] as number | undefined) ?? 25,
+      readEveryMs: (f['read-every-ms'] as number | undefined) ?? 2,
     };
     if (f.smoke) Object.assign(o, { subscribers: [2], seconds: 3, warmup: 1 });
     const plane = planeFlag(f.plane);

@@ -61,7 +61,9 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
     return DefineClass(env, "UdpPort",
                        {InstanceMethod<&UdpPort::Bind>("bind"), InstanceMethod<&UdpPort::Send>("send"),
                         InstanceMethod<&UdpPort::Send6>("send6"), InstanceMethod<&UdpPort::FlushJs>("flush"),
-                        InstanceMethod<&UdpPort::CountersJs>("counters"), InstanceMethod<&UdpPort::CloseJs>("close")});
+                        InstanceMethod<&UdpPort::CountersJs>("counters"), InstanceMethod<&UdpPort::CloseJs>("close"),
+                        InstanceMethod<&UdpPort::PollJs>("poll"), InstanceMethod<&UdpPort::ReadJs>("read"),
+                        InstanceMethod<&UdpPort::ReuseArenaJs>("reuseArena")});
   }
 
   explicit UdpPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpPort>(info), env_(info.Env()) {
@@ -198,6 +200,34 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
     return info.Env().Undefined();
   }
 
+  /**
+   * poll(on): whether the port reads when the socket becomes readable (the default) or only when read() is
+   * called (a load generator reading on a timer, to take many datagrams per call).
+   */
+  Napi::Value PollJs(const Napi::CallbackInfo& info) {
+    const bool on = info.Length() > 0 && info[0].ToBoolean().Value();
+    if (poll_ != nullptr) {
+      const int rc = on ? uv_poll_start(&poll_->poll, UV_READABLE, OnPoll) : uv_poll_stop(&poll_->poll);
+      if (rc != 0) throw Napi::Error::New(info.Env(), std::string("poll: ") + uv_strerror(rc));
+    }
+    return info.Env().Undefined();
+  }
+
+  /**
+   * reuseArena(on): the caller never keeps a view of a received datagram past its onBatch call, so a full
+   * arena may be written again from the start (no new 1 MiB Buffer per MiB received: a load generator's GC).
+   */
+  Napi::Value ReuseArenaJs(const Napi::CallbackInfo& info) {
+    reuseArena_ = info.Length() > 0 && info[0].ToBoolean().Value();
+    return info.Env().Undefined();
+  }
+
+  /** read(): reads what is waiting now (as a readable event would: onBatch per batch, a flush after each). */
+  Napi::Value ReadJs(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) OnReadable();
+    return info.Env().Undefined();
+  }
+
   /** Makes sure the current arena has `need` free bytes (a new arena otherwise); false when none could be made. */
   bool EnsureArena(size_t need, napi_value* arena) {
     if (!arena_.IsEmpty()) {
@@ -207,6 +237,11 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
       // Re-read each batch: an arena JS detached (transferred) reads as empty and is replaced.
       if (*arena != nullptr && napi_get_buffer_info(env_, *arena, &data, &len) == napi_ok && data == arenaData_ &&
           len == arenaCap_ && arenaUsed_ <= arenaCap_ && need <= arenaCap_ - arenaUsed_) {
+        return true;
+      }
+      // A port told its views are never kept starts the same arena over instead of making a new one.
+      if (reuseArena_ && *arena != nullptr && data == arenaData_ && len == arenaCap_ && need <= arenaCap_) {
+        arenaUsed_ = 0;
         return true;
       }
     }
@@ -298,6 +333,7 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
   size_t arenaCap_ = 0;
   size_t arenaUsed_ = 0;
   PollHandle* poll_ = nullptr;
+  bool reuseArena_ = false;
 };
 
 }  // namespace

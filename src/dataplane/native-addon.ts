@@ -89,6 +89,15 @@ export interface NativeUdpPort {
   counters(): NativeUdpCounters;
   /** Stops reading and closes the socket (idempotent); later sends are dropped. */
   close(): void;
+  /** poll(false): read only on read() calls (a load generator reading on a timer); poll(true) again reads when readable (the default). */
+  poll(on: boolean): void;
+  /** Reads what is waiting now, calling onBatch per batch (what a readable event does). */
+  read(): void;
+  /**
+   * reuseArena(true): the caller promises never to keep a view of a datagram past its onBatch call, so a
+   * full arena is written again from the start instead of a new one being made (a load generator's GC).
+   */
+  reuseArena(on: boolean): void;
 }
 
 export interface NativeAddon {
