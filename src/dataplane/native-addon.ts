@@ -5,20 +5,13 @@
 // (it reports why, and the caller falls back to the TypeScript plane).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { SessionKeyBytes } from '../media/transport/srtp-kdf.js';
 
 /** The seam's version; native/src/addon.cc exports the same number as `abi`. */
 export const SEAM_ABI = 2;
 
-/** Session keys of one direction, derived in TypeScript (srtp-kdf.ts) from the DTLS-SRTP master key. */
-export interface NativeSrtpKeys {
-  rtpKey: Buffer;
-  rtpSalt: Buffer;
-  rtcpKey: Buffer;
-  rtcpSalt: Buffer;
-  /** AES-CM profile only (20 bytes each). */
-  rtpAuthKey?: Buffer;
-  rtcpAuthKey?: Buffer;
-}
+/** Session keys of one direction, derived in TypeScript (srtp-kdf.ts deriveSessionKeys) from the DTLS-SRTP master key. */
+export type NativeSrtpKeys = SessionKeyBytes;
 
 /** Negative results of the SRTP calls: why the packet was dropped. */
 export const SRTP_MALFORMED = -1;

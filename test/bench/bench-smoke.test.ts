@@ -6,11 +6,9 @@
 // the numbers in its RESULT line.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { runBenchCli } from './bench-cli.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TIMEOUT_MS = 110_000;
 
 describe('bench: cli.ts all --smoke', () => {
@@ -21,26 +19,7 @@ describe('bench: cli.ts all --smoke', () => {
   });
 
   test('every scenario prints its table and a RESULT with real traffic', { timeout: 120_000 }, async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', 'all', '--smoke'], {
-      cwd: REPO,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    let stdout = '';
-    let stderr = '';
-    proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((res, rej) => {
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        rej(new Error(`bench all --smoke did not finish in ${TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-      }, TIMEOUT_MS);
-      proc.once('exit', (c) => {
-        clearTimeout(timer);
-        res(c);
-      });
-    });
+    const { code, stdout, stderr } = await runBenchCli(['all', '--smoke'], TIMEOUT_MS, (c) => (child = c));
     const output = `stdout:\n${stdout}\nstderr:\n${stderr}`;
     assert.equal(code, 0, `exit code ${code}\n${output}`);
 

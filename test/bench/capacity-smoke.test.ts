@@ -5,12 +5,10 @@
 // numbers: both subscribers received packets, no loss beyond what a loaded machine can explain.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { runBenchCli } from './bench-cli.js';
 import { loadNativeAddon } from '../../src/dataplane/native-addon.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TIMEOUT_MS = 60_000;
 const addon = loadNativeAddon();
 
@@ -22,26 +20,7 @@ describe('bench: cli.ts capacity --smoke', () => {
   });
 
   test('2 light subscribers receive the publisher\'s packets and the RESULT carries the capacity numbers', { timeout: 70_000, skip: addon.addon ? false : `the native addon is needed (${addon.reason})` }, async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', 'capacity', '--smoke'], {
-      cwd: REPO,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    let stdout = '';
-    let stderr = '';
-    proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((res, rej) => {
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        rej(new Error(`bench capacity --smoke did not finish in ${TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-      }, TIMEOUT_MS);
-      proc.once('exit', (c) => {
-        clearTimeout(timer);
-        res(c);
-      });
-    });
+    const { code, stdout, stderr } = await runBenchCli(['capacity', '--smoke'], TIMEOUT_MS, (c) => (child = c));
     const output = `stdout:\n${stdout}\nstderr:\n${stderr}`;
     assert.equal(code, 0, `exit code ${code}\n${output}`);
     assert.match(stdout, /\| N \| server CPU % \| CPU µs\/fwd pkt \| pub pkts\/s \| server in pkts\/s \| fwd pkts\/s \| upstream short % \| sub loss % \| loss % \| delivered % \| silent subs \| gen CPU % \|/, output);

@@ -113,26 +113,7 @@ describe('configuration from FJ_* variables', () => {
 });
 
 describe('process start', () => {
-  const run = async (env: Record<string, string>) => {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error('process did not exit within 20 s'));
-      }, 20_000);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
-    return { code, stderr };
-  };
+  const run = async (env: Record<string, string>) => (await import('../helpers/shoal-process.js')).runToExit(env);
 
   test('an invalid value stops the start with a message naming the variable', async () => {
     const { code, stderr } = await run({ FJ_PORT: 'abc' });

@@ -2,9 +2,8 @@
 // media workers alike, as the metrics say), falls back to js with exactly one warning when it does not,
 // and an explicit native without the addon, or a bad value, stops the start with one clear line.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
-import { killShoalProcesses, spawnShoal } from '../helpers/shoal-process.js';
+import { killShoalProcesses, runToExit, spawnShoal } from '../helpers/shoal-process.js';
 
 const MISSING = '/nonexistent/shoal_native.node';
 
@@ -20,21 +19,8 @@ async function planeMetric(output: string): Promise<Record<string, number>> {
   return planes;
 }
 
-async function startFailure(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { PATH: process.env.PATH ?? '', FJ_SERVER_API_TOKEN: 't', FJ_WEBRTC_TURN_PORT: '0', FJ_WEBRTC_TURN_TCP_PORT: '0', FJ_METRICS_PORT: '0', FJ_PORT: String(50000 + Math.floor(Math.random() * 9000)), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error('process did not exit within 20 s'));
-    }, 20_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  return { code, stderr };
+function startFailure(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return runToExit({ FJ_SERVER_API_TOKEN: 't', FJ_WEBRTC_TURN_PORT: '0', FJ_WEBRTC_TURN_TCP_PORT: '0', FJ_METRICS_PORT: '0', FJ_PORT: String(50000 + Math.floor(Math.random() * 9000)), ...env });
 }
 
 describe('FJ_MEDIA_DATAPLANE', () => {

@@ -60,6 +60,24 @@ export async function spawnShoal(o: SpawnOptions): Promise<ShoalProcess> {
   return { child, port, stdout: () => out, output: () => out + err, exited };
 }
 
+/** Runs `node --import tsx src/main.ts` with only PATH and `env`, expecting it to exit (a refused start): its exit code and stderr, within 20 s. */
+export async function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('process did not exit within 20 s'));
+    }, 20_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  return { code, stderr };
+}
+
 export function killShoalProcesses(): void {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
