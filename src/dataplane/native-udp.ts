@@ -10,6 +10,21 @@ import type { UdpSocket, UdpSocketFactory, UdpSource } from '../turn/udp-socket.
 import type { UdpSocketCounters } from '../turn/turn-stats.js';
 import { UDP_MAX_BATCH, UDP_META_WORDS, type NativeAddon, type NativeUdpCounters, type NativeUdpPort } from './native-addon.js';
 
+/** Datagrams held back at most (see NativeUdpSocket.pending); beyond, dropped (DTLS and SCTP resend). */
+const MAX_PENDING = 4096;
+/** The marker that starts a held-back run (its datagram was delivered; what follows waits). */
+const BARRIER: [Buffer, UdpSource] = [Buffer.alloc(0), { key: '', address: '', port: 0 }];
+
+/** True for TURN ChannelData carrying a DTLS record (RFC 7983: first byte 20–63) and for STUN Send indications (which may). */
+function carriesDtls(msg: Buffer): boolean {
+  const b0 = msg[0]!;
+  if (b0 >= 0x40 && b0 <= 0x7f) {
+    const d = msg[4];
+    return d !== undefined && d >= 20 && d <= 63;
+  }
+  return b0 === 0x00 && msg[1] === 0x16;
+}
+
 /** Source objects kept at most (a flood of spoofed sources only costs a rebuild after this many). */
 const MAX_SOURCES = 65_536;
 
@@ -44,6 +59,26 @@ export class NativeUdpSocket implements UdpSocket {
   private readonly v4 = new Map<number, NativeSource>();
   private readonly v6 = new Map<string, NativeSource>();
   private inBatch = false;
+  /**
+   * Datagrams held back after a DTLS one until the next turn of the loop. node:dgram hands over one datagram
+   * per callback, so werift's DTLS and SCTP finish the asynchronous part of each record before the next one
+   * arrives; handing it several records in one synchronous batch lost an unordered data-channel message.
+   * Only a batch with a DTLS datagram that is not its last is split (media is SRTP: never held back).
+   */
+  private readonly pending: [Buffer, UdpSource][] = [];
+  private pendingScheduled = false;
+  private readonly drainPending = (): void => {
+    this.pendingScheduled = false;
+    const pending = this.pending;
+    while (pending.length > 0) {
+      const [msg, from] = pending.shift()!;
+      if (msg === BARRIER[0]) continue;
+      this.deliver(msg, from);
+      if (pending.length > 0 && carriesDtls(msg)) break;
+    }
+    if (this.closed) pending.length = 0;
+    this.schedulePending();
+  };
   private flushQueued = false;
   private closed = false;
   private readonly flushNow = (): void => {
@@ -114,20 +149,40 @@ export class NativeUdpSocket implements UdpSocket {
 
   private onBatch(arena: Buffer, count: number): void {
     const meta = this.meta;
+    const pending = this.pending;
     this.inBatch = true;
     try {
       for (let i = 0; i < count; i++) {
         const m = i * UDP_META_WORDS;
         const offset = meta[m]!;
         const from = meta[m + 2] === 4 ? this.source4(meta[m + 4]! >>> 0, meta[m + 3]!) : this.source6(m);
-        try {
-          this.onMessage(arena.subarray(offset, offset + meta[m + 1]!), from);
-        } catch (err) {
-          this.log.error({ err }, 'TURN UDP handler threw (datagram dropped)');
+        const msg = arena.subarray(offset, offset + meta[m + 1]!);
+        if (pending.length > 0) {
+          if (pending.length < MAX_PENDING) pending.push([msg, from]);
+          continue;
         }
+        this.deliver(msg, from);
+        // What follows a DTLS datagram waits for the next turn of the loop (see `pending`).
+        if (i < count - 1 && carriesDtls(msg)) pending.push(BARRIER);
       }
     } finally {
       this.inBatch = false;
+    }
+    this.schedulePending();
+  }
+
+  private deliver(msg: Buffer, from: UdpSource): void {
+    try {
+      this.onMessage(msg, from);
+    } catch (err) {
+      this.log.error({ err }, 'TURN UDP handler threw (datagram dropped)');
+    }
+  }
+
+  private schedulePending(): void {
+    if (this.pending.length > 0 && !this.pendingScheduled) {
+      this.pendingScheduled = true;
+      setImmediate(this.drainPending);
     }
   }
 
