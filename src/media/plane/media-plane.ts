@@ -5,6 +5,7 @@ import type { MediaPort } from '../../room/media-port.js';
 import { addTurnStats, emptyTurnStats, type TurnStats } from '../../turn/turn-stats.js';
 import type { QualityLimits, QualitySnapshot } from '../sfu/media-quality.js';
 import { addMediaStats, emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
+import type { DataPlaneKind } from '../../dataplane/data-plane.js';
 
 /** A plane's counters: the SFU's and its TURN servers' (all WebRTC traffic passes through them). */
 export interface PlaneStats extends MediaStats {
@@ -29,7 +30,7 @@ export interface MediaThreadLoad {
 
 export interface MediaPlane extends MediaPort {
   /** The data plane carrying its packets (native or js: FJ_MEDIA_DATAPLANE). */
-  readonly dataPlane: 'native' | 'js';
+  readonly dataPlane: DataPlaneKind;
   /** Binds the plane's sockets (TURN); rejects if a port is taken. */
   start(): Promise<void>;
   /** Packet and TURN counters summed over every thread that forwards media. */

@@ -17,6 +17,7 @@ import { DEFAULT_QUALITY_LIMITS, mergeQuality, type QualityLimits, type QualityS
 import { MEDIA_WORKER_ENTRY, MediaWorker } from './media-worker-thread.js';
 import { RemoteMediaSession } from './remote-media-session.js';
 import type { MediaWorkerData } from './worker-protocol.js';
+import type { DataPlaneKind } from '../../dataplane/data-plane.js';
 
 export interface WorkerMediaPlaneOptions {
   workers: number;
@@ -28,7 +29,7 @@ export interface WorkerMediaPlaneOptions {
   logLevel: LogLevel | 'silent';
   structuredLogging: boolean;
   /** The data plane every worker runs (chosen once, in the main thread). */
-  dataPlane: 'native' | 'js';
+  dataPlane: DataPlaneKind;
 }
 
 const RESTART_DELAY_MS = 500;
@@ -49,7 +50,7 @@ export class WorkerMediaPlane extends EventEmitter<WorkerMediaPlaneEvents> imple
   private stopping = false;
   private restarts = 0;
 
-  readonly dataPlane: 'native' | 'js';
+  readonly dataPlane: DataPlaneKind;
 
   constructor(private readonly options: WorkerMediaPlaneOptions) {
     super();

@@ -9,6 +9,7 @@ import type { PlaneTurnOptions } from './local-media-plane.js';
 import type { PlaneStats } from './media-plane.js';
 import type { QualityLimits, QualitySnapshot } from '../sfu/media-quality.js';
 import type { DtlsCertificate } from '../transport/dtls-certificate.js';
+import type { DataPlaneKind } from '../../dataplane/data-plane.js';
 
 export interface MediaWorkerData {
   /** The worker's module (a .ts file is loaded through tsx). */
@@ -19,7 +20,7 @@ export interface MediaWorkerData {
   credentialTtlSeconds: number;
   logLevel: LogLevel | 'silent';
   structuredLogging: boolean;
-  dataPlane: 'native' | 'js';
+  dataPlane: DataPlaneKind;
 }
 
 /** The MediaSession methods the main thread forwards to the worker (all but close, which has its own message). */
