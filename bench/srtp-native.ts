@@ -6,9 +6,10 @@
 // runs on copies made before the timed loop; the twin's allocates its output (inside the timing).
 // Run: node --import tsx bench/srtp-native.ts [--iterations 20000]
 import { randomBytes } from 'node:crypto';
-import { loadNativeAddon, type NativeSrtpKeys } from '../src/dataplane/native-addon.js';
+import { loadNativeAddon } from '../src/dataplane/native-addon.js';
 import { SrtpContext, type SrtpKeys, type SrtpProfile } from '../src/media/transport/srtp.js';
-import { deriveSessionKey } from '../src/media/transport/srtp-kdf.js';
+import { deriveSessionKeys } from '../src/media/transport/srtp-kdf.js';
+import { extensionRtpPacket } from './lib/srtp-packet.js';
 
 const args = process.argv.slice(2);
 const ITERATIONS = args[0] === '--iterations' ? Number(args[1]) : 20_000;
@@ -22,29 +23,6 @@ if (!load.addon) {
 }
 const addon = load.addon;
 
-function makePacket(): Buffer {
-  const ext = Buffer.from([0x10, 0x30, 0x22, 0x12, 0x34, 0x56, 0x31, 0x00, 0x2a, 0x00, 0x00, 0x00]);
-  const b = randomBytes(SIZE);
-  b[0] = 0x90; // V=2, X=1
-  b[1] = 0x80 | 96;
-  b.writeUInt32BE(90000, 4);
-  b.writeUInt32BE(0x11223344, 8);
-  b.writeUInt16BE(0xbede, 12);
-  b.writeUInt16BE(ext.length / 4, 14);
-  ext.copy(b, 16);
-  return b;
-}
-
-function sessionKeys(profile: SrtpProfile, key: Buffer, salt: Buffer): NativeSrtpKeys {
-  const saltLen = profile === 7 ? 12 : 14;
-  const k: NativeSrtpKeys = { rtpKey: deriveSessionKey(key, salt, 0, 16), rtpSalt: deriveSessionKey(key, salt, 2, saltLen), rtcpKey: deriveSessionKey(key, salt, 3, 16), rtcpSalt: deriveSessionKey(key, salt, 5, saltLen) };
-  if (profile === 1) {
-    k.rtpAuthKey = deriveSessionKey(key, salt, 1, 20);
-    k.rtcpAuthKey = deriveSessionKey(key, salt, 4, 20);
-  }
-  return k;
-}
-
 interface Case {
   name: string;
   /** Prepares one round (not timed), returns the timed body. */
@@ -55,9 +33,9 @@ function cases(profile: SrtpProfile): Case[] {
   const saltLen = profile === 7 ? 12 : 14;
   const keys: SrtpKeys = { localMasterKey: randomBytes(16), localMasterSalt: randomBytes(saltLen), remoteMasterKey: randomBytes(16), remoteMasterSalt: randomBytes(saltLen) };
   const swapped: SrtpKeys = { localMasterKey: keys.remoteMasterKey, localMasterSalt: keys.remoteMasterSalt, remoteMasterKey: keys.localMasterKey, remoteMasterSalt: keys.localMasterSalt };
-  const tx = sessionKeys(profile, keys.localMasterKey, keys.localMasterSalt);
-  const rx = sessionKeys(profile, keys.remoteMasterKey, keys.remoteMasterSalt);
-  const plain = makePacket();
+  const tx = deriveSessionKeys(profile === 7, keys.localMasterKey, keys.localMasterSalt);
+  const rx = deriveSessionKeys(profile === 7, keys.remoteMasterKey, keys.remoteMasterSalt);
+  const plain = extensionRtpPacket(SIZE);
   const native = new addon.SrtpSession(profile, tx, rx);
   const twin = new SrtpContext(profile, keys);
   const dst = Buffer.alloc(SIZE + 64);

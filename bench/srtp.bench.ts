@@ -9,24 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { RtpPacket, SrtpSession } from 'werift';
 import { SrtpContext, type SrtpKeys, type SrtpProfile } from '../src/media/transport/srtp.js';
 import { buildRemb, buildSr, compound } from '../src/media/wire/rtcp.js';
+import { extensionRtpPacket } from './lib/srtp-packet.js';
 
 const args = process.argv.slice(2);
 const ITERATIONS = args[0] === '--iterations' ? Number(args[1]) : 20_000;
 const ROUNDS = 12;
 const SIZE = 1200;
-
-function makePacket(): Buffer {
-  const ext = Buffer.from([0x10, 0x30, 0x22, 0x12, 0x34, 0x56, 0x31, 0x00, 0x2a, 0x00, 0x00, 0x00]);
-  const b = randomBytes(SIZE);
-  b[0] = 0x90; // V=2, X=1
-  b[1] = 0x80 | 96;
-  b.writeUInt32BE(90000, 4);
-  b.writeUInt32BE(0x11223344, 8);
-  b.writeUInt16BE(0xbede, 12);
-  b.writeUInt16BE(ext.length / 4, 14);
-  ext.copy(b, 16);
-  return b;
-}
 
 function keysFor(profile: SrtpProfile): SrtpKeys {
   const salt = profile === 7 ? 12 : 14;
@@ -49,7 +37,7 @@ const add = (profile: string, op: string, fn: (i: number) => Buffer) => cases.pu
 for (const profile of [7, 1] as const) {
   const pname = profile === 7 ? 'AEAD_AES_128_GCM' : 'AES128_CM_HMAC_SHA1_80';
   const keys = keysFor(profile);
-  const packet = makePacket();
+  const packet = extensionRtpPacket(SIZE);
 
   const ours = new SrtpContext(profile, keys);
   add(pname, 'ours protectRtp', (i) => {
