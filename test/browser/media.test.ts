@@ -307,12 +307,16 @@ describe('browser media: ts-client 0.5.0 through the SFU', () => {
         });
         return avail;
       });
-    // Without feedback for a negotiated transport-cc, Chromium's estimate fell ~20 %/s (5 → 0.1 Mbps in 20 s).
+    // Without feedback for a negotiated transport-cc, Chromium's estimate fell ~20 %/s (5 → 0.1 Mbps in 20 s):
+    // 6 s of that is a fall to a quarter. With feedback it holds where its start-up probes put it (seen here:
+    // 1.7–6 Mbps, lower when the machine is busy while they run; the sender is application-limited after).
     const samples: number[] = [];
     for (let i = 0; i < 8; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       samples.push(await estimate());
     }
-    assert.ok(Math.min(...samples.slice(2)) >= 2_000_000, `estimates (bps): ${samples.join(', ')}`);
+    const settled = samples[1]!;
+    assert.ok(settled >= 1_000_000, `estimates (bps): ${samples.join(', ')}`);
+    assert.ok(Math.min(...samples.slice(2)) >= 0.9 * settled, `the estimate fell: ${samples.join(', ')}`);
   });
 });
