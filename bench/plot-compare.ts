@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CompareRow } from './scenarios/compare.js';
+import type { CompareRow } from './scenarios/compare-rows.js';
 import { REPO } from './lib/shoal-process.js';
 
 const input = resolve(process.argv[2] ?? resolve(REPO, 'bench/results/compare.txt'));
@@ -19,7 +19,7 @@ if (line === undefined) throw new Error(`${input}: no RESULT line of the compare
 const { rows } = JSON.parse(line.slice('RESULT '.length)) as { rows: CompareRow[] };
 const data = [
   '# N\tshoal_cpu_pct\tjanus_cpu_pct\tshoal_us_per_pkt\tjanus_us_per_pkt\tshoal_loss_pct\tjanus_loss_pct',
-  ...rows.map((r) =>
+  ...rows.flatMap((r) => (r.shoal && r.janus ? [{ ...r, shoal: r.shoal, janus: r.janus }] : [])).map((r) =>
     [r.subscribers, r.shoal.serverCpuPercent, r.janus.serverCpuPercent, r.shoal.usPerForwardedPacket, r.janus.usPerForwardedPacket, r.shoal.lossPercent, r.janus.lossPercent]
       .map((v, i) => (i === 0 ? String(v) : v.toFixed(3)))
       .join('\t'),

@@ -11,7 +11,8 @@
 import type { Flags } from '../lib/args.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, type Scenario } from '../lib/scenario.js';
-import { maxUnderOnePercent, otherLoad, parseMeetings, waitForQuiet } from './compare.js';
+import { maxUnderOnePercent, parseMeetings } from './compare-rows.js';
+import { otherLoad, waitForQuiet } from './compare.js';
 import { meeting } from './meeting.js';
 
 const usage = 'cluster-meeting [--meetings 4x5,6x6,8x6,10x6] [--nodes 2] [--rounds 1] [--seconds 10] [--warmup 2] [--quiet-wait 0] [--no-pin]';

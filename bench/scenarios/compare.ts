@@ -17,28 +17,35 @@
 // scenario says so and fails. Not part of `all` (nor of npm test).
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { UsageError, type Flags } from '../lib/args.js';
+import type { Flags } from '../lib/args.js';
 import { fixed, table, type Progress } from '../lib/report.js';
 import { machine, UnavailableError, type Scenario } from '../lib/scenario.js';
 import { REPO, sleep, workersLabel } from '../lib/shoal-process.js';
 import { JANUS_BIN, janusVersion } from '../janus/janus-server.js';
 import type { JanusMeetingRow } from '../janus/meeting-janus.js';
+import {
+  failureText,
+  firstMeasured,
+  maxUnderOnePercent,
+  parseMeetings,
+  parsePlanes,
+  ratiosOf,
+  rotation,
+  targetVerdict,
+  TARGET_RATIO,
+  TARGET_US_PER_PACKET,
+  type CompareMeetingRow,
+  type CompareRow,
+  type JanusRow,
+  type ShoalPlane,
+  type ShoalSide,
+  type Side,
+} from './compare-rows.js';
+import { describeRow, meetingTable, sideCells, sideHeader, SIDE_LABEL, SIDE_SHORT } from './compare-table.js';
 import { fanout, type FanoutRow } from './fanout.js';
 import { meeting } from './meeting.js';
 
 const usage = 'compare [--subscribers 64,192,500] [--meetings 4x5,6x6,10x6] [--planes native,js] [--seconds 10] [--warmup 2] [--join-concurrency 16] [--quiet-wait 600] [--workers N]';
-
-/** The row fields of bench/janus/fanout-janus.ts's RESULT json that are used here. */
-export interface JanusRow {
-  subscribers: number;
-  forwardedPerSec: number;
-  serverCpuPercent: number;
-  usPerForwardedPacket: number;
-  lossPercent: number;
-  clientCpuPercent: number;
-  janusThreads: number;
-  setupSeconds: number;
-}
 
 /** Other load that skews CPU numbers: node test runners and Chromium (the lead's test suite), one line each. */
 export function otherLoad(): string[] {
@@ -122,65 +129,6 @@ async function runShoal(n: number, plane: ShoalPlane, o: { seconds: number; warm
   return { row, notes: out.notes.filter((l) => !l.startsWith('P2 goal')) };
 }
 
-/** A Shoal data plane compared (FJ_MEDIA_DATAPLANE of the child). */
-export type ShoalPlane = 'native' | 'js';
-/** One side of the comparison: a Shoal plane or Janus. */
-export type Side = ShoalPlane | 'janus';
-
-/** One Shoal run (either plane) as the compare tables use it; `dataPlane` is what the server reported running. */
-export interface ShoalSide {
-  dataPlane: string;
-  forwardedPerSec: number;
-  serverCpuPercent: number;
-  usPerForwardedPacket: number;
-  lossPercent: number;
-  otherCpuPercent: number;
-  clientCpuPercent: number;
-  rssMiB: number;
-  setupSeconds?: number;
-  joinRetries?: number;
-}
-
-/** The sides of one N (or meeting size) in the order they ran: the list rotated by one per row. */
-export function rotation(sides: Side[], index: number): Side[] {
-  const k = sides.length === 0 ? 0 : index % sides.length;
-  return [...sides.slice(k), ...sides.slice(0, k)];
-}
-
-/** The issue's targets for the native plane: ≤ 0.5 × Janus and ≤ 10 µs per forwarded packet. */
-export const TARGET_RATIO = 0.5;
-export const TARGET_US_PER_PACKET = 10;
-
-/** "met" / "not met (…)" for one row's native numbers against TARGET_RATIO and TARGET_US_PER_PACKET. */
-export function targetVerdict(native: ShoalSide | undefined, janusUs: number | undefined): string {
-  if (!native) return 'native not measured';
-  if (native.dataPlane !== 'native') return `not met (the server ran the ${native.dataPlane} plane)`;
-  const misses: string[] = [];
-  if (!(native.usPerForwardedPacket <= TARGET_US_PER_PACKET)) misses.push(`${fixed(native.usPerForwardedPacket)} µs/pkt > ${TARGET_US_PER_PACKET}`);
-  if (janusUs === undefined || !Number.isFinite(janusUs)) misses.push('no Janus number');
-  else if (!(native.usPerForwardedPacket <= TARGET_RATIO * janusUs)) misses.push(`${fixed(native.usPerForwardedPacket / janusUs, 2)}× Janus > ${TARGET_RATIO}×`);
-  return misses.length === 0 ? `met (${fixed(native.usPerForwardedPacket)} µs/pkt, ${fixed(janusUs! > 0 ? native.usPerForwardedPacket / janusUs! : NaN, 2)}× Janus)` : `not met: ${misses.join(', ')}`;
-}
-
-export interface CompareRow {
-  subscribers: number;
-  /** The sides in the order they ran. */
-  order: Side[];
-  /** The first plane of --planes (native by default), for older readers (bench/plot-compare.ts). */
-  shoal: ShoalSide;
-  /** Every Shoal plane measured. */
-  planes: Partial<Record<ShoalPlane, ShoalSide>>;
-  janus: JanusRow;
-  /** `shoal` µs/pkt ÷ Janus µs/pkt. */
-  ratio: number;
-  /** Each plane's µs/pkt ÷ Janus's. */
-  ratios: Partial<Record<ShoalPlane, number>>;
-  /** The issue's target for native (applies at N ≥ 64). */
-  target: string;
-  /** Test runs or Chromium seen on the machine when each side's measurement started / ended (empty = quiet). */
-  busy: Partial<Record<Side, { start: string[]; end: string[] }>>;
-}
-
 function fanoutSide(r: FanoutRow): ShoalSide {
   return {
     dataPlane: r.dataPlane,
@@ -196,62 +144,42 @@ function fanoutSide(r: FanoutRow): ShoalSide {
   };
 }
 
-/** "2x4,4x5" → [[2, 4], [4, 5]] (rooms × peers). */
-export function parseMeetings(spec: string): [number, number][] {
-  if (spec.trim() === '') return [];
-  return spec.split(',').map((part) => {
-    const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/.exec(part);
-    if (!m || Number(m[1]) < 1 || Number(m[2]) < 2) throw new Error(`--meetings takes ROOMSxPEERS pairs (peers ≥ 2), e.g. 2x4,4x5; got "${part}"`);
-    return [Number(m[1]), Number(m[2])];
-  });
-}
-
-/** One meeting size through every side. */
-export interface CompareMeetingRow {
-  rooms: number;
-  peersPerRoom: number;
-  subscriberStreams: number;
-  order: Side[];
-  /** As CompareRow.shoal: the first plane of --planes. */
-  shoal: ShoalSide;
-  planes: Partial<Record<ShoalPlane, ShoalSide>>;
-  janus: JanusMeetingRow;
-  ratio: number;
-  ratios: Partial<Record<ShoalPlane, number>>;
-  target: string;
-  busy: string[];
-}
-
 type MeetingWindow = { dataPlane: string; forwardedPerSec: number; serverCpuPercent: number; usPerForwardedPacket: number; reception: { lossPercent: number }; otherCpuPercent: number; clientCpuPercent: number; rssMiB: number };
 
 async function compareMeeting(
   rooms: number,
   peers: number,
   order: Side[],
-  o: { seconds: number; warmup: number; workers?: number },
+  o: { seconds: number; warmup: number; workers?: number; planes: ShoalPlane[] },
   progress: Progress,
 ): Promise<{ row: CompareMeetingRow; log: string }> {
   const label = `compare meeting ${rooms}×${peers}`;
   const busy: string[] = [];
   const planes: Partial<Record<ShoalPlane, ShoalSide>> = {};
+  const failed: CompareMeetingRow['failed'] = {};
   let janus: JanusMeetingRow | undefined;
   let log = '';
   for (const side of order) {
     busy.push(...otherLoad());
-    if (side !== 'janus') {
-      progress.update(`${label}: Shoal (${side} plane)`, true);
-      const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false, workers: o.workers, plane: side }, progress);
-      const w = (out.result.rows as MeetingWindow[])[0]!;
-      planes[side] = { dataPlane: w.dataPlane, forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, clientCpuPercent: w.clientCpuPercent, rssMiB: w.rssMiB };
-    } else {
-      const args = ['--rooms', String(rooms), '--peers', String(peers), '--seconds', String(o.seconds), '--warmup', String(o.warmup)];
-      const r = await runJanusHarness('bench/janus/meeting-janus.ts', args, label, (o.seconds + o.warmup + 240) * 1000, progress);
-      janus = r.result.rows[0] as JanusMeetingRow;
-      log = r.log;
+    try {
+      if (side !== 'janus') {
+        progress.update(`${label}: Shoal (${side} plane)`, true);
+        const out = await meeting.run({ rooms, peers, seconds: o.seconds, warmup: o.warmup, audio: false, workers: o.workers, plane: side }, progress);
+        const w = (out.result.rows as MeetingWindow[])[0]!;
+        planes[side] = { dataPlane: w.dataPlane, forwardedPerSec: w.forwardedPerSec, serverCpuPercent: w.serverCpuPercent, usPerForwardedPacket: w.usPerForwardedPacket, lossPercent: w.reception.lossPercent, otherCpuPercent: w.otherCpuPercent, clientCpuPercent: w.clientCpuPercent, rssMiB: w.rssMiB };
+      } else {
+        const args = ['--rooms', String(rooms), '--peers', String(peers), '--seconds', String(o.seconds), '--warmup', String(o.warmup)];
+        const r = await runJanusHarness('bench/janus/meeting-janus.ts', args, label, (o.seconds + o.warmup + 240) * 1000, progress);
+        janus = r.result.rows[0] as JanusMeetingRow;
+        log = r.log;
+      }
+    } catch (err) {
+      failed[side] = failureText(err);
+      progress.done(`${label}: ${SIDE_LABEL[side]} failed (the other sides go on): ${failed[side]}`);
     }
     busy.push(...otherLoad());
   }
-  const first = (planes.native ?? planes.js)!;
+  const first = firstMeasured(o.planes, planes);
   const row: CompareMeetingRow = {
     rooms,
     peersPerRoom: peers,
@@ -259,88 +187,15 @@ async function compareMeeting(
     order,
     shoal: first,
     planes,
-    janus: janus!,
-    ratio: first.usPerForwardedPacket / janus!.usPerForwardedPacket,
-    ratios: ratiosOf(planes, janus!.usPerForwardedPacket),
-    target: targetVerdict(planes.native, janus!.usPerForwardedPacket),
+    janus,
+    failed,
+    ratio: first && janus ? first.usPerForwardedPacket / janus.usPerForwardedPacket : NaN,
+    ratios: ratiosOf(planes, janus?.usPerForwardedPacket),
+    target: targetVerdict(planes.native, janus?.usPerForwardedPacket),
     busy: [...new Set(busy)],
   };
   progress.done(`${label}: ${describeRow(row)}`);
   return { row, log };
-}
-
-function ratiosOf(planes: Partial<Record<ShoalPlane, ShoalSide>>, janusUs: number): Partial<Record<ShoalPlane, number>> {
-  const out: Partial<Record<ShoalPlane, number>> = {};
-  for (const p of ['native', 'js'] as const) if (planes[p]) out[p] = planes[p]!.usPerForwardedPacket / janusUs;
-  return out;
-}
-
-function describeRow(r: { planes: Partial<Record<ShoalPlane, ShoalSide>>; janus: { usPerForwardedPacket: number; lossPercent: number } }): string {
-  const parts = (['native', 'js'] as const)
-    .filter((p) => r.planes[p])
-    .map((p) => `Shoal-${p} ${fixed(r.planes[p]!.usPerForwardedPacket)} µs/pkt (loss ${fixed(r.planes[p]!.lossPercent, 2)} %${r.planes[p]!.dataPlane !== p ? `, ran ${r.planes[p]!.dataPlane}!` : ''})`);
-  return [...parts, `Janus ${fixed(r.janus.usPerForwardedPacket)} µs/pkt (loss ${fixed(r.janus.lossPercent, 2)} %)`].join(', ');
-}
-
-const SIDE_LABEL: Record<Side, string> = { native: 'native', js: 'js', janus: 'Janus' };
-/** Short names for the order column. */
-const SIDE_SHORT: Record<Side, string> = { native: 'nat', js: 'js', janus: 'Jan' };
-
-/** The header of the side-by-side columns for the planes compared. */
-function sideHeader(planes: ShoalPlane[]): string[] {
-  const sides: Side[] = [...planes, 'janus'];
-  return [
-    ...sides.map((s) => `${SIDE_LABEL[s]} CPU %`),
-    ...sides.map((s) => `${SIDE_LABEL[s]} µs/pkt`),
-    ...sides.map((s) => `${SIDE_LABEL[s]} loss %`),
-    ...planes.map((p) => `${p}/Janus`),
-    ...sides.map((s) => `${SIDE_LABEL[s]} gen CPU %`),
-    'order',
-  ];
-}
-
-/** The cells under sideHeader(planes); a plane that did not run the plane asked for is marked "(ran js)". */
-function sideCells(planes: ShoalPlane[], r: { planes: Partial<Record<ShoalPlane, ShoalSide>>; janus: { serverCpuPercent: number; usPerForwardedPacket: number; lossPercent: number; clientCpuPercent: number }; ratios: Partial<Record<ShoalPlane, number>>; order: Side[] }): string[] {
-  const v = (p: ShoalPlane, f: (x: ShoalSide) => string) => (r.planes[p] ? f(r.planes[p]!) : '–');
-  const mark = (p: ShoalPlane) => (r.planes[p] && r.planes[p]!.dataPlane !== p ? ` (ran ${r.planes[p]!.dataPlane})` : '');
-  return [
-    ...planes.map((p) => v(p, (x) => fixed(x.serverCpuPercent))),
-    fixed(r.janus.serverCpuPercent),
-    ...planes.map((p) => v(p, (x) => fixed(x.usPerForwardedPacket)) + mark(p)),
-    fixed(r.janus.usPerForwardedPacket),
-    ...planes.map((p) => v(p, (x) => fixed(x.lossPercent, 2))),
-    fixed(r.janus.lossPercent, 2),
-    ...planes.map((p) => (r.ratios[p] === undefined ? '–' : `${fixed(r.ratios[p]!, 2)}×`)),
-    ...planes.map((p) => v(p, (x) => fixed(x.clientCpuPercent, 0))),
-    fixed(r.janus.clientCpuPercent, 0),
-    r.order.map((s) => SIDE_SHORT[s]).join(','),
-  ];
-}
-
-function meetingTable(planes: ShoalPlane[], rows: CompareMeetingRow[]): string {
-  const header = ['rooms × peers', 'sub streams', ...sideHeader(planes), 'other load', 'native target'];
-  return table(
-    header,
-    rows.map((r) => [`${r.rooms} × ${r.peersPerRoom}`, String(r.subscriberStreams), ...sideCells(planes, r), r.busy.length > 0 ? 'yes' : 'no', r.target.split(' (')[0]!.split(':')[0]!]),
-  );
-}
-
-/** --planes: "native,js" → ['native', 'js'] (each once, at least one). */
-export function parsePlanes(spec: string): ShoalPlane[] {
-  const list = spec.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  const bad = list.filter((p) => p !== 'native' && p !== 'js');
-  if (list.length === 0 || bad.length > 0 || new Set(list).size !== list.length) throw new UsageError(`--planes takes native and/or js, comma-separated, each once (e.g. native,js); got "${spec}"`);
-  return list as ShoalPlane[];
-}
-
-/** Largest tested N whose loss was below 1 %, provided every smaller tested N was below 1 % too. */
-export function maxUnderOnePercent(rows: { n: number; loss: number }[]): number | undefined {
-  let best: number | undefined;
-  for (const r of [...rows].sort((a, b) => a.n - b.n)) {
-    if (!(r.loss < 1)) break;
-    best = r.n;
-  }
-  return best;
 }
 
 export const compare: Scenario = {
@@ -373,33 +228,41 @@ export const compare: Scenario = {
       const order = rotation(sides, i);
       const busy: CompareRow['busy'] = {};
       const planes: CompareRow['planes'] = {};
+      const failed: CompareRow['failed'] = {};
       let janus: JanusRow | undefined;
       for (const side of order) {
         const q = await waitForQuiet(quietBudget, progress, `compare N=${n} (${side})`);
         quietBudget = Math.max(0, quietBudget - q.waitedMs);
         waitedMs += q.waitedMs;
-        if (side !== 'janus') {
-          const r = await runShoal(n, side, o, progress);
-          planes[side] = fanoutSide(r.row);
-          notes.push(...r.notes);
-        } else {
-          const r = await runJanus(n, o.seconds, o.warmup, progress);
-          janus = r.row;
-          janusTitle = r.title;
-          if (r.log !== '') notes.push(`janus log (errors) at N=${n}:\n${r.log}`);
+        try {
+          if (side !== 'janus') {
+            const r = await runShoal(n, side, o, progress);
+            planes[side] = fanoutSide(r.row);
+            notes.push(...r.notes);
+          } else {
+            const r = await runJanus(n, o.seconds, o.warmup, progress);
+            janus = r.row;
+            janusTitle = r.title;
+            if (r.log !== '') notes.push(`janus log (errors) at N=${n}:\n${r.log}`);
+          }
+        } catch (err) {
+          // One side that cannot set up (the js plane at N=500 did not) must not lose the others' numbers.
+          failed[side] = failureText(err);
+          progress.done(`compare N=${n}: ${SIDE_LABEL[side]} failed (the other sides go on): ${failed[side]}`);
         }
         busy[side] = { start: q.busy, end: otherLoad() };
       }
-      const first = planes[o.planes[0]!]!;
+      const first = firstMeasured(o.planes, planes);
       const row: CompareRow = {
         subscribers: n,
         order,
         shoal: first,
         planes,
-        janus: janus!,
-        ratio: first.usPerForwardedPacket / janus!.usPerForwardedPacket,
-        ratios: ratiosOf(planes, janus!.usPerForwardedPacket),
-        target: n >= 64 ? targetVerdict(planes.native, janus!.usPerForwardedPacket) : 'n/a (N < 64)',
+        janus,
+        failed,
+        ratio: first && janus ? first.usPerForwardedPacket / janus.usPerForwardedPacket : NaN,
+        ratios: ratiosOf(planes, janus?.usPerForwardedPacket),
+        target: n >= 64 ? targetVerdict(planes.native, janus?.usPerForwardedPacket) : 'n/a (N < 64)',
         busy,
       };
       rows.push(row);
@@ -424,13 +287,16 @@ export const compare: Scenario = {
     const maxOf = (loss: (r: CompareRow) => number | undefined) => maxUnderOnePercent(rows.map((r) => ({ n: r.subscribers, loss: loss(r) ?? NaN })));
     const maxStreams: Record<string, number | null> = {};
     for (const p of o.planes) maxStreams[p] = maxOf((r) => r.planes[p]?.lossPercent) ?? null;
-    maxStreams.janus = maxOf((r) => r.janus.lossPercent) ?? null;
+    maxStreams.janus = maxOf((r) => r.janus?.lossPercent) ?? null;
     const meetingMax: Record<string, number | null> = {};
     for (const p of o.planes) meetingMax[p] = maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.planes[p]?.lossPercent ?? NaN }))) ?? null;
-    meetingMax.janus = maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.janus.lossPercent }))) ?? null;
+    meetingMax.janus = maxUnderOnePercent(meetings.map((m) => ({ n: m.subscriberStreams, loss: m.janus?.lossPercent ?? NaN }))) ?? null;
     const loadedRows = rows.filter((r) => Object.values(r.busy).some((b) => b.start.length > 0 || b.end.length > 0));
     const fallbacks = [...rows.map((r) => ({ what: `N=${r.subscribers}`, planes: r.planes })), ...meetings.map((m) => ({ what: `meeting ${m.rooms}×${m.peersPerRoom}`, planes: m.planes }))].flatMap((r) =>
       o.planes.filter((p) => r.planes[p] && r.planes[p]!.dataPlane !== p).map((p) => `${r.what}: asked for the ${p} plane, the server ran ${r.planes[p]!.dataPlane}`),
+    );
+    const failures = [...rows.map((r) => ({ what: `N=${r.subscribers}`, failed: r.failed })), ...meetings.map((m) => ({ what: `meeting ${m.rooms}×${m.peersPerRoom}`, failed: m.failed }))].flatMap((r) =>
+      (Object.keys(r.failed) as Side[]).map((side) => `${r.what}: ${SIDE_LABEL[side]}: ${r.failed[side]}`),
     );
     const fmtMax = (m: Record<string, number | null>) => sides.map((s) => `${s === 'janus' ? 'Janus' : `Shoal-${s}`} ${m[s] ?? 'none'}`).join(', ');
     return {
@@ -447,6 +313,7 @@ export const compare: Scenario = {
         ...rows.map((r) => `  fan-out N=${r.subscribers}: ${r.target}`),
         ...meetings.map((m) => `  meeting ${m.rooms}×${m.peersPerRoom}: ${m.target}`),
         ...fallbacks.map((l) => `FALLBACK ${l}`),
+        ...failures.map((l) => `FAILED ${l}`),
         `max N at < 1 % loss among the tested N: ${fmtMax(maxStreams)}`,
         ...(meetings.length > 0 ? [`meetings: max subscriber streams at < 1 % loss among the tested sizes: ${fmtMax(meetingMax)}`] : []),
         `waited ${fixed(waitedMs / 1000, 0)} s for a quiet machine; ` +
@@ -471,6 +338,7 @@ export const compare: Scenario = {
         maxSubscribersUnderOnePercentLoss: maxStreams,
         meetingMaxStreamsUnderOnePercentLoss: meetingMax,
         fallbacks,
+        failures,
         waitedForQuietSeconds: waitedMs / 1000,
         rows,
         meetings,
