@@ -296,7 +296,7 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
     napi_value arena = nullptr;
     int count = 0;
     size_t need = socket_.PendingBytes();
-    if (words > 0 && need > 0 && EnsureArena(need, &arena)) {
+    if (words > 0 && EnsureArena(need, &arena)) {  // need may be 0: empty datagrams are delivered too (as by node:dgram)
       count = socket_.Pack(arenaData_, arenaCap_, &arenaUsed_, static_cast<int32_t*>(metaData), words);
       if (turnFraming_) FrameBatch(static_cast<int32_t*>(metaData), count);
     } else {
