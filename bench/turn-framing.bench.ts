@@ -23,7 +23,13 @@ payload[0] = 0x80;
 const datagrams = { 'ChannelData': encodeChannelData(0x4000, payload, false), 'Send indication': encodeSendIndication({ address: '127.0.0.1', port: 50000 }, payload) };
 
 // One real receive of each, to get the arena and meta entry the port wrote.
-let captured: { arena: Buffer; meta: Int32Array } | undefined;
+interface Captured {
+  arena: Buffer;
+  meta: Int32Array;
+}
+let captured: Captured | undefined;
+/** Read through a function: TypeScript cannot see the callback that sets it. */
+const capturedNow = (): Captured | undefined => captured;
 const socket = new NativeUdpSocket(addon, () => undefined, pino({ level: 'silent' }));
 const internals = socket as unknown as { meta: Int32Array; onBatch(arena: Buffer, count: number): void; framingOf(arena: Buffer, m: number): PreFramed | undefined };
 const onBatch = internals.onBatch.bind(socket);
@@ -38,9 +44,10 @@ let sink = 0;
 for (const [name, d] of Object.entries(datagrams)) {
   captured = undefined;
   sender.send(d, port, '127.0.0.1');
-  for (let i = 0; i < 200 && captured === undefined; i++) await new Promise((r) => setTimeout(r, 5));
-  if (captured === undefined) throw new Error('the datagram did not arrive');
-  const { arena, meta } = captured;
+  for (let i = 0; i < 200 && capturedNow() === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+  const got = capturedNow();
+  if (got === undefined) throw new Error('the datagram did not arrive');
+  const { arena, meta } = got;
   const msg = arena.subarray(meta[0], meta[0]! + meta[1]!);
   internals.meta.set(meta);
   const twin = (): void => {
