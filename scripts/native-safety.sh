@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Memory-safety checks of the native data plane (`npm run test:native-safety`; .ci/run runs it once):
-#  1. every fuzz harness native/fuzz/fuzz_*.cc, built with clang's libFuzzer + AddressSanitizer + UBSan
+#  1. every fuzz harness native/fuzz/fuzz_*.cc (udp_port, srtp, rtp_history, turn_framing), built with clang's libFuzzer + AddressSanitizer + UBSan
 #     against the addon's core files (native/src/*.cc but addon.cc and *_binding.cc: no Node-API), runs
 #     for FUZZ_SECONDS (default 20) from a seed-free start; any crash, leak or sanitizer report fails;
 #  2. the addon rebuilt with AddressSanitizer (g++) and the addon's tests (test/native/, test/dataplane/) run against it,

@@ -1,7 +1,8 @@
 // The Node-API glue of the native UDP port: class `UdpPort` (NativeUdpPort in src/dataplane/native-addon.ts).
 // It polls the socket of a UdpSocket (udp_port.h) with a uv_poll_t on the loop of the environment that made
 // it, packs each received batch into a 1 MiB JS arena Buffer plus the caller's meta Int32Array and calls
-// onBatch through MakeCallback, then flushes the send queue. Teardown: close(), a GC'd port, or the
+// onBatch through MakeCallback, then flushes the send queue. With turnFraming(true) each datagram's TURN
+// framing (turn_framing.h) is written into its meta entry too, so TypeScript does not parse it again. Teardown: close(), a GC'd port, or the
 // environment's async cleanup hook (a worker exiting with the port open) stop the poll; libuv's close
 // callback frees the poll handle and releases the hook.
 // What it must not do: keep state outside its instances, call JavaScript outside MakeCallback, throw for
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "addon.h"
+#include "turn_framing.h"
 #include "udp_port.h"
 
 namespace shoal {
@@ -27,6 +29,8 @@ constexpr size_t kArenaBytes = 1 << 20;
 constexpr int kBatchesPerEvent = 8;
 
 class UdpPort;
+
+static_assert(kUdpMetaWords == kUdpAddressMetaWords + kTurnMetaWords, "a meta entry is the UDP words then the TURN framing's");
 
 /** Marks UdpPort objects, so UdpSocketOf can tell them from any other object (napi_type_tag_object). */
 constexpr napi_type_tag kUdpPortTag = {0x5e0a1c7d3b2f4e61ULL, 0x9d84a2c6f1b3e057ULL};
@@ -63,7 +67,8 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
                         InstanceMethod<&UdpPort::Send6>("send6"), InstanceMethod<&UdpPort::FlushJs>("flush"),
                         InstanceMethod<&UdpPort::CountersJs>("counters"), InstanceMethod<&UdpPort::CloseJs>("close"),
                         InstanceMethod<&UdpPort::PollJs>("poll"), InstanceMethod<&UdpPort::ReadJs>("read"),
-                        InstanceMethod<&UdpPort::ReuseArenaJs>("reuseArena")});
+                        InstanceMethod<&UdpPort::ReuseArenaJs>("reuseArena"),
+                        InstanceMethod<&UdpPort::TurnFramingJs>("turnFraming")});
   }
 
   explicit UdpPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpPort>(info), env_(info.Env()) {
@@ -222,6 +227,24 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
     return info.Env().Undefined();
   }
 
+  /** turnFraming(on): whether each received datagram's TURN framing is written into its meta entry (off: zeros). */
+  Napi::Value TurnFramingJs(const Napi::CallbackInfo& info) {
+    turnFraming_ = info.Length() > 0 && info[0].ToBoolean().Value();
+    return info.Env().Undefined();
+  }
+
+  /** Writes the TURN framing of the `count` datagrams just packed into their meta entries. */
+  void FrameBatch(int32_t* meta, int count) {
+    for (int i = 0; i < count; i++) {
+      int32_t* entry = meta + static_cast<size_t>(i) * kUdpMetaWords;
+      const auto offset = static_cast<uint32_t>(entry[0]);
+      const auto length = static_cast<uint32_t>(entry[1]);
+      // Pack wrote offset and length inside the arena; checked again all the same (a bad entry reads as nothing).
+      const bool inside = offset <= arenaCap_ && length <= arenaCap_ - offset;
+      TurnWriteMeta(entry + kUdpAddressMetaWords, FrameTurnDatagram(inside ? arenaData_ + offset : nullptr, inside ? length : 0), offset);
+    }
+  }
+
   /** read(): reads what is waiting now (as a readable event would: onBatch per batch, a flush after each). */
   Napi::Value ReadJs(const Napi::CallbackInfo& info) {
     if (poll_ != nullptr) OnReadable();
@@ -273,8 +296,9 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
     napi_value arena = nullptr;
     int count = 0;
     size_t need = socket_.PendingBytes();
-    if (words > 0 && need > 0 && EnsureArena(need, &arena)) {
+    if (words > 0 && EnsureArena(need, &arena)) {  // need may be 0: empty datagrams are delivered too (as by node:dgram)
       count = socket_.Pack(arenaData_, arenaCap_, &arenaUsed_, static_cast<int32_t*>(metaData), words);
+      if (turnFraming_) FrameBatch(static_cast<int32_t*>(metaData), count);
     } else {
       size_t none = 0;
       socket_.Pack(nullptr, 0, &none, nullptr, 0);  // counts the truncated ones; nothing can be delivered
@@ -334,6 +358,7 @@ class UdpPort : public Napi::ObjectWrap<UdpPort> {
   size_t arenaUsed_ = 0;
   PollHandle* poll_ = nullptr;
   bool reuseArena_ = false;
+  bool turnFraming_ = false;
 };
 
 }  // namespace

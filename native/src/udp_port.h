@@ -16,8 +16,13 @@ namespace shoal {
 
 /** Datagrams per recvmmsg (the meta array holds this many entries): UDP_MAX_BATCH in native-addon.ts. */
 constexpr int kUdpMaxBatch = 32;
-/** Words per datagram in the meta array: UDP_META_WORDS in native-addon.ts. */
-constexpr int kUdpMetaWords = 8;
+/** Words of a meta entry the UDP port writes: offset, length, family, port, address (1 or 4 words). */
+constexpr int kUdpAddressMetaWords = 8;
+/**
+ * Words per datagram in the meta array (UDP_META_WORDS in native-addon.ts): the UDP port's, then the TURN
+ * framing's (turn_framing.h kTurnMetaWords, written by udp_binding.cc when framing is on; zeros otherwise).
+ */
+constexpr int kUdpMetaWords = kUdpAddressMetaWords + 9;
 /** A receive slot holds any UDP datagram. */
 constexpr size_t kUdpSlotBytes = 65536;
 /** The largest datagram the send queue takes (the IPv4 UDP payload limit). */

@@ -43,8 +43,49 @@ export interface NativeSrtpSession {
   resendRtp(port: NativeUdpPort, ssrc: number, seq: number, ip4: number, destPort: number, channel: number): number;
 }
 
-/** Words per received datagram in a UdpPort's meta array: offset, length, family (4|6), port, address (1 or 4 words). */
-export const UDP_META_WORDS = 8;
+/**
+ * Words per received datagram in a UdpPort's meta array: offset, length, family (4|6), port, address (1 or 4
+ * words), then, at UDP_FRAMING_WORD, its TURN framing (native/src/turn_framing.h; zeros while turnFraming is
+ * off): kind (TURN_FRAMING_*); the channel (ChannelData), the peer's family 4|6 (Send indication) or the
+ * reason (malformed: an index into TURN_FRAMING_REASONS); the peer's port; the inner data's arena offset and
+ * length (ChannelData's data, the Send indication's DATA); the peer's address (1 or 4 big-endian words).
+ */
+export const UDP_META_WORDS = 17;
+/** Where the TURN framing starts in a meta entry. */
+export const UDP_FRAMING_WORD = 8;
+
+/** The framing kinds of a meta entry (native/src/turn_framing.h TurnKind). */
+export const TURN_FRAMING_NONE = 0;
+export const TURN_FRAMING_CHANNEL_DATA = 1;
+export const TURN_FRAMING_SEND_INDICATION = 2;
+/** Any other well-formed STUN message: the TURN server decodes it itself. */
+export const TURN_FRAMING_OTHER_STUN = 3;
+export const TURN_FRAMING_MALFORMED = 4;
+/**
+ * Why a datagram is malformed, by the code in its meta entry (TurnReason): the messages the TypeScript
+ * decoders (channel-data.ts, stun-message.ts, stun-attributes.ts, turn-framing.ts) give for the same input.
+ */
+export const TURN_FRAMING_REASONS: readonly string[] = [
+  '',
+  'neither STUN nor ChannelData',
+  'truncated ChannelData header',
+  'ChannelData length exceeds packet',
+  'truncated header',
+  'first two bits not zero',
+  'bad magic cookie',
+  'length not a multiple of 4',
+  'length does not match message size',
+  'attribute after FINGERPRINT',
+  'truncated attribute header',
+  'attribute overflows message',
+  'bad FINGERPRINT length',
+  'bad MESSAGE-INTEGRITY length',
+  'bad FINGERPRINT',
+  'Send indication with unknown comprehension-required attribute',
+  'Send indication without XOR-PEER-ADDRESS or DATA',
+  'bad address length',
+  'unknown address family',
+];
 /** At most this many datagrams per onBatch call (the meta array holds this many entries). */
 export const UDP_MAX_BATCH = 32;
 
@@ -91,6 +132,8 @@ export interface NativeUdpPort {
    * full arena is written again from the start instead of a new one being made (a load generator's GC).
    */
   reuseArena(on: boolean): void;
+  /** turnFraming(true): each received datagram's TURN framing is decoded into its meta entry (see UDP_META_WORDS); off by default. */
+  turnFraming(on: boolean): void;
 }
 
 export interface NativeAddon {

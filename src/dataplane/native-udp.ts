@@ -3,17 +3,37 @@
 // in JavaScript), and sends are queued natively and written with sendmmsg — after each received batch
 // (the replies and forwarded packets it caused go out together), or at the end of the current task for
 // sends made outside one (timers, DTLS). Sources are cached per address, so a datagram costs no strings.
-// What it must not do: parse datagrams, hold them, or let a throwing handler stop the batch.
+// Each datagram's TURN framing is decoded natively in the batch (native/src/turn_framing.cc) and handed
+// over with it as a PreFramed (udp-socket.ts), so the TURN server does not parse it again.
+// What it must not do: parse datagrams (the port's meta entry says what they are), hold them past the
+// held-back queue, or let a throwing handler stop the batch.
 import { SocketAddress } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import type { UdpSocket, UdpSocketFactory, UdpSource } from '../turn/udp-socket.js';
+import type { PreFramed, UdpMessageHandler, UdpSocket, UdpSocketFactory, UdpSource } from '../turn/udp-socket.js';
 import type { UdpSocketCounters } from '../turn/turn-stats.js';
-import { UDP_MAX_BATCH, UDP_META_WORDS, type NativeAddon, type NativeUdpCounters, type NativeUdpPort } from './native-addon.js';
+import {
+  TURN_FRAMING_CHANNEL_DATA,
+  TURN_FRAMING_MALFORMED,
+  TURN_FRAMING_OTHER_STUN,
+  TURN_FRAMING_REASONS,
+  TURN_FRAMING_SEND_INDICATION,
+  UDP_FRAMING_WORD,
+  UDP_MAX_BATCH,
+  UDP_META_WORDS,
+  type NativeAddon,
+  type NativeUdpCounters,
+  type NativeUdpPort,
+} from './native-addon.js';
 
 /** Datagrams held back at most (see NativeUdpSocket.pending); beyond, dropped (DTLS and SCTP resend). */
 const MAX_PENDING = 4096;
 /** The marker that starts a held-back run (its datagram was delivered; what follows waits). */
-const BARRIER: [Buffer, UdpSource] = [Buffer.alloc(0), { key: '', address: '', port: 0 }];
+const BARRIER: HeldBack = [Buffer.alloc(0), { key: '', address: '', port: 0 }, undefined];
+
+type HeldBack = [Buffer, UdpSource, PreFramed | undefined];
+
+/** Other STUN: the same answer for every such datagram. */
+const OTHER_STUN: PreFramed = { kind: 'stun' };
 
 /** True for TURN ChannelData carrying a DTLS record (RFC 7983: first byte 20–63) and for STUN Send indications (which may). */
 function carriesDtls(msg: Buffer): boolean {
@@ -65,15 +85,15 @@ export class NativeUdpSocket implements UdpSocket {
    * arrives; handing it several records in one synchronous batch lost an unordered data-channel message.
    * Only a batch with a DTLS datagram that is not its last is split (media is SRTP: never held back).
    */
-  private readonly pending: [Buffer, UdpSource][] = [];
+  private readonly pending: HeldBack[] = [];
   private pendingScheduled = false;
   private readonly drainPending = (): void => {
     this.pendingScheduled = false;
     const pending = this.pending;
     while (pending.length > 0) {
-      const [msg, from] = pending.shift()!;
+      const [msg, from, framing] = pending.shift()!;
       if (msg === BARRIER[0]) continue;
-      this.deliver(msg, from);
+      this.deliver(msg, from, framing);
       if (pending.length > 0 && carriesDtls(msg)) break;
     }
     if (this.closed) pending.length = 0;
@@ -88,10 +108,13 @@ export class NativeUdpSocket implements UdpSocket {
 
   constructor(
     addon: NativeAddon,
-    private readonly onMessage: (msg: Buffer, from: UdpSource) => void,
+    private readonly onMessage: UdpMessageHandler,
     private readonly log: Logger,
+    /** false: datagrams are handed over without their framing (the server decodes them itself: a benchmark's baseline). */
+    turnFraming = true,
   ) {
     this.port = new addon.UdpPort((arena, count) => this.onBatch(arena, count), this.meta);
+    this.port.turnFraming(turnFraming);
   }
 
   async bind(port: number, ip: string, bufferBytes: number): Promise<number> {
@@ -157,11 +180,12 @@ export class NativeUdpSocket implements UdpSocket {
         const offset = meta[m]!;
         const from = meta[m + 2] === 4 ? this.source4(meta[m + 4]! >>> 0, meta[m + 3]!) : this.source6(m);
         const msg = arena.subarray(offset, offset + meta[m + 1]!);
+        const framing = this.framingOf(arena, m);
         if (pending.length > 0) {
-          if (pending.length < MAX_PENDING) pending.push([msg, from]);
+          if (pending.length < MAX_PENDING) pending.push([msg, from, framing]);
           continue;
         }
-        this.deliver(msg, from);
+        this.deliver(msg, from, framing);
         // What follows a DTLS datagram waits for the next turn of the loop (see `pending`).
         if (i < count - 1 && carriesDtls(msg)) pending.push(BARRIER);
       }
@@ -171,9 +195,31 @@ export class NativeUdpSocket implements UdpSocket {
     this.schedulePending();
   }
 
-  private deliver(msg: Buffer, from: UdpSource): void {
+  /** The framing the port wrote into meta entry `m` (see UDP_META_WORDS); undefined when it wrote none. */
+  private framingOf(arena: Buffer, m: number): PreFramed | undefined {
+    const meta = this.meta;
+    const f = m + UDP_FRAMING_WORD;
+    switch (meta[f]) {
+      case TURN_FRAMING_CHANNEL_DATA:
+        return { kind: 'channel-data', channel: meta[f + 1]!, data: arena.subarray(meta[f + 3]!, meta[f + 3]! + meta[f + 4]!) };
+      case TURN_FRAMING_SEND_INDICATION: {
+        const v4 = meta[f + 1] === 4;
+        const peerIp = Buffer.allocUnsafe(v4 ? 4 : 16);
+        for (let w = 0; w < peerIp.length / 4; w++) peerIp.writeUInt32BE(meta[f + 5 + w]! >>> 0, w * 4);
+        return { kind: 'send-indication', peerIp, peerPort: meta[f + 2]!, data: arena.subarray(meta[f + 3]!, meta[f + 3]! + meta[f + 4]!) };
+      }
+      case TURN_FRAMING_OTHER_STUN:
+        return OTHER_STUN;
+      case TURN_FRAMING_MALFORMED:
+        return { kind: 'malformed', reason: TURN_FRAMING_REASONS[meta[f + 1]!] ?? 'malformed' };
+      default:
+        return undefined;
+    }
+  }
+
+  private deliver(msg: Buffer, from: UdpSource, framing: PreFramed | undefined): void {
     try {
-      this.onMessage(msg, from);
+      this.onMessage(msg, from, framing);
     } catch (err) {
       this.log.error({ err }, 'TURN UDP handler threw (datagram dropped)');
     }
@@ -215,6 +261,7 @@ export class NativeUdpSocket implements UdpSocket {
   }
 }
 
+/** The native plane's TURN UDP socket. */
 export function nativeUdpSocketFactory(addon: NativeAddon): UdpSocketFactory {
   return (onMessage, log) => new NativeUdpSocket(addon, onMessage, log);
 }

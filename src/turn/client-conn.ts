@@ -3,7 +3,7 @@
 // callbacks through which packets and closed connections reach it.
 // What it must not do: hold code; turn-sockets.ts re-exports these names for the rest of src/turn.
 import type { TransportAddress } from './stun-protocol.js';
-import type { UdpSocket, UdpSource } from './udp-socket.js';
+import type { PreFramed, UdpSocket, UdpSource } from './udp-socket.js';
 
 /** One client transport 5-tuple (a UDP source address, or one TCP or TLS connection). */
 export interface ClientConn {
@@ -21,8 +21,8 @@ export interface ClientConn {
 export interface ClientTraffic {
   /** The connection of the allocation on 5-tuple `key`, if it has one (UDP: reuse it; TCP: it authenticated). */
   knownConn(key: string): ClientConn | undefined;
-  /** One STUN message or ChannelData frame (or garbage) from `conn`. */
-  packet(conn: ClientConn, frame: Buffer): void;
+  /** One STUN message or ChannelData frame (or garbage) from `conn`, with its framing when the UDP data plane decoded it. */
+  packet(conn: ClientConn, frame: Buffer, framing?: PreFramed): void;
   /** A TCP or TLS connection has closed. */
   closed(conn: ClientConn): void;
 }

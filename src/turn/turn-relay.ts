@@ -1,6 +1,6 @@
 // The TURN data path to in-process endpoints: the registry of virtual addresses (advertised IP + a
-// port from the shared pool, never bound), Send indications and ChannelData from allocations handed to
-// the endpoint registered at their peer address, and the endpoint's replies sent back to the client as
+// port from the shared pool, never bound), the data of Send indications and ChannelData from allocations
+// (framed by turn-framing.ts, or by the data plane) handed to the endpoint registered at their peer address, and the endpoint's replies sent back to the client as
 // ChannelData (framed in place when the reply leaves REPLY_HEADROOM bytes in front, over UDP) or as Data
 // indications. The reply function for an (allocation, virtual port) is made once and reused; for UDP with
 // a channel bound it also offers a fast-path route (udp-route.ts) that the native plane writes to directly.
@@ -11,10 +11,9 @@
 import type { Logger } from '../log/logger.js';
 import type { AllocationEntry, AllocationTable, EndpointReply } from './allocation-table.js';
 import { routeUsable, type UdpRoute } from './udp-route.js';
-import { decodeChannelData, encodeChannelData } from './channel-data.js';
-import { unknownRequiredAttributes } from './known-attributes.js';
-import { decodeXorAddress, encodeXorAddress } from './stun-attributes.js';
-import { encodeStun, getAttr, type DecodedStun } from './stun-message.js';
+import { encodeChannelData } from './channel-data.js';
+import { encodeXorAddress } from './stun-attributes.js';
+import { encodeStun } from './stun-message.js';
 import { Attr, StunClass, StunMethod, type TransportAddress } from './stun-protocol.js';
 import { LogThrottle } from './log-throttle.js';
 import type { PortPool } from './port-pool.js';
@@ -39,8 +38,6 @@ export interface VirtualRelayOptions {
   advertisedIp: string;
   ports: PortPool;
   allocations: AllocationTable;
-  /** Counts and logs a malformed packet from `conn`. */
-  malformed(conn: ClientConn, reason: string): void;
   stats: TurnStats;
   log: Logger;
 }
@@ -50,7 +47,6 @@ export class VirtualRelay {
   private readonly advertisedIp: string;
   private readonly ports: PortPool;
   private readonly allocations: AllocationTable;
-  private readonly malformed: (conn: ClientConn, reason: string) => void;
   private readonly stats: TurnStats;
   private readonly log: Logger;
   private readonly endpointErrorLog = new LogThrottle(1000);
@@ -61,7 +57,6 @@ export class VirtualRelay {
     this.advertisedIp = opts.advertisedIp;
     this.ports = opts.ports;
     this.allocations = opts.allocations;
-    this.malformed = opts.malformed;
     this.stats = opts.stats;
     this.log = opts.log;
   }
@@ -90,26 +85,8 @@ export class VirtualRelay {
     this.virtuals.clear();
   }
 
-  /** A Send indication (other indications, e.g. Binding keepalives, are ignored). */
-  onIndication(conn: ClientConn, msg: DecodedStun): void {
-    if (msg.method !== StunMethod.Send) return; // e.g. Binding indications (keepalives): nothing to do
-    if (unknownRequiredAttributes(msg).length) {
-      this.malformed(conn, 'Send indication with unknown comprehension-required attribute');
-      return;
-    }
-    const peerAttr = getAttr(msg, Attr.XorPeerAddress);
-    const data = getAttr(msg, Attr.Data);
-    if (!peerAttr || !data) {
-      this.malformed(conn, 'Send indication without XOR-PEER-ADDRESS or DATA');
-      return;
-    }
-    let peer: TransportAddress;
-    try {
-      peer = decodeXorAddress(peerAttr, msg.transactionId);
-    } catch (err) {
-      this.malformed(conn, (err as Error).message);
-      return;
-    }
+  /** What a Send indication carried (turn-framing.ts framed it): delivered when the allocation has a permission for `peer`. */
+  onSendIndication(conn: ClientConn, peer: TransportAddress, data: Buffer): void {
     const now = Date.now();
     const entry = this.allocations.live(conn.key, now);
     if (!entry || !entry.alloc.hasPermission(peer.address, now)) {
@@ -119,22 +96,16 @@ export class VirtualRelay {
     this.deliver(entry, peer, data);
   }
 
-  onChannelData(conn: ClientConn, buf: Buffer): void {
-    let cd: { channel: number; data: Buffer };
-    try {
-      cd = decodeChannelData(buf);
-    } catch (err) {
-      this.malformed(conn, (err as Error).message);
-      return;
-    }
+  /** What a ChannelData message carried (turn-framing.ts framed it): delivered when `channel` is bound and permitted. */
+  onChannelData(conn: ClientConn, channel: number, data: Buffer): void {
     const now = Date.now();
     const entry = this.allocations.live(conn.key, now);
-    const peer = entry?.alloc.peerOfChannel(cd.channel, now);
+    const peer = entry?.alloc.peerOfChannel(channel, now);
     if (!entry || !peer || !entry.alloc.hasPermission(peer.address, now)) {
-      this.log.trace({ client: conn.key, channel: cd.channel }, 'TURN ChannelData on unbound channel dropped');
+      this.log.trace({ client: conn.key, channel }, 'TURN ChannelData on unbound channel dropped');
       return;
     }
-    this.deliver(entry, peer, cd.data);
+    this.deliver(entry, peer, data);
   }
 
   private deliver(entry: AllocationEntry, peer: TransportAddress, data: Buffer): void {

@@ -14,20 +14,20 @@
 import net from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { AllocationTable } from './allocation-table.js';
-import { classifyPacket } from './channel-data.js';
 import { PortPool } from './port-pool.js';
-import { decodeStun, verifyFingerprint, type DecodedStun } from './stun-message.js';
+import type { DecodedStun } from './stun-message.js';
 import { StunClass } from './stun-protocol.js';
 import { LongTermAuth } from './turn-auth.js';
 import { issueTurnCredentials } from './turn-credentials.js';
 import { VirtualRelay, type VirtualRegistration } from './turn-relay.js';
+import { frameTurnDatagram, fromPreFramed } from './turn-framing.js';
 import { TurnRequests } from './turn-requests.js';
 import { StunResponder } from './turn-responses.js';
 import { TurnSockets, type ClientConn } from './turn-sockets.js';
 import { DEFAULT_STREAM_LIMITS } from './stream-guard.js';
 import { emptyTurnStats, type TurnStats } from './turn-stats.js';
 import type { VirtualEndpoint } from './virtual-endpoint.js';
-import type { UdpSocketFactory } from './udp-socket.js';
+import type { PreFramed, UdpSocketFactory } from './udp-socket.js';
 
 export { REPLY_HEADROOM, type ClientRef, type VirtualEndpoint, type VirtualReply } from './virtual-endpoint.js';
 export type { VirtualRegistration } from './turn-relay.js';
@@ -98,7 +98,7 @@ export class TurnServer {
     this.sockets = new TurnSockets(
       {
         knownConn: (key) => allocations.onClient(key)?.conn,
-        packet: (conn, frame) => this.onPacket(conn, frame),
+        packet: (conn, frame, framing) => this.onPacket(conn, frame, framing),
         closed: (conn) => {
           const entry = allocations.onClient(conn.key);
           if (entry) allocations.delete(entry, 'TCP connection closed');
@@ -120,7 +120,6 @@ export class TurnServer {
       advertisedIp: opts.advertisedIp,
       ports: this.ports,
       allocations,
-      malformed: (conn, reason) => this.malformed(conn, reason),
       stats,
       log,
     });
@@ -171,19 +170,24 @@ export class TurnServer {
     this.relay.clear();
   }
 
-  private onPacket(conn: ClientConn, buf: Buffer): void {
+  /** One datagram or stream frame; `pre`: its framing as the UDP data plane decoded it (else it is framed here). */
+  private onPacket(conn: ClientConn, buf: Buffer, pre?: PreFramed): void {
     this.stats.packetsIn++;
     this.stats.bytesIn += buf.length;
     try {
-      switch (classifyPacket(buf[0])) {
-        case 'stun':
-          this.onStun(conn, buf);
-          break;
+      const framing = pre === undefined ? frameTurnDatagram(buf) : fromPreFramed(pre, buf);
+      switch (framing.kind) {
         case 'channel-data':
-          this.relay.onChannelData(conn, buf);
+          this.relay.onChannelData(conn, framing.channel, framing.data);
+          break;
+        case 'send-indication':
+          this.relay.onSendIndication(conn, framing.peer, framing.data);
+          break;
+        case 'stun':
+          this.onStun(conn, framing.msg);
           break;
         default:
-          this.malformed(conn, 'neither STUN nor ChannelData');
+          this.malformed(conn, framing.reason);
       }
     } catch (err) {
       // A bug, not bad input: keep serving everyone else.
@@ -191,21 +195,10 @@ export class TurnServer {
     }
   }
 
-  private onStun(conn: ClientConn, buf: Buffer): void {
-    let msg: DecodedStun;
-    try {
-      msg = decodeStun(buf);
-    } catch (err) {
-      this.malformed(conn, (err as Error).message);
-      return;
-    }
-    if (msg.fingerprintOffset >= 0 && !verifyFingerprint(msg)) {
-      this.malformed(conn, 'bad FINGERPRINT');
-      return;
-    }
+  /** A well-formed STUN message other than a Send indication: requests are answered, the rest ignored. */
+  private onStun(conn: ClientConn, msg: DecodedStun): void {
     if (msg.cls === StunClass.Request) this.requests.handle(conn, msg);
-    else if (msg.cls === StunClass.Indication) this.relay.onIndication(conn, msg);
-    // Responses are never expected by a server: ignored.
+    // Other indications (Binding keepalives) and responses (never expected by a server) are ignored.
   }
 
   private malformed(conn: ClientConn, reason: string): void {

@@ -8,7 +8,7 @@ import type { ClientConn, ClientTraffic } from './client-conn.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
 import { StreamSockets, type TlsIdentity } from './stream-sockets.js';
 import type { TurnStats, UdpSocketCounters } from './turn-stats.js';
-import { dgramUdpSocket, type UdpSocket, type UdpSocketFactory, type UdpSource } from './udp-socket.js';
+import { dgramUdpSocket, type PreFramed, type UdpSocket, type UdpSocketFactory, type UdpSource } from './udp-socket.js';
 
 export type { ClientConn, ClientTraffic } from './client-conn.js';
 
@@ -31,7 +31,7 @@ export class TurnSockets {
 
   /** Binds the UDP socket; resolves with its port. Packets are received at once, answers sent only once serving. */
   async bindUdp(port: number, ip: string): Promise<number> {
-    const udp = this.udpSocket((msg, from) => this.onUdpMessage(msg, from), this.log);
+    const udp = this.udpSocket((msg, from, framing) => this.onUdpMessage(msg, from, framing), this.log);
     this.udp = udp;
     return udp.bind(port, ip, UDP_BUFFER_BYTES);
   }
@@ -63,7 +63,7 @@ export class TurnSockets {
     await Promise.all(closing);
   }
 
-  private onUdpMessage(msg: Buffer, from: UdpSource): void {
+  private onUdpMessage(msg: Buffer, from: UdpSource, framing: PreFramed | undefined): void {
     const conn: ClientConn = this.traffic.knownConn(from.key) ?? {
       key: from.key,
       transport: 'udp',
@@ -71,7 +71,7 @@ export class TurnSockets {
       send: (frame) => this.sendUdp(frame, from),
       udp: { socket: this.udp!, source: from },
     };
-    this.traffic.packet(conn, msg);
+    this.traffic.packet(conn, msg, framing);
   }
 
   private sendUdp(frame: Buffer, to: UdpSource): void {

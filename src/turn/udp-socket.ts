@@ -2,7 +2,9 @@
 // its source, send to a source it reported, close. This module is the contract and the TypeScript
 // plane's socket (node:dgram); the native plane's (recvmmsg/sendmmsg) is src/dataplane/native-udp.ts.
 // What it must not do: parse what it carries, keep per-packet state, throw out of a receive, or report
-// a failed send (a lost datagram: media tolerates loss).
+// a failed send (a lost datagram: media tolerates loss). A data plane may hand each datagram over with
+// its TURN framing already decoded (PreFramed: the native plane decodes it in its receive batch); the
+// server then does not parse it again, and decodes it itself (turn-framing.ts) when none is given.
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
@@ -18,6 +20,18 @@ export interface UdpSource {
   readonly port: number;
 }
 
+/**
+ * A datagram's TURN framing as the data plane decoded it on receipt (the TypeScript twin, and what each kind
+ * means, is turn-framing.ts frameTurnDatagram). Views point into the datagram's bytes.
+ */
+export type PreFramed =
+  | { readonly kind: 'channel-data'; readonly channel: number; readonly data: Buffer }
+  /** `peerIp`: 4 or 16 bytes, XOR undone. */
+  | { readonly kind: 'send-indication'; readonly peerIp: Buffer; readonly peerPort: number; readonly data: Buffer }
+  /** Another well-formed STUN message (a request, a response, another indication): the server decodes it. */
+  | { readonly kind: 'stun' }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
 export interface UdpSocket {
   /** Binds to `ip`:`port` (0: any free port); resolves with the bound port. */
   bind(port: number, ip: string, bufferBytes: number): Promise<number>;
@@ -30,8 +44,11 @@ export interface UdpSocket {
   close(): Promise<void>;
 }
 
-/** `onMessage` gets each datagram (a Buffer it may keep) and its source. */
-export type UdpSocketFactory = (onMessage: (msg: Buffer, from: UdpSource) => void, log: Logger) => UdpSocket;
+/** What a UdpSocket calls per datagram: the datagram (a Buffer it may keep), its source, and its framing if the plane decoded it. */
+export type UdpMessageHandler = (msg: Buffer, from: UdpSource, framing?: PreFramed) => void;
+
+/** `onMessage` gets each datagram and its source (and, from a plane that frames, its PreFramed). */
+export type UdpSocketFactory = (onMessage: UdpMessageHandler, log: Logger) => UdpSocket;
 
 /** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) as the IPv4 address it carries; any other address as it is. */
 export function unwrapMappedIp(ip: string): string {
@@ -46,7 +63,7 @@ class DgramUdpSocket implements UdpSocket {
   private udp?: dgram.Socket;
 
   constructor(
-    private readonly onMessage: (msg: Buffer, from: UdpSource) => void,
+    private readonly onMessage: UdpMessageHandler,
     private readonly log: Logger,
   ) {}
 

@@ -36,6 +36,7 @@ import {
 import { StreamFramer, StreamFramingError } from '../../src/turn/stream-framer.js';
 import { TurnServer, type VirtualRegistration } from '../../src/turn/turn-server.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
+import { testTurnUdpSocket } from '../helpers/turn-plane.js';
 import { longTermKey } from '../../src/turn/turn-credentials.js';
 import { InProcessClient, REQUESTED_UDP, logRecorder } from './in-process-client.js';
 
@@ -364,7 +365,7 @@ describe('TurnServer packet handling (property, in process)', () => {
 
 describe('TurnServer packet handling (real UDP socket)', () => {
   test('random datagrams to the UDP port, then a valid client allocates and relays', async () => {
-    const s = new TurnServer({ listenIp: '127.0.0.1', udpPort: 0, advertisedIp: '127.0.0.1', realm: 'r', secret: 'udp-fuzz', log: pino({ level: 'silent' }) });
+    const s = new TurnServer({ listenIp: '127.0.0.1', udpPort: 0, advertisedIp: '127.0.0.1', realm: 'r', secret: 'udp-fuzz', log: pino({ level: 'silent' }), udpSocket: testTurnUdpSocket() });
     const { udpPort } = await s.start();
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));

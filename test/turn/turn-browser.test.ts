@@ -25,6 +25,7 @@ import {
   type Browser,
   type Page,
 } from '../helpers/browser.js';
+import { testTurnUdpSocket } from '../helpers/turn-plane.js';
 
 const REALM = 'turn.stun.localhost';
 
@@ -180,6 +181,7 @@ describe('Chromium against the integrated TURN server', () => {
       realm: REALM,
       secret: randomBytes(16).toString('hex'),
       log: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
+      udpSocket: testTurnUdpSocket(),
     });
     ports = await server.start();
     browser = await launchBrowser({ extraArgs: ['--ignore-certificate-errors'] });

@@ -15,6 +15,7 @@ import {
 import { encodeChannelData } from '../../src/turn/channel-data.js';
 import { longTermKey } from '../../src/turn/turn-credentials.js';
 import { TestTurnClient, describeResponse, errorCode } from '../helpers/turn-client.js';
+import { testTurnUdpSocket } from '../helpers/turn-plane.js';
 
 const REALM = 'turn.stun.localhost';
 const SECRET = 'turn-test-secret';
@@ -86,6 +87,7 @@ before(async () => {
     realm: REALM,
     secret: SECRET,
     log: pino({ level: 'silent' }),
+    udpSocket: testTurnUdpSocket(),
   });
   const ports = await server.start();
   udpPort = ports.udpPort;
