@@ -51,7 +51,7 @@ const packetArb: fc.Arbitrary<Buffer> = fc
     csrcs: fc.uint8Array({ maxLength: 64 }),
     ccLies: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
     ext: fc.option(fc.record({ profile, form: fc.constantFrom<1 | 2>(1, 2) }).chain(({ profile: p, form }) => elements(form).map((data) => ({ p, data }))), { nil: undefined }),
-    lie: fc.oneof({ weight: 8, arbitrary: fc.constant<{ by?: number; words?: number }>({}) }, { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }).map((by) => ({ by })) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((words) => ({ words })) }),
+    lie: fc.oneof({ weight: 8, arbitrary: fc.constant<{ by?: number; words?: number }>({}) }, { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }).map((by): { by?: number; words?: number } => ({ by })) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((words): { by?: number; words?: number } => ({ words })) }),
     payload: fc.uint8Array({ maxLength: 300 }),
     padding: fc.option(fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }), { nil: undefined }),
     truncate: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.nat() }),
