@@ -1,13 +1,16 @@
-// libFuzzer harness of the per-subscriber rewrite (rtp_rewrite.h): the first bytes choose the rewriter
+// libFuzzer harness of the per-subscriber rewrite (rtp_rewrite.h) and the RTX packetizer (rtp_rtx.h,
+// on the raw packet and on its rewritten form, as resendRtx runs it): the first bytes choose the rewriter
 // (SSRC, payload type, an extension id map, the transport-cc id and the output room), the rest is the
 // packet, copied to a heap block of exactly its size. RewriteRtp must never read outside the packet or
 // write outside an output block of exactly the room it was given (ASan checks both), its result must be
-// -1 or a length within the room, and a planned packet must be written in exactly its planned length.
+// -1 or a length within the room, and a planned packet must be written in exactly its planned length;
+// WriteRtx likewise stays within the original and an output block of exactly its room.
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "rtp_rewrite.h"
+#include "rtp_rtx.h"
 
 namespace {
 
@@ -46,6 +49,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint8_t> exact(static_cast<size_t>(planned));
     shoal::rtp::WriteRewrite(packet.data(), packet.size(), c, plan, f, exact.data());
     if (n > 0) Check(n == planned && std::memcmp(exact.data(), out.data(), exact.size()) == 0);
+  }
+  shoal::rtp::RtxFields rtx;
+  rtx.ssrc = c.ssrc ^ 0x5a5a5a5a;
+  rtx.payloadType = static_cast<uint8_t>(c.payloadType ^ 1);
+  rtx.seq = f.tseq;
+  rtx.tccId = c.tccId & shoal::rtp::kIdMask;
+  rtx.tseq = f.seq;
+  std::vector<uint8_t> rtxOut(room);
+  const long r = shoal::rtp::WriteRtx(packet.data(), packet.size(), rtx, rtxOut.data(), rtxOut.size());
+  Check(r == -1 || (r >= 14 && static_cast<size_t>(r) <= room));
+  if (n > 0) {
+    const std::vector<uint8_t> rewritten(out.begin(), out.begin() + n);
+    const long r2 = shoal::rtp::WriteRtx(rewritten.data(), rewritten.size(), rtx, rtxOut.data(), rtxOut.size());
+    Check(r2 == -1 || (r2 >= 14 && static_cast<size_t>(r2) <= room));
   }
   return 0;
 }

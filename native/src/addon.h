@@ -6,17 +6,19 @@
 #include <napi.h>
 
 #include "rtp_rewrite.h"
+#include "rtp_rtx.h"
 
 namespace shoal {
 
 class UdpSocket;
 
-/** One RtpRewriter object's state: its rewrite and where a copy of each rewritten plaintext goes (or none). */
+/** One RtpRewriter object's state: its rewrite and, for a consumer with an RTX stream, that stream. */
 struct RtpRewriterState {
   rtp::RewriteConfig config;
-  /** The plaintext Buffer given at construction (kept alive by the object), or null. */
-  uint8_t* plaintext = nullptr;
-  size_t plaintextSize = 0;
+  /** An RTX stream (RFC 4588): forwardRtp keeps each rewritten plaintext, resendRtx sends one again as RTX. */
+  bool rtx = false;
+  /** Its SSRC, payload type and transport-cc id (seq and tseq are per resend). */
+  rtp::RtxFields rtxFields;
 };
 
 /** SrtpSession: SRTP/SRTCP protect and unprotect with per-stream cipher contexts (srtp_binding.cc). */

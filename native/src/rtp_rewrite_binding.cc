@@ -1,14 +1,15 @@
 // Node-API glue of the rewrite: the `RtpRewriter` class (NativeRtpRewriter in src/dataplane/native-addon.ts),
 // one per consumer, holding what its stream is rewritten to (SSRC, payload type, the extension id table
-// and transport-cc id TypeScript built) and, for a consumer with an RTX stream, the Buffer each rewritten
-// plaintext is copied to. SrtpSession.forwardRtp (srtp_binding.cc) reads it through RtpRewriterOf;
-// `rewrite` runs the core alone (the tests compare it with rewriteRtpInto).
+// and transport-cc id TypeScript built) and, for a consumer with an RTX stream, that stream's SSRC, payload
+// type and transport-cc id. SrtpSession.forwardRtp/resendRtx (srtp_binding.cc) read it through
+// RtpRewriterOf; `rewrite` and `writeRtx` run the cores alone (the tests compare them with the TypeScript).
 // What it must not do: decide ids or numbers (TypeScript gives them), keep per-packet state, or throw
 // for packet content (a wrong argument type is a caller bug and throws).
 #include <cmath>
 
 #include "addon.h"
 #include "rtp_rewrite.h"
+#include "rtp_rtx.h"
 
 namespace shoal {
 namespace {
@@ -27,10 +28,13 @@ uint32_t Uint32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
 class RtpRewriter : public Napi::ObjectWrap<RtpRewriter> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "RtpRewriter", {InstanceMethod<&RtpRewriter::Rewrite>("rewrite")});
+    return DefineClass(env, "RtpRewriter", {InstanceMethod<&RtpRewriter::Rewrite>("rewrite"), InstanceMethod<&RtpRewriter::WriteRtx>("writeRtx")});
   }
 
-  /** new RtpRewriter(ssrc, payloadType, idTable: Uint16Array(256), tccId, plaintext: Buffer | null). */
+  /**
+   * new RtpRewriter(ssrc, payloadType, idTable: Uint16Array(256), tccId, rtxSsrc | null, rtxPayloadType,
+   * rtxTccId): rtxSsrc null = no RTX stream; rtxTccId the transport-cc element's id as written (0: none).
+   */
   explicit RtpRewriter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RtpRewriter>(info) {
     const Napi::Env env = info.Env();
     state_.config.ssrc = Uint32Arg(info, 0, "ssrc");
@@ -43,11 +47,10 @@ class RtpRewriter : public Napi::ObjectWrap<RtpRewriter> {
     state_.config.idMap[0] = 0;  // id 0 is padding, never an element
     state_.config.tccId = static_cast<uint16_t>(Uint32Arg(info, 3, "tccId") & (rtp::kIdMask | rtp::kIdForcesTwoByte));
     if (info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined()) {
-      if (!info[4].IsBuffer()) throw Napi::TypeError::New(env, "RtpRewriter: plaintext must be a Buffer or null");
-      const auto b = info[4].As<Napi::Buffer<uint8_t>>();
-      plaintext_ = Napi::Persistent(b.As<Napi::Object>());
-      state_.plaintext = b.Data();
-      state_.plaintextSize = b.Length();
+      state_.rtx = true;
+      state_.rtxFields.ssrc = Uint32Arg(info, 4, "rtxSsrc");
+      state_.rtxFields.payloadType = static_cast<uint8_t>(Uint32Arg(info, 5, "rtxPayloadType") & 0x7f);
+      state_.rtxFields.tccId = static_cast<uint16_t>(Uint32Arg(info, 6, "rtxTccId") & 0xff);
     }
     if (napi_type_tag_object(env, info.This(), &kRtpRewriterTag) != napi_ok) throw Napi::Error::New(env, "RtpRewriter: cannot tag the object");
   }
@@ -70,8 +73,21 @@ class RtpRewriter : public Napi::ObjectWrap<RtpRewriter> {
     return Napi::Number::New(env, static_cast<double>(rtp::RewriteRtp(src.Data(), len, state_.config, f, out.Data(), out.Length())));
   }
 
+  /** writeRtx(original, len, rtxSeq, tseq, out): the RTX packetizer alone, with this rewriter's RTX stream; length or -1. */
+  Napi::Value WriteRtx(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsBuffer() || !info[4].IsBuffer()) throw Napi::TypeError::New(env, "writeRtx(original, len, rtxSeq, tseq, out)");
+    const auto src = info[0].As<Napi::Buffer<uint8_t>>();
+    const auto out = info[4].As<Napi::Buffer<uint8_t>>();
+    const uint32_t len = Uint32Arg(info, 1, "len");
+    if (len > src.Length()) throw Napi::RangeError::New(env, "len must be within original");
+    rtp::RtxFields f = state_.rtxFields;
+    f.seq = static_cast<uint16_t>(Uint32Arg(info, 2, "rtxSeq"));
+    f.tseq = static_cast<uint16_t>(Uint32Arg(info, 3, "tseq"));
+    return Napi::Number::New(env, static_cast<double>(rtp::WriteRtx(src.Data(), len, f, out.Data(), out.Length())));
+  }
+
   RtpRewriterState state_;
-  Napi::ObjectReference plaintext_;
 };
 
 }  // namespace

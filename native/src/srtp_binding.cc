@@ -65,7 +65,8 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
                         InstanceMethod<&SrtpSessionWrap::UnprotectRtcp>("unprotectRtcp"),
                         InstanceMethod<&SrtpSessionWrap::SendRtp>("sendRtp"),
                         InstanceMethod<&SrtpSessionWrap::ResendRtp>("resendRtp"),
-                        InstanceMethod<&SrtpSessionWrap::ForwardRtp>("forwardRtp")});
+                        InstanceMethod<&SrtpSessionWrap::ForwardRtp>("forwardRtp"),
+                        InstanceMethod<&SrtpSessionWrap::ResendRtx>("resendRtx")});
   }
 
   /** new SrtpSession(profile, txKeys, rxKeys): the keys are copied into the cipher contexts. */
@@ -158,8 +159,8 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
   /**
    * forwardRtp(port, rewriter, src, seq, ts, tseq, ip4, destPort, channel): rewrites the RTP packet `src`
    * (the whole Buffer) for the rewriter's subscriber with these numbers straight into the port's send
-   * queue (and into the rewriter's plaintext Buffer, if it has one), protects it there in place, queues it
-   * as ChannelData and keeps the frame for resendRtp. Returns the rewritten plaintext length when queued
+   * queue, protects it there in place, queues it as ChannelData and keeps the frame for resendRtp (and,
+   * when the rewriter has an RTX stream, the rewritten plaintext for resendRtx). Returns the rewritten plaintext length when queued
    * (the SRTP length is that plus the profile's tag), -1 when `src` cannot be rewritten (malformed, or
    * longer than the rewrite's room: nothing done), or -2 - length when it was rewritten but not queued.
    */
@@ -179,17 +180,15 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
     f.tseq = static_cast<uint16_t>(IndexArg(info, 5, "tseq", 65535.0));
     rtp::RewritePlan plan;
     const long planned = rtp::PlanRewrite(src, srcSize, rw->config, &plan);
-    const size_t room = rw->plaintext != nullptr ? rw->plaintextSize : kRewriteRoom;
-    if (planned < 0 || static_cast<size_t>(planned) > room) return Napi::Number::New(env, -1);
+    if (planned < 0 || static_cast<size_t>(planned) > kRewriteRoom) return Napi::Number::New(env, -1);
     const size_t n = static_cast<size_t>(planned);
-    if (rw->plaintext != nullptr) rtp::WriteRewrite(src, srcSize, rw->config, plan, f, rw->plaintext);
     const size_t srtpRoom = n + kMaxSrtpGrowth;
     uint8_t* out = socket == nullptr || srtpRoom + 4 > kUdpMaxSend ? nullptr : socket->Reserve(srtpRoom + 4, &dest);
     if (out == nullptr) return Napi::Number::New(env, -2 - static_cast<double>(n));
-    if (rw->plaintext != nullptr) {
-      std::memcpy(out + 4, rw->plaintext, n);
-    } else {
-      rtp::WriteRewrite(src, srcSize, rw->config, plan, f, out + 4);
+    rtp::WriteRewrite(src, srcSize, rw->config, plan, f, out + 4);
+    if (rw->rtx) {
+      if (!plainHistory_) plainHistory_ = std::make_unique<RtpHistory>();
+      plainHistory_->Put(rw->config.ssrc, f.seq, out + 4, n);
     }
     const int s = session_->ProtectRtp(out + 4, n, out + 4, srtpRoom);
     if (s <= 0) return Napi::Number::New(env, -2 - static_cast<double>(n));  // the reservation is abandoned
@@ -197,6 +196,41 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
     if (!history_) history_ = std::make_unique<RtpHistory>();
     history_->Put(rw->config.ssrc, f.seq, out + 4, static_cast<size_t>(s));
     socket->Commit(static_cast<size_t>(s) + 4);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  /**
+   * resendRtx(port, rewriter, seq, rtxSeq, tseq, ip4, destPort, channel): the plaintext forwardRtp kept
+   * under (the rewriter's SSRC, seq) sent again on its RTX stream (writeRtxPacket's form, rtp_rtx.h) with
+   * these RTX and transport-wide numbers, protected into the queue. Returns the RTX packet's plaintext
+   * length (queued or not: a full queue loses it as a send would), or -1 when that packet is no longer kept.
+   */
+  Napi::Value ResendRtx(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    UdpDest dest;
+    uint16_t channel = 0;
+    UdpSocket* socket = Route(info, 5, &dest, &channel);
+    const RtpRewriterState* rw = info.Length() > 1 ? RtpRewriterOf(env, info[1]) : nullptr;
+    if (rw == nullptr || !rw->rtx) throw Napi::TypeError::New(env, "rewriter must be an RtpRewriter with an RTX stream");
+    const uint16_t seq = static_cast<uint16_t>(IndexArg(info, 2, "seq", 65535.0));
+    rtp::RtxFields f = rw->rtxFields;
+    f.seq = static_cast<uint16_t>(IndexArg(info, 3, "rtxSeq", 65535.0));
+    f.tseq = static_cast<uint16_t>(IndexArg(info, 4, "tseq", 65535.0));
+    size_t len = 0;
+    const uint8_t* kept = plainHistory_ ? plainHistory_->Get(rw->config.ssrc, seq, &len) : nullptr;
+    if (kept == nullptr) return Napi::Number::New(env, -1);
+    if (!rtxScratch_) rtxScratch_.reset(new uint8_t[kRewriteRoom + 2]);
+    const long n = rtp::WriteRtx(kept, len, f, rtxScratch_.get(), kRewriteRoom + 2);
+    if (n < 0) return Napi::Number::New(env, -1);
+    const size_t room = static_cast<size_t>(n) + kMaxSrtpGrowth;
+    uint8_t* out = socket == nullptr || room + 4 > kUdpMaxSend ? nullptr : socket->Reserve(room + 4, &dest);
+    if (out == nullptr) return Napi::Number::New(env, static_cast<double>(n));
+    std::memcpy(out + 4, rtxScratch_.get(), static_cast<size_t>(n));
+    const int s = session_->ProtectRtp(out + 4, static_cast<size_t>(n), out + 4, room);
+    if (s > 0) {
+      ChannelHeader(out, channel, static_cast<size_t>(s));
+      socket->Commit(static_cast<size_t>(s) + 4);
+    }
     return Napi::Number::New(env, static_cast<double>(n));
   }
 
@@ -232,6 +266,10 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
   std::unique_ptr<srtp::Session> session_;
   /** Frames sent through sendRtp, for resendRtp (made on the first send: receive-only sessions need none). */
   std::unique_ptr<RtpHistory> history_;
+  /** Rewritten plaintexts forwardRtp kept for consumers with an RTX stream, for resendRtx (made on first use). */
+  std::unique_ptr<RtpHistory> plainHistory_;
+  /** Where resendRtx writes the RTX packet before it is queued (made on first use). */
+  std::unique_ptr<uint8_t[]> rtxScratch_;
 };
 
 }  // namespace

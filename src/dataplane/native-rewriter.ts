@@ -23,5 +23,8 @@ export function nativeIdTable(map: Map<number, number> | undefined): Uint16Array
 }
 
 export function nativeRewriter(addon: NativeAddon, f: RtpForward): NativeRtpRewriter {
-  return new addon.RtpRewriter(f.ssrc >>> 0, f.payloadType & 0x7f, nativeIdTable(f.extensionMap), nativeIdEntry(f.transportSeqExtId), f.plaintext ?? null);
+  const tcc = f.transportSeqExtId;
+  // writeRtxPacket finds the transport-cc element by its exact id: a fractional one is never found.
+  const rtxTcc = tcc !== undefined && Number.isInteger(tcc) && tcc >= 1 && tcc <= 255 ? tcc : 0;
+  return new addon.RtpRewriter(f.ssrc >>> 0, f.payloadType & 0x7f, nativeIdTable(f.extensionMap), nativeIdEntry(tcc), f.rtx ? f.rtx.ssrc >>> 0 : null, f.rtx ? f.rtx.payloadType & 0x7f : 0, rtxTcc);
 }

@@ -93,6 +93,18 @@ export class NativeSrtp implements SrtpSession {
     f.sent = { length, ssrc: f.ssrc, seq };
   }
 
+  resendRtxDirect(route: UdpRoute, f: RtpForward, frame: DirectFrame, rtxSeq: number, tseq: number): number {
+    const rewriter = f.planeForm as NativeRtpRewriter | undefined;
+    if (rewriter === undefined || f.rtx === undefined) return -1;
+    const t = route.target as NativeUdpTarget;
+    const n = this.session.resendRtx(t.port, rewriter, frame.seq, rtxSeq, tseq, t.ip4, t.destPort, route.channel);
+    if (n < 0) return -1;
+    route.stats.packetsOut++;
+    route.stats.bytesOut += n + this.tag + 4;
+    t.socket.queuedDirect();
+    return n;
+  }
+
   resendDirect(route: UdpRoute, frame: DirectFrame): boolean {
     const t = route.target as NativeUdpTarget;
     const n = this.session.resendRtp(t.port, frame.ssrc, frame.seq, t.ip4, t.destPort, route.channel);

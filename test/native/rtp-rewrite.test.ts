@@ -5,7 +5,8 @@
 // ids, and output buffers too short: same result, same bytes. Then the fused SrtpSession.forwardRtp on a
 // real UDP socket: its datagram is ChannelData around exactly the twin's SRTP of the JS-rewritten packet
 // (it decrypts to that packet), the plaintext copy is that packet, a resend is the same datagram, and
-// refused/unsent packets give the documented codes.
+// refused/unsent packets give the documented codes. The RTX side: the native packetizer == writeRtxPacket
+// (property), and resendRtx of a kept packet decrypts to writeRtxPacket of the JS-rewritten packet.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -13,6 +14,7 @@ import { FORWARD_REFUSED, loadNativeAddon, UDP_MAX_BATCH, UDP_META_WORDS, type N
 import { nativeIdEntry, nativeIdTable } from '../../src/dataplane/native-rewriter.js';
 import { deriveSessionKeys } from '../../src/media/transport/srtp-kdf.js';
 import { SrtpContext, type SrtpKeys, type SrtpProfile } from '../../src/media/transport/srtp.js';
+import { writeRtxPacket } from '../../src/media/sfu/rtx.js';
 import { parseRtpHeader, rewriteRtpInto } from '../../src/media/wire/rtp.js';
 import { collect, dgramPeer, LOOPBACK4 } from './udp-test-helpers.js';
 
@@ -97,7 +99,7 @@ function twin(c: Case): { n: number; bytes: Buffer } {
 }
 
 function native(c: Case): { n: number; bytes: Buffer } {
-  const rw = new addon!.RtpRewriter(c.ssrc, c.pt, nativeIdTable(c.map), nativeIdEntry(c.tccId), null);
+  const rw = new addon!.RtpRewriter(c.ssrc, c.pt, nativeIdTable(c.map), nativeIdEntry(c.tccId), null, 0, 0);
   const out = Buffer.alloc(c.outSize, 0xee);
   const n = rw.rewrite(c.packet, c.packet.length, c.seq, c.ts, c.tseq, out);
   return { n, bytes: n < 0 ? Buffer.alloc(0) : Buffer.from(out.subarray(0, n)) };
@@ -168,7 +170,6 @@ describe('SrtpSession.forwardRtp: rewrite, protect and queue in one call', { ski
       const twinSrtp = new SrtpContext(profile, keys);
       const peer = new SrtpContext(profile, { localMasterKey: keys.remoteMasterKey, localMasterSalt: keys.remoteMasterSalt, remoteMasterKey: keys.localMasterKey, remoteMasterSalt: keys.localMasterSalt });
       const cases = fc.sample(caseArb.filter((c) => c.outSize === 65536 && twin(c).n >= 12), { numRuns: 40, seed: profile });
-      const plaintext = Buffer.alloc(65536);
       const expected: Buffer[] = [];
       const seqs: number[] = [];
       for (const [i, c] of cases.entries()) {
@@ -176,11 +177,9 @@ describe('SrtpSession.forwardRtp: rewrite, protect and queue in one call', { ski
         const seq = (65530 + i) & 0xffff;
         const k: Case = { ...c, ssrc, seq };
         const js = twin(k).bytes;
-        const keep = i % 2 === 0 ? plaintext : null;
-        const rw = new addon!.RtpRewriter(ssrc, k.pt, nativeIdTable(k.map), nativeIdEntry(k.tccId), keep);
+        const rw = new addon!.RtpRewriter(ssrc, k.pt, nativeIdTable(k.map), nativeIdEntry(k.tccId), null, 0, 0);
         const n = s.forwardRtp(port, rw, k.packet, seq, k.ts, k.tseq, LOOPBACK4, clientPort, 0x4001);
         assert.equal(n, js.length, `case ${i}: the rewritten length`);
-        if (keep) assert.deepEqual(plaintext.subarray(0, n), js, `case ${i}: the plaintext copy`);
         expected.push(twinSrtp.protectRtp(js));
         seqs.push(seq);
       }
@@ -202,14 +201,66 @@ describe('SrtpSession.forwardRtp: rewrite, protect and queue in one call', { ski
 
   test('a packet that cannot be rewritten is refused; one that cannot be queued says so with its length', () => {
     const s = session(1, KEYS);
-    const rw = new addon!.RtpRewriter(1, 96, nativeIdTable(undefined), 0, null);
+    const rw = new addon!.RtpRewriter(1, 96, nativeIdTable(undefined), 0, null, 0, 0);
     assert.equal(s.forwardRtp(port, rw, Buffer.from([0x80, 96, 0, 1]), 1, 2, 3, LOOPBACK4, clientPort, 0x4001), FORWARD_REFUSED);
-    const small = new addon!.RtpRewriter(1, 96, nativeIdTable(undefined), 0, Buffer.alloc(20));
-    assert.equal(s.forwardRtp(port, small, Buffer.alloc(40, 0x80), 1, 2, 3, LOOPBACK4, clientPort, 0x4001), FORWARD_REFUSED, 'longer than the plaintext room');
+    assert.equal(s.forwardRtp(port, rw, Buffer.alloc(65537, 0x80), 1, 2, 3, LOOPBACK4, clientPort, 0x4001), FORWARD_REFUSED, 'longer than the 64 KiB rewrite room');
+    assert.throws(() => s.resendRtx(port, rw, 1, 2, 3, LOOPBACK4, clientPort, 0x4001), TypeError, 'no RTX stream');
     const big = Buffer.alloc(65500);
     big[0] = 0x80;
     assert.equal(s.forwardRtp(port, rw, big, 1, 2, 3, LOOPBACK4, clientPort, 0x4001), -2 - 65500, 'rewritten, but too long for a datagram');
     assert.equal(s.forwardRtp(port, rw, Buffer.alloc(40, 0x80), 1, 2, 3, LOOPBACK4, 0, 0x4001), -2 - 40, 'port 0: not queued');
     assert.throws(() => s.forwardRtp(port, {} as never, Buffer.alloc(40, 0x80), 1, 2, 3, LOOPBACK4, clientPort, 0x4001), TypeError);
+  });
+});
+
+describe('RTX (RFC 4588) natively: writeRtx and SrtpSession.resendRtx', { skip: !addon }, () => {
+  const rtxArb = fc.record({ c: caseArb, rtxSsrc: fc.integer({ min: 0, max: 0xffffffff }), rtxPt: fc.integer({ min: 0, max: 127 }), rtxSeq: fc.integer({ min: 0, max: 0xffff }), tccId: fc.option(fc.integer({ min: 0, max: 256 }), { nil: undefined }) });
+
+  test('writeRtx == writeRtxPacket: same result and bytes, for rewritten packets and raw ones alike', () => {
+    fc.assert(
+      fc.property(rtxArb, fc.boolean(), ({ c, rtxSsrc, rtxPt, rtxSeq, tccId }, rewrittenFirst) => {
+        const original = rewrittenFirst && twin(c).n >= 0 ? twin(c).bytes : c.packet;
+        const expected = Buffer.alloc(c.outSize);
+        const n = writeRtxPacket(original, { ssrc: rtxSsrc, payloadType: rtxPt, sequenceNumber: rtxSeq, transportSeqExtId: tccId, transportSeq: c.tseq }, expected);
+        const rw = new addon!.RtpRewriter(c.ssrc, c.pt, nativeIdTable(c.map), 0, rtxSsrc, rtxPt, tccId !== undefined && tccId >= 1 && tccId <= 255 ? tccId : 0);
+        const out = Buffer.alloc(c.outSize, 0xee);
+        const m = rw.writeRtx(original, original.length, rtxSeq, c.tseq, out);
+        assert.equal(m, n);
+        if (n >= 0) assert.deepEqual(out.subarray(0, m), expected.subarray(0, n));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('forwardRtp keeps the plaintext; resendRtx sends it as RTX: the twin SRTP of writeRtxPacket(JS rewrite)', async () => {
+    const keys: SrtpKeys = { localMasterKey: Buffer.alloc(16, 5), localMasterSalt: Buffer.alloc(12, 6), remoteMasterKey: Buffer.alloc(16, 7), remoteMasterSalt: Buffer.alloc(12, 8) };
+    const port = new addon!.UdpPort(() => {}, new Int32Array(UDP_MAX_BATCH * UDP_META_WORDS));
+    port.bind('127.0.0.1', 0, 1 << 20);
+    const client = await dgramPeer('udp4', '127.0.0.1');
+    try {
+      const s = new addon!.SrtpSession(7, deriveSessionKeys(true, keys.localMasterKey, keys.localMasterSalt), deriveSessionKeys(true, keys.remoteMasterKey, keys.remoteMasterSalt));
+      const twinSrtp = new SrtpContext(7, keys);
+      const to = client.address().port;
+      const map = new Map([[1, 4]]);
+      const rw = new addon!.RtpRewriter(0x5150, 100, nativeIdTable(map), nativeIdEntry(3), 0x7170, 101, 3);
+      // A packet with the publisher's element 1 and room for the transport-cc element the rewrite adds.
+      const src = Buffer.from([0xb0, 0x80 | 96, 0, 9, 0, 0, 0, 1, 1, 2, 3, 4, 0xbe, 0xde, 0, 1, 0x10, 0x55, 0, 0, 9, 8, 7, 6, 5, 0, 0, 3]);
+      const h = parseRtpHeader(src)!;
+      const js = Buffer.alloc(200);
+      const jsLen = rewriteRtpInto(src, h, { ssrc: 0x5150, payloadType: 100, sequenceNumber: 1000, timestamp: 77, extensionMap: map, transportSeqExtId: 3, transportSeq: 40 }, js);
+      assert.equal(s.forwardRtp(port, rw, src, 1000, 77, 40, LOOPBACK4, to, 0x4002), jsLen);
+      const rtx = Buffer.alloc(200);
+      const rtxLen = writeRtxPacket(js.subarray(0, jsLen), { ssrc: 0x7170, payloadType: 101, sequenceNumber: 5, transportSeqExtId: 3, transportSeq: 41 }, rtx);
+      assert.equal(s.resendRtx(port, rw, 1000, 5, 41, LOOPBACK4, to, 0x4002), rtxLen);
+      assert.equal(s.resendRtx(port, rw, 999, 6, 42, LOOPBACK4, to, 0x4002), FORWARD_REFUSED, 'never forwarded: not kept');
+      port.flush();
+      const [first, again] = await collect(client, 2);
+      assert.deepEqual(first!.subarray(4), twinSrtp.protectRtp(js.subarray(0, jsLen)));
+      assert.deepEqual(again!.subarray(4), twinSrtp.protectRtp(rtx.subarray(0, rtxLen)), 'the RTX packet, as the twin protects it');
+      assert.equal(again!.readUInt16BE(0), 0x4002);
+    } finally {
+      client.close();
+      port.close();
+    }
   });
 });

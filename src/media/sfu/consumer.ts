@@ -7,8 +7,9 @@
 // as it was: a NACKed packet keeps its SRTP index).
 // It sends only through the functions it was given, never touches rooms or signaling, and is created
 // (and fed by its producer) only through its room's Router. A subscriber that negotiated rtx gets
-// retransmissions on its RTX stream (rtx.ts): then the buffer keeps a plaintext copy of each sent packet
-// (one allocation per packet, only for such subscribers) and a resend is encrypted afresh. Quality (bytes sent, the subscriber's
+// retransmissions on its RTX stream (rtx.ts): then what is kept is the rewritten plaintext (on the
+// TypeScript plane a copy, one allocation per packet for such subscribers; on the native plane the addon
+// keeps it) and a resend is encrypted afresh. Quality (bytes sent, the subscriber's
 // receiver reports, round-trip time) costs one addition per packet; the rest happens per report or scrape.
 import type { Variant } from '../../room/track.js';
 import type { ReportBlock } from '../wire/rtcp.js';
@@ -21,7 +22,7 @@ import { RetransmitBuffer } from './retransmit-buffer.js';
 import { RtxStream } from './rtx-stream.js';
 import { VARIANT_BIT, type RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
-import { newRtpForward, rewriteAndSend, type ForwardRtp } from '../transport/rtp-forward.js';
+import { newRtpForward, resendAsRtx, rewriteAndSend, type ForwardRtp, type ResendRtx } from '../transport/rtp-forward.js';
 import type { RtpForward, SentFrame } from '../transport/srtp-session.js';
 
 /**
@@ -40,7 +41,7 @@ const MIN_RESEND_INTERVAL_MS = 20;
 const UNKNOWN_RTT_MS = 100;
 const MAX_RESEND_AGE_MS = 1000;
 
-/** Where the RTX stream writes its packets and, for a consumer with one, where each rewritten packet is kept (one thread; `send` consumes it before returning). */
+/** Where the RTX stream writes its padding packets (one thread; `send` consumes it before returning). */
 const scratch = Buffer.allocUnsafe(65536);
 
 export interface ConsumerParams {
@@ -59,6 +60,8 @@ export interface ConsumerParams {
    * plane's way); absent: rewriteRtpInto, then `send`.
    */
   forward?: ForwardRtp;
+  /** Resends what a forward kept on the RTX stream (the transport's resendRtx); absent: writeRtxPacket, then `send`. */
+  resendRtx?: ResendRtx;
   /** The subscriber negotiated NACK for this codec: keep sent frames to answer it (else keep none). */
   nack: boolean;
   /** The subscriber negotiated rtx for this codec (with NACK): resend NACKed packets on this RTX stream (RFC 4588). */
@@ -142,10 +145,12 @@ export class Consumer implements RtpSink {
     this.targetVariant = p.targetVariant;
     this.rtx = p.nack ? new RetransmitBuffer<SentFrame>(RETRANSMIT_PACKETS) : undefined;
     this.stats = p.stats ?? emptyMediaStats();
-    this.rtxOut = p.rtx && new RtxStream({ ...p.rtx, send: p.send, transportCc: p.transportCc, stats: this.stats }, scratch);
-    this.fwd = newRtpForward({ ssrc: p.ssrc, payloadType: p.payloadType, extensionMap: p.extensionMap, transportSeqExtId: p.transportCc?.extId, plaintext: p.rtx ? scratch : undefined });
     const send = p.send;
+    const fwd = newRtpForward({ ssrc: p.ssrc, payloadType: p.payloadType, extensionMap: p.extensionMap, transportSeqExtId: p.transportCc?.extId, rtx: p.rtx });
+    this.fwd = fwd;
     this.forwardRtp = p.forward ?? ((f, src, h, seq, ts, tseq) => rewriteAndSend(f, src, h, seq, ts, tseq, send));
+    const resendRtx = p.resendRtx ?? ((f, kept, rtxSeq, tseq) => resendAsRtx(f, kept, rtxSeq, tseq, send));
+    this.rtxOut = p.rtx && new RtxStream({ ...p.rtx, send, resendRtx: (kept, rtxSeq, tseq) => resendRtx(fwd, kept, rtxSeq, tseq), transportCc: p.transportCc, stats: this.stats }, scratch);
   }
 
   get ssrc(): number {
@@ -241,7 +246,7 @@ export class Consumer implements RtpSink {
     this.lastOutWall = now;
     this.stats.rtpForwarded++;
     const kept = f.sent;
-    if (kept !== undefined && this.rtx) this.rtx.put(seq, f.plaintext !== undefined ? Buffer.from(f.plaintext.subarray(0, length)) : kept, now);
+    if (kept !== undefined && this.rtx) this.rtx.put(seq, kept, now);
     if (tcc !== undefined) {
       tcc.history.record(tseq, now, length);
       tcc.onSent?.(now);
@@ -273,8 +278,8 @@ export class Consumer implements RtpSink {
         continue;
       }
       this.stats.rtpRetransmitted++;
-      // With an RTX stream the buffer holds plaintext copies (Buffers), resent on it afresh.
-      if (this.rtxOut) this.retransmittedBytes += this.rtxOut.resend(packet as Buffer, now);
+      // With an RTX stream what was kept is the plaintext (or the native plane's handle of it), resent on it afresh.
+      if (this.rtxOut) this.retransmittedBytes += this.rtxOut.resend(packet, now);
       else {
         this.retransmittedBytes += packet.length;
         this.p.resend(packet);

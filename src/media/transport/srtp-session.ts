@@ -27,11 +27,11 @@ export interface RtpForward {
   readonly extensionMap: Map<number, number> | undefined;
   /** The subscriber's transport-cc extension id (undefined: no transport-wide sequence number). */
   readonly transportSeqExtId: number | undefined;
-  /** Where every rewritten plaintext is also written (a consumer with an RTX stream keeps a copy of it), or undefined. */
-  readonly plaintext: Buffer | undefined;
+  /** The subscriber's RTX stream (RFC 4588): each packet's plaintext is kept, and a resend goes out on it. */
+  readonly rtx: { readonly ssrc: number; readonly payloadType: number } | undefined;
   /** The last forward: the rewritten length (−1: it could not be rewritten, nothing was sent). */
   length: number;
-  /** The last forward: what to keep for a resend, or undefined when nothing was sent. */
+  /** The last forward: what to keep for a resend (with an RTX stream: the plaintext, or the native plane's handle of it), or undefined when nothing was sent. */
   sent: SentFrame | undefined;
   /** The data plane's own form of this rewrite, made by the plane on its first use (the native plane's RtpRewriter). */
   planeForm: unknown;
@@ -59,6 +59,11 @@ export interface SrtpSession {
    * rewriteRtpInto does) and sends it as sendDirect does, in one step; sets f.length and f.sent.
    */
   forwardDirect?(route: UdpRoute, f: RtpForward, src: Buffer, seq: number, ts: number, tseq: number): void;
+  /**
+   * For `f` with an RTX stream: the packet forwardDirect kept as `frame` sent again on it (writeRtxPacket's
+   * form) with these numbers; the RTX packet's length, or −1 when it is no longer kept.
+   */
+  resendRtxDirect?(route: UdpRoute, f: RtpForward, frame: DirectFrame, rtxSeq: number, tseq: number): number;
   /** Sends a frame sendDirect kept once more; false when it is no longer kept. */
   resendDirect?(route: UdpRoute, frame: DirectFrame): boolean;
 }

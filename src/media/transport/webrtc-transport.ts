@@ -13,7 +13,7 @@ import { classifyPacket, type TransportAddress } from '../../turn/stun-message.j
 import { fingerprintOf, type DtlsCertificate } from './dtls-certificate.js';
 import { IceLite } from './ice-lite.js';
 import { isRtcp, type RtpHeader } from '../wire/rtp.js';
-import { rewriteAndSend } from './rtp-forward.js';
+import { resendAsRtx, rewriteAndSend } from './rtp-forward.js';
 import type { PacketSlab } from './packet-slab.js';
 import { SrtpContext } from './srtp.js';
 import { SrtpError } from './srtp-error.js';
@@ -235,6 +235,18 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
       }
     }
     rewriteAndSend(f, src, h, seq, ts, tseq, this.sendPlaintext);
+  }
+
+  /**
+   * Sends what forwardRtp kept for `f` (which has an RTX stream) again on the RTX stream with these
+   * numbers; the RTX packet's length, or −1 when nothing could be sent. The native plane kept the
+   * plaintext itself (a DirectFrame), the TypeScript plane as a Buffer (rtp-forward.ts resendAsRtx).
+   */
+  resendRtx(f: RtpForward, kept: SentFrame, rtxSeq: number, tseq: number): number {
+    if (this.state !== 'connected') return -1;
+    if (Buffer.isBuffer(kept)) return resendAsRtx(f, kept, rtxSeq, tseq, this.sendPlaintext);
+    const route = this.path && this.directRoute(this.path);
+    return route === undefined || this.srtp?.resendRtxDirect === undefined ? -1 : this.srtp.resendRtxDirect(route, f, kept, rtxSeq, tseq);
   }
 
   private readonly sendPlaintext = (packet: Buffer, length: number): SentFrame | undefined => this.sendRtp(packet, length);
