@@ -2,7 +2,7 @@
 // plaintext RTP packet rewritten onto the RTX stream — RTX SSRC, payload type and sequence number, the
 // original sequence number (OSN) as the first two payload bytes, timestamp, marker, CSRCs and header
 // extensions kept, padding dropped (P cleared) — with the transport-wide sequence number element (when
-// present with 2 bytes) given a fresh number. Byte-identical to the TypeScript (test/native/rtp-rtx.test.ts).
+// present with 2 bytes) given a fresh number. Byte-identical to the TypeScript (test/native/rtp-rewrite.test.ts).
 // What it must not do: decide anything (the RTX numbers come from TypeScript), read outside
 // `original[0, len)` or write outside `out[0, cap)`, allocate, keep state, or throw (malformed gives -1).
 #pragma once
