@@ -2,6 +2,8 @@
 //   js rewrite + sendRtp   rewriteRtpInto into a scratch buffer, then SrtpSession.sendRtp (until issue 14's
 //                          native rewrite: what consumer.ts did per packet)
 //   forwardRtp             the consumer's RtpRewriter: rewrite, protect and queue in one addon call
+// and both again for a consumer with an RTX stream (before: plus a Buffer copy of each rewritten plaintext,
+// kept in a 512-entry ring as the retransmission buffer does; after: the addon keeps it in its history),
 // plus the bare call cost of forwardRtp on a packet it refuses (argument checks and the unwraps, no work).
 // A 1200-byte VP8-like packet with a one-byte extension block (two ids kept, one dropped, transport-cc
 // written), AES-GCM; the port's queue is flushed to a loopback socket nobody reads every 32 packets, as a
@@ -44,6 +46,8 @@ const map = new Map([[1, 4], [2, 3]]);
 const TCC = 5;
 const LOOPBACK = 0x7f000001;
 const rewriter = new addon.RtpRewriter(0xabcdef01, 102, nativeIdTable(map), nativeIdEntry(TCC), null, 0, 0);
+const rtxRewriter = new addon.RtpRewriter(0xabcdef02, 102, nativeIdTable(map), nativeIdEntry(TCC), 0xabcdef03, 103, TCC);
+const kept: Buffer[] = new Array<Buffer>(512);
 const scratch = Buffer.allocUnsafe(65536);
 const params: RewriteParams = { ssrc: 0xabcdef01, payloadType: 102, sequenceNumber: 0, timestamp: 0, extensionMap: map, transportSeqExtId: TCC, transportSeq: 0 };
 const refused = Buffer.alloc(4);
@@ -64,6 +68,21 @@ const ways: Record<string, () => void> = {
     const h = parseRtpHeader(src)!; // the consumer has it parsed anyway
     seq = (seq + 1) & 0xffff;
     check += session.forwardRtp(port, rewriter, src, (h.sequenceNumber + seq) & 0xffff, seq * 3000, seq, LOOPBACK, sinkPort, 0x4001);
+  },
+  'rtx: js rewrite + sendRtp + copy': () => {
+    const h = parseRtpHeader(src)!;
+    seq = (seq + 1) & 0xffff;
+    params.sequenceNumber = seq;
+    params.timestamp = seq * 3000;
+    params.transportSeq = seq;
+    const n = rewriteRtpInto(src, h, params, scratch);
+    check += session.sendRtp(port, scratch, n, LOOPBACK, sinkPort, 0x4001);
+    kept[seq & 511] = Buffer.from(scratch.subarray(0, n));
+  },
+  'rtx: forwardRtp (kept natively)': () => {
+    const h = parseRtpHeader(src)!;
+    seq = (seq + 1) & 0xffff;
+    check += session.forwardRtp(port, rtxRewriter, src, (h.sequenceNumber + seq) & 0xffff, seq * 3000, seq, LOOPBACK, sinkPort, 0x4001);
   },
   'forwardRtp refused (call cost)': () => {
     check += session.forwardRtp(port, rewriter, refused, 1, 2, 3, LOOPBACK, sinkPort, 0x4001);
