@@ -1,7 +1,8 @@
 // The native plane's form of a consumer's rewrite: the addon's RtpRewriter, made once per consumer from
 // its RtpForward. The extension map becomes a table of 256 id entries in the encoding rtp_rewrite.h reads
 // (the id rewriteRtpInto would write, | 0x100 when its value above 14 forces the two-byte form), so the
-// native rewrite keeps and drops exactly what the TypeScript one does.
+// native rewrite keeps and drops exactly what the TypeScript one does. The map is read once, when the
+// rewriter is made (a consumer's map is fixed for its life).
 // What it must not do: touch packets, or decide which ids are forwarded (the session's map does).
 import type { NativeAddon, NativeRtpRewriter } from './native-addon.js';
 import type { RtpForward } from '../media/transport/srtp-session.js';

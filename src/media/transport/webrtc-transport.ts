@@ -243,7 +243,6 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
    * plaintext itself (a DirectFrame), the TypeScript plane as a Buffer (rtp-forward.ts resendAsRtx).
    */
   resendRtx(f: RtpForward, kept: SentFrame, rtxSeq: number, tseq: number): number {
-    if (this.state !== 'connected') return -1;
     if (Buffer.isBuffer(kept)) return resendAsRtx(f, kept, rtxSeq, tseq, this.sendPlaintext);
     const route = this.path && this.directRoute(this.path);
     return route === undefined || this.srtp?.resendRtxDirect === undefined ? -1 : this.srtp.resendRtxDirect(route, f, kept, rtxSeq, tseq);
