@@ -1,6 +1,7 @@
 // Node-API glue of the SRTP part: the `SrtpSession` class (NativeSrtpSession in
 // src/dataplane/native-addon.ts) wrapping one srtp::Session per object, registered by InitSrtp on each
-// environment's exports. Its send path (sendRtp/resendRtp) protects straight into a UdpPort's send
+// environment's exports. Its send path (sendRtp/resendRtp, and forwardRtp, which first rewrites the packet for a
+// subscriber with an RtpRewriter) protects straight into a UdpPort's send
 // queue behind a TURN ChannelData header and keeps each frame sent in the transport's RtpHistory. Arguments are checked here (a wrong type or a length outside its Buffer throws:
 // caller bugs); packet content never throws, the core's length or negative code is returned as is.
 // What it must not do: hold SRTP logic (srtp.cc does), keep state in statics (each environment and each
@@ -11,6 +12,7 @@
 
 #include "addon.h"
 #include "rtp_history.h"
+#include "rtp_rewrite.h"
 #include "srtp.h"
 #include "udp_port.h"
 
@@ -62,7 +64,9 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
                         InstanceMethod<&SrtpSessionWrap::ProtectRtcp>("protectRtcp"),
                         InstanceMethod<&SrtpSessionWrap::UnprotectRtcp>("unprotectRtcp"),
                         InstanceMethod<&SrtpSessionWrap::SendRtp>("sendRtp"),
-                        InstanceMethod<&SrtpSessionWrap::ResendRtp>("resendRtp")});
+                        InstanceMethod<&SrtpSessionWrap::ResendRtp>("resendRtp"),
+                        InstanceMethod<&SrtpSessionWrap::ForwardRtp>("forwardRtp"),
+                        InstanceMethod<&SrtpSessionWrap::ResendRtx>("resendRtx")});
   }
 
   /** new SrtpSession(profile, txKeys, rxKeys): the keys are copied into the cipher contexts. */
@@ -152,6 +156,84 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
     return Napi::Number::New(info.Env(), n);
   }
 
+  /**
+   * forwardRtp(port, rewriter, src, seq, ts, tseq, ip4, destPort, channel): rewrites the RTP packet `src`
+   * (the whole Buffer) for the rewriter's subscriber with these numbers straight into the port's send
+   * queue, protects it there in place, queues it as ChannelData and keeps the frame for resendRtp (and,
+   * when the rewriter has an RTX stream, the rewritten plaintext for resendRtx). Returns the rewritten plaintext length when queued
+   * (the SRTP length is that plus the profile's tag), -1 when `src` cannot be rewritten (malformed, or
+   * longer than the rewrite's room: nothing done), or -2 - length when it was rewritten but not queued.
+   */
+  Napi::Value ForwardRtp(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    UdpDest dest;
+    uint16_t channel = 0;
+    UdpSocket* socket = Route(info, 6, &dest, &channel);
+    const RtpRewriterState* rw = info.Length() > 1 ? RtpRewriterOf(env, info[1]) : nullptr;
+    if (rw == nullptr) throw Napi::TypeError::New(env, "rewriter must be an RtpRewriter");
+    uint8_t* src = nullptr;
+    size_t srcSize = 0;
+    BufferArg(info, 2, "src", &src, &srcSize);
+    rtp::RewriteFields f;
+    f.seq = static_cast<uint16_t>(IndexArg(info, 3, "seq", 65535.0));
+    f.ts = static_cast<uint32_t>(IndexArg(info, 4, "ts", 4294967295.0));
+    f.tseq = static_cast<uint16_t>(IndexArg(info, 5, "tseq", 65535.0));
+    rtp::RewritePlan plan;
+    const long planned = rtp::PlanRewrite(src, srcSize, rw->config, &plan);
+    if (planned < 0 || static_cast<size_t>(planned) > kRewriteRoom) return Napi::Number::New(env, -1);
+    const size_t n = static_cast<size_t>(planned);
+    const size_t srtpRoom = n + kMaxSrtpGrowth;
+    uint8_t* out = socket == nullptr || srtpRoom + 4 > kUdpMaxSend ? nullptr : socket->Reserve(srtpRoom + 4, &dest);
+    if (out == nullptr) return Napi::Number::New(env, -2 - static_cast<double>(n));
+    rtp::WriteRewrite(src, srcSize, rw->config, plan, f, out + 4);
+    if (rw->rtx) {
+      if (!plainHistory_) plainHistory_ = std::make_unique<RtpHistory>();
+      plainHistory_->Put(rw->config.ssrc, f.seq, out + 4, n);
+    }
+    const int s = session_->ProtectRtp(out + 4, n, out + 4, srtpRoom);
+    if (s <= 0) return Napi::Number::New(env, -2 - static_cast<double>(n));  // the reservation is abandoned
+    ChannelHeader(out, channel, static_cast<size_t>(s));
+    if (!history_) history_ = std::make_unique<RtpHistory>();
+    history_->Put(rw->config.ssrc, f.seq, out + 4, static_cast<size_t>(s));
+    socket->Commit(static_cast<size_t>(s) + 4);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  /**
+   * resendRtx(port, rewriter, seq, rtxSeq, tseq, ip4, destPort, channel): the plaintext forwardRtp kept
+   * under (the rewriter's SSRC, seq) sent again on its RTX stream (writeRtxPacket's form, rtp_rtx.h) with
+   * these RTX and transport-wide numbers, protected into the queue. Returns the RTX packet's plaintext
+   * length (queued or not: a full queue loses it as a send would), or -1 when that packet is no longer kept.
+   */
+  Napi::Value ResendRtx(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    UdpDest dest;
+    uint16_t channel = 0;
+    UdpSocket* socket = Route(info, 5, &dest, &channel);
+    const RtpRewriterState* rw = info.Length() > 1 ? RtpRewriterOf(env, info[1]) : nullptr;
+    if (rw == nullptr || !rw->rtx) throw Napi::TypeError::New(env, "rewriter must be an RtpRewriter with an RTX stream");
+    const uint16_t seq = static_cast<uint16_t>(IndexArg(info, 2, "seq", 65535.0));
+    rtp::RtxFields f = rw->rtxFields;
+    f.seq = static_cast<uint16_t>(IndexArg(info, 3, "rtxSeq", 65535.0));
+    f.tseq = static_cast<uint16_t>(IndexArg(info, 4, "tseq", 65535.0));
+    size_t len = 0;
+    const uint8_t* kept = plainHistory_ ? plainHistory_->Get(rw->config.ssrc, seq, &len) : nullptr;
+    if (kept == nullptr) return Napi::Number::New(env, -1);
+    if (!rtxScratch_) rtxScratch_.reset(new uint8_t[kRewriteRoom + 2]);
+    const long n = rtp::WriteRtx(kept, len, f, rtxScratch_.get(), kRewriteRoom + 2);
+    if (n < 0) return Napi::Number::New(env, -1);
+    const size_t room = static_cast<size_t>(n) + kMaxSrtpGrowth;
+    uint8_t* out = socket == nullptr || room + 4 > kUdpMaxSend ? nullptr : socket->Reserve(room + 4, &dest);
+    if (out == nullptr) return Napi::Number::New(env, static_cast<double>(n));
+    std::memcpy(out + 4, rtxScratch_.get(), static_cast<size_t>(n));
+    const int s = session_->ProtectRtp(out + 4, static_cast<size_t>(n), out + 4, room);
+    if (s > 0) {
+      ChannelHeader(out, channel, static_cast<size_t>(s));
+      socket->Commit(static_cast<size_t>(s) + 4);
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
   /** resendRtp(port, ssrc, seq, ip4, destPort, channel): queues the kept frame again; its length, or SRTP_NOT_SENT (not kept). */
   Napi::Value ResendRtp(const Napi::CallbackInfo& info) {
     UdpDest dest;
@@ -176,12 +258,18 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
 
   /** An SRTP packet is at most this much longer than its plaintext (a GCM tag; HMAC tags are 10). */
   static constexpr size_t kMaxSrtpGrowth = 16;
+  /** forwardRtp: the longest rewritten packet (rewriteRtpInto's scratch in consumer.ts is this long). */
+  static constexpr size_t kRewriteRoom = 65536;
   /** sendRtp/resendRtp: nothing was queued (SRTP_NOT_SENT in native-addon.ts). */
   static constexpr int kNotSent = -5;
 
   std::unique_ptr<srtp::Session> session_;
   /** Frames sent through sendRtp, for resendRtp (made on the first send: receive-only sessions need none). */
   std::unique_ptr<RtpHistory> history_;
+  /** Rewritten plaintexts forwardRtp kept for consumers with an RTX stream, for resendRtx (made on first use). */
+  std::unique_ptr<RtpHistory> plainHistory_;
+  /** Where resendRtx writes the RTX packet before it is queued (made on first use). */
+  std::unique_ptr<uint8_t[]> rtxScratch_;
 };
 
 }  // namespace

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { SessionKeyBytes } from '../media/transport/srtp-kdf.js';
 
 /** The seam's version; native/src/addon.cc exports the same number as `abi`. */
-export const SEAM_ABI = 2;
+export const SEAM_ABI = 3;
 
 /** Session keys of one direction, derived in TypeScript (srtp-kdf.ts deriveSessionKeys) from the DTLS-SRTP master key. */
 export type NativeSrtpKeys = SessionKeyBytes;
@@ -41,6 +41,37 @@ export interface NativeSrtpSession {
   sendRtp(port: NativeUdpPort, src: Buffer, len: number, ip4: number, destPort: number, channel: number): number;
   /** Queues the kept frame of (ssrc, seq) again, as sent; its length, or SRTP_NOT_SENT when it is no longer kept. */
   resendRtp(port: NativeUdpPort, ssrc: number, seq: number, ip4: number, destPort: number, channel: number): number;
+  /**
+   * The forwarding path: rewrites the RTP packet `src` (the whole Buffer) with `rewriter` and these numbers
+   * (as rewriteRtpInto does) straight into `port`'s send queue, protects it there and queues it as on
+   * sendRtp, keeping the frame under (the rewriter's SSRC, seq). Returns the rewritten plaintext length when
+   * queued (the SRTP length is that plus the tag), FORWARD_REFUSED when `src` cannot be rewritten (nothing
+   * done), or -2 - length when it was rewritten but not queued.
+   */
+  forwardRtp(port: NativeUdpPort, rewriter: NativeRtpRewriter, src: Buffer, seq: number, ts: number, tseq: number, ip4: number, destPort: number, channel: number): number;
+  /**
+   * For a rewriter with an RTX stream: the plaintext forwardRtp kept under (its SSRC, seq) sent again on
+   * that stream (writeRtxPacket's form) with these numbers; the RTX packet's plaintext length (queued or,
+   * on a full queue, lost as a send would be), or FORWARD_REFUSED when that packet is no longer kept.
+   */
+  resendRtx(port: NativeUdpPort, rewriter: NativeRtpRewriter, seq: number, rtxSeq: number, tseq: number, ip4: number, destPort: number, channel: number): number;
+}
+
+/** forwardRtp / RtpRewriter.rewrite: the packet cannot be rewritten (malformed, or longer than the room). */
+export const FORWARD_REFUSED = -1;
+
+/**
+ * One consumer's rewrite (native/src/rtp_rewrite_binding.cc): `idTable[publisher id]` is the subscriber's
+ * id (low 8 bits; 0 drops the element) | 0x100 when it forces the two-byte form; `tccId` the same for the
+ * transport-wide sequence number element (0: none). With an RTX stream (rtxSsrc not null: its payload
+ * type, and rtxTccId the transport-cc element's id as written, 0 none) forwardRtp keeps each rewritten
+ * plaintext for resendRtx.
+ */
+export interface NativeRtpRewriter {
+  /** The rewrite alone: writes the rewritten `src[0, len)` into `out`; its length, or FORWARD_REFUSED. */
+  rewrite(src: Buffer, len: number, seq: number, ts: number, tseq: number, out: Buffer): number;
+  /** The RTX packetizer alone, on this rewriter's RTX stream: writes the RTX form of `original[0, len)` into `out`; its length, or FORWARD_REFUSED. */
+  writeRtx(original: Buffer, len: number, rtxSeq: number, tseq: number, out: Buffer): number;
 }
 
 /**
@@ -139,6 +170,7 @@ export interface NativeUdpPort {
 export interface NativeAddon {
   abi: number;
   SrtpSession: new (profile: number, tx: NativeSrtpKeys, rx: NativeSrtpKeys) => NativeSrtpSession;
+  RtpRewriter: new (ssrc: number, payloadType: number, idTable: Uint16Array, tccId: number, rtxSsrc: number | null, rtxPayloadType: number, rtxTccId: number) => NativeRtpRewriter;
   /**
    * `onBatch(arena, count)`: `count` datagrams were received into `arena` (a Buffer the port allocates,
    * 1 MiB at a time, never rewritten: views into it stay valid); entry i of `meta` (UDP_META_WORDS words

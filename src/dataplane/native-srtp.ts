@@ -1,14 +1,16 @@
 // The native plane's SrtpSession: the same contract as the TypeScript SrtpContext (srtp-session.ts),
 // carried out by the addon's SrtpSession (native/src/srtp*.cc). Session keys are derived here, once, in
 // TypeScript (srtp-kdf.ts) and handed over; each packet is one call into the addon, protected into a
-// buffer cut from the plane's packet slab, unprotected in place.
+// buffer cut from the plane's packet slab, unprotected in place; a forwarded packet is rewritten for its
+// subscriber and protected in the same call (forwardDirect, with the consumer's RtpRewriter).
 // What it must not do: touch packet bytes itself, or keep anything per packet.
-import { SRTP_AUTH_FAILED, SRTP_MALFORMED, SRTP_NO_ROOM, SRTP_REPLAYED, type NativeAddon, type NativeSrtpSession } from './native-addon.js';
+import { FORWARD_REFUSED, SRTP_AUTH_FAILED, SRTP_MALFORMED, SRTP_NO_ROOM, SRTP_REPLAYED, type NativeAddon, type NativeRtpRewriter, type NativeSrtpSession } from './native-addon.js';
+import { nativeRewriter } from './native-rewriter.js';
 import type { PacketSlab } from '../media/transport/packet-slab.js';
 import { SrtpError } from '../media/transport/srtp-error.js';
 import { deriveSessionKeys } from '../media/transport/srtp-kdf.js';
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES128_CM_HMAC_SHA1_80, type SrtpKeys, type SrtpProfile } from '../media/transport/srtp.js';
-import type { DirectFrame, SrtpSession, SrtpSessionFactory } from '../media/transport/srtp-session.js';
+import type { DirectFrame, RtpForward, SrtpSession, SrtpSessionFactory } from '../media/transport/srtp-session.js';
 import type { UdpRoute } from '../turn/udp-route.js';
 import type { NativeUdpTarget } from './native-udp.js';
 
@@ -28,7 +30,7 @@ export class NativeSrtp implements SrtpSession {
   private readonly tag: number;
 
   constructor(
-    addon: NativeAddon,
+    private readonly addon: NativeAddon,
     readonly profile: SrtpProfile,
     keys: SrtpKeys,
     private readonly slab: PacketSlab,
@@ -67,6 +69,40 @@ export class NativeSrtp implements SrtpSession {
     route.stats.bytesOut += n + 4;
     t.socket.queuedDirect();
     return { length: n, ssrc: ((packet[8]! << 24) | (packet[9]! << 16) | (packet[10]! << 8) | packet[11]!) >>> 0, seq: (packet[2]! << 8) | packet[3]! };
+  }
+
+  forwardDirect(route: UdpRoute, f: RtpForward, src: Buffer, seq: number, ts: number, tseq: number): void {
+    const t = route.target as NativeUdpTarget;
+    const rewriter = (f.planeForm ??= nativeRewriter(this.addon, f)) as NativeRtpRewriter;
+    const n = this.session.forwardRtp(t.port, rewriter, src, seq, ts, tseq, t.ip4, t.destPort, route.channel);
+    if (n === FORWARD_REFUSED) {
+      f.length = -1;
+      f.sent = undefined;
+      return;
+    }
+    if (n < 0) {
+      f.length = -2 - n;
+      f.sent = undefined;
+      return;
+    }
+    const length = n + this.tag;
+    route.stats.packetsOut++;
+    route.stats.bytesOut += length + 4;
+    t.socket.queuedDirect();
+    f.length = n;
+    f.sent = { length, ssrc: f.ssrc, seq };
+  }
+
+  resendRtxDirect(route: UdpRoute, f: RtpForward, frame: DirectFrame, rtxSeq: number, tseq: number): number {
+    const rewriter = f.planeForm as NativeRtpRewriter | undefined;
+    if (rewriter === undefined || f.rtx === undefined) return -1;
+    const t = route.target as NativeUdpTarget;
+    const n = this.session.resendRtx(t.port, rewriter, frame.seq, rtxSeq, tseq, t.ip4, t.destPort, route.channel);
+    if (n < 0) return -1;
+    route.stats.packetsOut++;
+    route.stats.bytesOut += n + this.tag + 4;
+    t.socket.queuedDirect();
+    return n;
   }
 
   resendDirect(route: UdpRoute, frame: DirectFrame): boolean {

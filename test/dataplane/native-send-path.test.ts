@@ -1,7 +1,9 @@
 // The native plane's send path end to end below the media session: NativeSrtp.sendDirect protects an RTP
 // packet straight into a NativeUdpSocket's send queue as TURN ChannelData, and resendDirect sends the kept
 // frame again — checked on a real UDP socket against the TypeScript twin's bytes (SRTP is deterministic),
-// with the frame history's limits (unknown, overwritten) and the TURN counters.
+// with the frame history's limits (unknown, overwritten) and the TURN counters; and the forwarding step a
+// consumer hands its transport (forwardDirect / resendRtxDirect with its RtpForward) against the
+// TypeScript twin (rtp-forward.ts rewriteAndSend / resendAsRtx over SrtpContext): the same datagrams.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
@@ -11,7 +13,10 @@ import { loadNativeAddon } from '../../src/dataplane/native-addon.js';
 import { NativeSrtp } from '../../src/dataplane/native-srtp.js';
 import { NativeUdpSocket } from '../../src/dataplane/native-udp.js';
 import { PacketSlab } from '../../src/media/transport/packet-slab.js';
+import { newRtpForward, resendAsRtx, rewriteAndSend } from '../../src/media/transport/rtp-forward.js';
 import { SrtpContext, type SrtpKeys, type SrtpProfile } from '../../src/media/transport/srtp.js';
+import type { DirectFrame } from '../../src/media/transport/srtp-session.js';
+import { parseRtpHeader } from '../../src/media/wire/rtp.js';
 import { emptyTurnStats } from '../../src/turn/turn-stats.js';
 import type { UdpRoute } from '../../src/turn/udp-route.js';
 import type { UdpSource } from '../../src/turn/udp-socket.js';
@@ -115,6 +120,37 @@ describe('native send path (sendDirect / resendDirect)', () => {
     assert.equal(native.resendDirect(r, first), false);
     assert.ok(native.resendDirect(r, { length: 0, ssrc: 0xabc, seq: 301 }));
     await received(1);
+  });
+
+  test('forwardDirect and resendRtxDirect send what the twin (rewriteAndSend, resendAsRtx) sends, with the same lengths and kept frames', async () => {
+    const native = new NativeSrtp(addon!, 7, GCM_KEYS, new PacketSlab());
+    const twin = new SrtpContext(7, GCM_KEYS);
+    const r = route();
+    const params = { ssrc: 0x0a0b0c0d, payloadType: 100, extensionMap: new Map([[1, 4]]), transportSeqExtId: 3, rtx: { ssrc: 0x01020304, payloadType: 101 } };
+    const f = newRtpForward(params);
+    const g = newRtpForward(params);
+    const twinOut: Buffer[] = [];
+    const sendTwin = (p: Buffer, n: number) => {
+      const out = twin.protectRtp(p, 0, n);
+      twinOut.push(Buffer.from(out));
+      return out;
+    };
+    const src = rtp(0x1234, 50, 300);
+    src[0] = 0x90; // with a one-byte block: element 1 kept (as 4), the rest of the payload as is
+    src.set([0xbe, 0xde, 0, 1, 0x10, 0x77, 0, 0], 12);
+    const h = parseRtpHeader(src)!;
+    for (let i = 0; i < 3; i++) {
+      native.forwardDirect(r, f, src, 100 + i, 9000 * i, 7 + i);
+      rewriteAndSend(g, src, h, 100 + i, 9000 * i, 7 + i, sendTwin);
+      assert.equal(f.length, g.length, 'the rewritten length');
+      assert.deepEqual(f.sent, { length: (g.sent as Buffer).length + 16, ssrc: 0x0a0b0c0d, seq: 100 + i }, 'kept: the handle of the plaintext (an RTX stream)');
+    }
+    const rtxLen = native.resendRtxDirect(r, f, f.sent as DirectFrame, 500, 20);
+    assert.equal(resendAsRtx(g, g.sent!, 500, 20, sendTwin), rtxLen);
+    assert.equal(native.resendRtxDirect(r, f, { length: 1, ssrc: 0x0a0b0c0d, seq: 99 }, 501, 21), -1, 'never forwarded: not kept');
+    const got = await received(4);
+    for (const [i, d] of got.entries()) assert.deepEqual(d.subarray(4), twinOut[i], `datagram ${i}: the twin's bytes`);
+    assert.equal(r.stats.packetsOut, 4);
   });
 
   test('a malformed packet is not sent and returns undefined', () => {

@@ -5,6 +5,7 @@
 // from transport-cc feedback and fits the consumers into it (layers, pauses). A video line that offers
 // rtx for the codec (and NACK) is answered with it and an RTX SSRC (FID group): its consumer resends on it.
 import type { SentFrame } from '../transport/srtp-session.js';
+import type { ForwardRtp, ResendRtx } from '../transport/rtp-forward.js';
 import { randomBytes } from 'node:crypto';
 import type { TrackInfo, TrackKind, Variant } from '../../room/track.js';
 import { Downlink } from '../sfu/bwe/downlink.js';
@@ -32,6 +33,9 @@ export interface OutboundDeps {
   /** The session's RTP send path (see ConsumerParams.send / resend). */
   send(packet: Buffer, length: number): SentFrame | undefined;
   resend(frame: SentFrame): void;
+  /** The session's forwarding step (see ConsumerParams.forward). */
+  forward?: ForwardRtp;
+  resendRtx?: ResendRtx;
   /** The CNAME of every stream this session sends. */
   cname: string;
   /** A consumer switched simulcast variant (the client is told with encodingSwitched; lowered = for bandwidth). */
@@ -170,6 +174,8 @@ export class OutboundTracks {
       targetVariant: START_VARIANT,
       send: this.deps.send,
       resend: this.deps.resend,
+      forward: this.deps.forward,
+      resendRtx: this.deps.resendRtx,
       nack,
       rtx: rtxPt === undefined || rtxSsrc === undefined || rtxSsrc === ssrc ? undefined : { ssrc: rtxSsrc, payloadType: rtxPt },
       subscriberId: this.deps.peerId,

@@ -87,6 +87,8 @@ export class PeerSession implements MediaSession {
       peerId: options.peerId,
       send: (packet, length) => transport.sendRtp(packet, length),
       resend: (frame) => transport.resendRtp(frame),
+      forward: (f, src, h, seq, ts, tseq) => transport.forwardRtp(f, src, h, seq, ts, tseq),
+      resendRtx: (f, kept, rtxSeq, tseq) => transport.resendRtx(f, kept, rtxSeq, tseq),
       cname: this.cname,
       variantSwitched: (endpointId, trackId, variant, lowered) => host.send({ type: 'encodingSwitched', endpointId, trackId, variant, reason: lowered ? 'low_bandwidth' : 'other' }),
       trackPaused: (endpointId, trackId, variant, paused) => host.send({ type: paused ? 'trackEncodingDisabled' : 'trackEncodingEnabled', endpointId, trackId, variant }),

@@ -1,17 +1,19 @@
 // An outbound track: one producer forwarded to one subscriber. Rewrites SSRC, payload type, sequence
 // numbers and timestamps so the subscriber sees one continuous stream across simulcast variant switches
 // (which happen only at keyframes), and answers the subscriber's NACKs from its retransmission buffer.
-// Per forwarded packet it allocates nothing itself: the rewritten packet is written into a shared scratch
-// buffer that `send` must consume at once (it encrypts a copy), and the retransmission buffer keeps the
-// frame `send` returns (the encrypted packet, resent as it was: a NACKed packet keeps its SRTP index).
+// Per forwarded packet it allocates nothing itself: it picks the numbers (sequence, timestamp, transport-wide)
+// and hands the rewrite and send to `forward` (the transport's: rewritten in TypeScript or by the native
+// plane, rtp-forward.ts), and the retransmission buffer keeps the frame sent (the encrypted packet, resent
+// as it was: a NACKed packet keeps its SRTP index).
 // It sends only through the functions it was given, never touches rooms or signaling, and is created
 // (and fed by its producer) only through its room's Router. A subscriber that negotiated rtx gets
-// retransmissions on its RTX stream (rtx.ts): then the buffer keeps a plaintext copy of each sent packet
-// (one allocation per packet, only for such subscribers) and a resend is encrypted afresh. Quality (bytes sent, the subscriber's
+// retransmissions on its RTX stream (rtx.ts): then what is kept is the rewritten plaintext (on the
+// TypeScript plane a copy, one allocation per packet for such subscribers; on the native plane the addon
+// keeps it) and a resend is encrypted afresh. Quality (bytes sent, the subscriber's
 // receiver reports, round-trip time) costs one addition per packet; the rest happens per report or scrape.
 import type { Variant } from '../../room/track.js';
 import type { ReportBlock } from '../wire/rtcp.js';
-import { rewriteRtpInto, seqDelta, type RtpHeader } from '../wire/rtp.js';
+import { seqDelta, type RtpHeader } from '../wire/rtp.js';
 import { BitrateMeter, compactNtp, LAYER_INDEX, sampleRetransmits, type QualityCollector } from './media-quality.js';
 import { emptyMediaStats, type MediaStats } from './media-stats.js';
 import type { Producer } from './producer.js';
@@ -20,7 +22,8 @@ import { RetransmitBuffer } from './retransmit-buffer.js';
 import { RtxStream } from './rtx-stream.js';
 import { VARIANT_BIT, type RtpSink } from './rtp-sink.js';
 import type { StreamVariant } from './stream-variant.js';
-import type { SentFrame } from '../transport/srtp-session.js';
+import { newRtpForward, resendAsRtx, rewriteAndSend, type ForwardRtp, type ResendRtx } from '../transport/rtp-forward.js';
+import type { RtpForward, SentFrame } from '../transport/srtp-session.js';
 
 /**
  * Sent frames kept per consumer for NACKs: 5 s of a 100 packets/s stream, 1.3 s at 400 packets/s; a
@@ -38,7 +41,7 @@ const MIN_RESEND_INTERVAL_MS = 20;
 const UNKNOWN_RTT_MS = 100;
 const MAX_RESEND_AGE_MS = 1000;
 
-/** Where forward() writes each rewritten packet (one thread; `send` consumes it before returning). */
+/** Where the RTX stream writes its padding packets (one thread; `send` consumes it before returning). */
 const scratch = Buffer.allocUnsafe(65536);
 
 export interface ConsumerParams {
@@ -52,6 +55,13 @@ export interface ConsumerParams {
    */
   send: (packet: Buffer, length: number) => SentFrame | undefined;
   resend: (kept: SentFrame) => void;
+  /**
+   * Rewrites and sends a forwarded packet in one step (the transport's forwardRtp, which picks the data
+   * plane's way); absent: rewriteRtpInto, then `send`.
+   */
+  forward?: ForwardRtp;
+  /** Resends what a forward kept on the RTX stream (the transport's resendRtx); absent: writeRtxPacket, then `send`. */
+  resendRtx?: ResendRtx;
   /** The subscriber negotiated NACK for this codec: keep sent frames to answer it (else keep none). */
   nack: boolean;
   /** The subscriber negotiated rtx for this codec (with NACK): resend NACKed packets on this RTX stream (RFC 4588). */
@@ -123,6 +133,9 @@ export class Consumer implements RtpSink {
   private readonly rtxOut: RtxStream | undefined;
   /** Bytes (whole RTP packets) retransmitted, for the allocator's retransmission budget. */
   retransmittedBytes = 0;
+  /** What its stream is rewritten to, and the outcome of the last forward. */
+  private readonly fwd: RtpForward;
+  private readonly forwardRtp: ForwardRtp;
 
   /** Not fed until the producer adds it as a sink (Router.consume does both). */
   constructor(
@@ -132,7 +145,12 @@ export class Consumer implements RtpSink {
     this.targetVariant = p.targetVariant;
     this.rtx = p.nack ? new RetransmitBuffer<SentFrame>(RETRANSMIT_PACKETS) : undefined;
     this.stats = p.stats ?? emptyMediaStats();
-    this.rtxOut = p.rtx && new RtxStream({ ...p.rtx, send: p.send, transportCc: p.transportCc, stats: this.stats }, scratch);
+    const send = p.send;
+    const fwd = newRtpForward({ ssrc: p.ssrc, payloadType: p.payloadType, extensionMap: p.extensionMap, transportSeqExtId: p.transportCc?.extId, rtx: p.rtx });
+    this.fwd = fwd;
+    this.forwardRtp = p.forward ?? ((f, src, h, seq, ts, tseq) => rewriteAndSend(f, src, h, seq, ts, tseq, send));
+    const resendRtx = p.resendRtx ?? ((f, kept, rtxSeq, tseq) => resendAsRtx(f, kept, rtxSeq, tseq, send));
+    this.rtxOut = p.rtx && new RtxStream({ ...p.rtx, send, resendRtx: (kept, rtxSeq, tseq) => resendRtx(fwd, kept, rtxSeq, tseq), transportCc: p.transportCc, stats: this.stats }, scratch);
   }
 
   get ssrc(): number {
@@ -215,12 +233,9 @@ export class Consumer implements RtpSink {
     const ts = (h.timestamp + this.tsOffset) >>> 0;
     const tcc = this.p.transportCc;
     const tseq = tcc === undefined ? 0 : tcc.history.nextSeq();
-    const length = rewriteRtpInto(
-      buf,
-      h,
-      { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: seq, timestamp: ts, extensionMap: this.p.extensionMap, transportSeqExtId: tcc?.extId, transportSeq: tseq },
-      scratch,
-    );
+    const f = this.fwd;
+    this.forwardRtp(f, buf, h, seq, ts, tseq);
+    const length = f.length;
     if (length < 0) return;
     this.packetsSent++;
     this.octetsSent += h.payloadLength;
@@ -230,8 +245,8 @@ export class Consumer implements RtpSink {
     const now = performance.now();
     this.lastOutWall = now;
     this.stats.rtpForwarded++;
-    const kept = this.p.send(scratch, length);
-    if (kept !== undefined && this.rtx) this.rtx.put(seq, this.p.rtx ? Buffer.from(scratch.subarray(0, length)) : kept, now);
+    const kept = f.sent;
+    if (kept !== undefined && this.rtx) this.rtx.put(seq, kept, now);
     if (tcc !== undefined) {
       tcc.history.record(tseq, now, length);
       tcc.onSent?.(now);
@@ -263,8 +278,8 @@ export class Consumer implements RtpSink {
         continue;
       }
       this.stats.rtpRetransmitted++;
-      // With an RTX stream the buffer holds plaintext copies (Buffers), resent on it afresh.
-      if (this.rtxOut) this.retransmittedBytes += this.rtxOut.resend(packet as Buffer, now);
+      // With an RTX stream what was kept is the plaintext (or the native plane's handle of it), resent on it afresh.
+      if (this.rtxOut) this.retransmittedBytes += this.rtxOut.resend(packet, now);
       else {
         this.retransmittedBytes += packet.length;
         this.p.resend(packet);

@@ -1,12 +1,14 @@
 // One subscriber's RTX stream for one consumer (RFC 4588): owns its sequence numbers and sends on it —
-// NACKed packets again (the stored plaintext rewritten by rtx.ts) and padding-only packets for bandwidth
-// probes — each with the next transport-wide sequence number, recorded in the transport's send history
-// so the subscriber's feedback about it reaches the estimate.
+// NACKed packets again (what the forward kept, resent by `resendRtx`: rtx.ts on the TypeScript plane, the
+// addon on the native one) and padding-only packets for bandwidth probes — each with the next
+// transport-wide sequence number, recorded in the transport's send history so the subscriber's feedback
+// about it reaches the estimate.
 // What it must not do: decide what to resend or when to probe (the consumer and the downlink do), keep
-// packets, or allocate per packet (it writes into the scratch buffer it is given; `send` consumes it).
+// packets, or allocate per packet (padding is written into the scratch buffer it is given; `send` consumes it).
 import type { SendHistory } from './bwe/send-history.js';
 import type { MediaStats } from './media-stats.js';
-import { MAX_PADDING_BYTES, writeRtxPacket, writeRtxPadding } from './rtx.js';
+import type { SentFrame } from '../transport/srtp-session.js';
+import { MAX_PADDING_BYTES, writeRtxPadding } from './rtx.js';
 
 /** A padding packet's header with the transport-cc element, and the smallest padding worth a packet. */
 const PADDING_HEADER_BYTES = 20;
@@ -17,6 +19,8 @@ export interface RtxStreamParams {
   payloadType: number;
   /** Sends the plaintext packet `packet[0, length)` (encrypting a copy). */
   send: (packet: Buffer, length: number) => unknown;
+  /** Sends what a forward kept again as RTX with these numbers; the RTX packet's length, or −1 (nothing sent). */
+  resendRtx: (kept: SentFrame, rtxSeq: number, tseq: number) => number;
   transportCc?: { extId: number; history: SendHistory };
   stats: MediaStats;
 }
@@ -42,15 +46,14 @@ export class RtxStream {
     return this.p.transportCc !== undefined;
   }
 
-  /** Sends the stored plaintext `packet` again as RTX at `now`; returns the bytes sent (0 if it could not). */
-  resend(packet: Buffer, now: number): number {
+  /** Sends the kept packet `kept` again as RTX at `now`; returns the bytes sent (0 if it could not). */
+  resend(kept: SentFrame, now: number): number {
     const tcc = this.p.transportCc;
     const tseq = tcc === undefined ? 0 : tcc.history.nextSeq();
     this.seq = (this.seq + 1) & 0xffff;
-    const length = writeRtxPacket(packet, { ssrc: this.p.ssrc, payloadType: this.p.payloadType, sequenceNumber: this.seq, transportSeqExtId: tcc?.extId, transportSeq: tseq }, this.scratch);
+    const length = this.p.resendRtx(kept, this.seq, tseq);
     if (length < 0) return 0;
     this.p.stats.rtpRetransmittedRtx++;
-    this.p.send(this.scratch, length);
     tcc?.history.record(tseq, now, length);
     return length;
   }

@@ -16,6 +16,27 @@ export interface DirectFrame {
 /** What a transport's send returns for the retransmission buffer: the SRTP frame itself, or the native plane's handle of it. */
 export type SentFrame = Buffer | DirectFrame;
 
+/**
+ * One consumer's forwarding state (made by rtp-forward.ts newRtpForward): what its stream is rewritten to,
+ * fixed for its life, and the outcome of the last forward (set by whichever plane forwarded it).
+ */
+export interface RtpForward {
+  readonly ssrc: number;
+  readonly payloadType: number;
+  /** Publisher extension id → the subscriber's; ids not listed are dropped (undefined: the block is dropped). */
+  readonly extensionMap: Map<number, number> | undefined;
+  /** The subscriber's transport-cc extension id (undefined: no transport-wide sequence number). */
+  readonly transportSeqExtId: number | undefined;
+  /** The subscriber's RTX stream (RFC 4588): each packet's plaintext is kept, and a resend goes out on it. */
+  readonly rtx: { readonly ssrc: number; readonly payloadType: number } | undefined;
+  /** The last forward: the rewritten length (−1: it could not be rewritten, nothing was sent). */
+  length: number;
+  /** The last forward: what to keep for a resend (with an RTX stream: the plaintext, or the native plane's handle of it), or undefined when nothing was sent. */
+  sent: SentFrame | undefined;
+  /** The data plane's own form of this rewrite, made by the plane on its first use (the native plane's RtpRewriter). */
+  planeForm: unknown;
+}
+
 export interface SrtpSession {
   readonly profile: SrtpProfile;
   /**
@@ -33,6 +54,16 @@ export interface SrtpSession {
    * ChannelData in one step, keeping the frame; undefined when it could not (the caller drops the packet).
    */
   sendDirect?(route: UdpRoute, packet: Buffer, len: number): DirectFrame | undefined;
+  /**
+   * The native plane's forwarding path: rewrites `src` for `f`'s subscriber with these numbers (as
+   * rewriteRtpInto does) and sends it as sendDirect does, in one step; sets f.length and f.sent.
+   */
+  forwardDirect?(route: UdpRoute, f: RtpForward, src: Buffer, seq: number, ts: number, tseq: number): void;
+  /**
+   * For `f` with an RTX stream: the packet forwardDirect kept as `frame` sent again on it (writeRtxPacket's
+   * form) with these numbers; the RTX packet's length, or −1 when it is no longer kept.
+   */
+  resendRtxDirect?(route: UdpRoute, f: RtpForward, frame: DirectFrame, rtxSeq: number, tseq: number): number;
   /** Sends a frame sendDirect kept once more; false when it is no longer kept. */
   resendDirect?(route: UdpRoute, frame: DirectFrame): boolean;
 }

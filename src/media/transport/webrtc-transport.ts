@@ -12,11 +12,12 @@ import { REPLY_HEADROOM, type ClientRef, type TurnServer, type VirtualEndpoint, 
 import { classifyPacket, type TransportAddress } from '../../turn/stun-message.js';
 import { fingerprintOf, type DtlsCertificate } from './dtls-certificate.js';
 import { IceLite } from './ice-lite.js';
-import { isRtcp } from '../wire/rtp.js';
+import { isRtcp, type RtpHeader } from '../wire/rtp.js';
+import { resendAsRtx, rewriteAndSend } from './rtp-forward.js';
 import type { PacketSlab } from './packet-slab.js';
 import { SrtpContext } from './srtp.js';
 import { SrtpError } from './srtp-error.js';
-import type { SentFrame, SrtpSession, SrtpSessionFactory } from './srtp-session.js';
+import type { RtpForward, SentFrame, SrtpSession, SrtpSessionFactory } from './srtp-session.js';
 import { routeUsable, type UdpRoute } from '../../turn/udp-route.js';
 import type { MediaStats } from '../sfu/media-stats.js';
 
@@ -217,6 +218,37 @@ export class WebRtcTransport extends EventEmitter<TransportEvents> implements Vi
     path(out, REPLY_HEADROOM);
     return out;
   }
+
+  /**
+   * Rewrites the RTP packet `src` (parsed as `h`) for `f`'s subscriber with these numbers and sends it
+   * as sendRtp does; sets f.length and f.sent. On the native plane's send path one addon call does both
+   * (forwardDirect), else rewriteRtpInto and sendRtp (rtp-forward.ts rewriteAndSend): the same bytes.
+   */
+  forwardRtp(f: RtpForward, src: Buffer, h: RtpHeader, seq: number, ts: number, tseq: number): void {
+    const path = this.path;
+    const srtp = this.srtp;
+    if (srtp?.forwardDirect !== undefined && path?.route !== undefined) {
+      const route = this.directRoute(path);
+      if (route !== undefined) {
+        srtp.forwardDirect(route, f, src, seq, ts, tseq);
+        return;
+      }
+    }
+    rewriteAndSend(f, src, h, seq, ts, tseq, this.sendPlaintext);
+  }
+
+  /**
+   * Sends what forwardRtp kept for `f` (which has an RTX stream) again on the RTX stream with these
+   * numbers; the RTX packet's length, or −1 when nothing could be sent. The native plane kept the
+   * plaintext itself (a DirectFrame), the TypeScript plane as a Buffer (rtp-forward.ts resendAsRtx).
+   */
+  resendRtx(f: RtpForward, kept: SentFrame, rtxSeq: number, tseq: number): number {
+    if (Buffer.isBuffer(kept)) return resendAsRtx(f, kept, rtxSeq, tseq, this.sendPlaintext);
+    const route = this.path && this.directRoute(this.path);
+    return route === undefined || this.srtp?.resendRtxDirect === undefined ? -1 : this.srtp.resendRtxDirect(route, f, kept, rtxSeq, tseq);
+  }
+
+  private readonly sendPlaintext = (packet: Buffer, length: number): SentFrame | undefined => this.sendRtp(packet, length);
 
   /** Sends a frame sendRtp returned once more (a retransmission keeps its SRTP index, so its bytes). */
   resendRtp(frame: SentFrame): void {
