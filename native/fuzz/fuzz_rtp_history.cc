@@ -19,7 +19,10 @@ void Check(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  shoal::RtpHistory history(4096, 64);  // small, so the ring wraps and the index collides often
+  // Small, so the ring wraps, grows (up to 64 KiB: a lap under 1000 "ns" of the input's clock) and the
+  // index collides often.
+  shoal::RtpHistory history(4096, 64, 65536, 1000);
+  uint64_t now = 0;
   // What was last put under each key, with the byte count written after it (to know when it may be gone).
   std::map<uint64_t, std::vector<uint8_t>> last;
   size_t at = 0;
@@ -33,8 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint64_t key = (static_cast<uint64_t>(ssrc) << 16) | seq;
     if ((op & 1) == 0) {
       std::vector<uint8_t> frame(len, ++fill);
-      history.Put(ssrc, seq, frame.data(), frame.size());
-      if (len > 0 && len <= 1024) last[key] = frame;
+      now += op >> 4;  // the clock advances 0-15 per put: some laps are fast (the ring grows), some slow
+      history.Put(ssrc, seq, frame.data(), frame.size(), now);
+      if (len > 0 && len <= history.capacity() / 4) last[key] = frame;  // kept (the ring may just have grown)
     } else {
       size_t got = 0;
       const uint8_t* p = history.Get(ssrc, seq, &got);

@@ -6,6 +6,7 @@
 // caller bugs); packet content never throws, the core's length or negative code is returned as is.
 // What it must not do: hold SRTP logic (srtp.cc does), keep state in statics (each environment and each
 // object has its own), or copy packet bytes (the core reads and writes the caller's Buffers directly).
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -18,6 +19,11 @@
 
 namespace shoal {
 namespace {
+
+/** The send time RtpHistory measures its laps by (steady clock, ns). */
+uint64_t NowNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 
 /** The bytes of a Buffer (or any ArrayBufferView) argument; throws a TypeError for anything else. */
 void BufferArg(const Napi::CallbackInfo& info, size_t i, const char* name, uint8_t** data, size_t* size) {
@@ -150,7 +156,7 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
       if (!history_) history_ = std::make_unique<RtpHistory>();
       const uint16_t seq = static_cast<uint16_t>((src[2] << 8) | src[3]);
       const uint32_t ssrc = (static_cast<uint32_t>(src[8]) << 24) | (static_cast<uint32_t>(src[9]) << 16) | (static_cast<uint32_t>(src[10]) << 8) | src[11];
-      history_->Put(ssrc, seq, out + 4, static_cast<size_t>(n));
+      history_->Put(ssrc, seq, out + 4, static_cast<size_t>(n), NowNs());
       socket->Commit(static_cast<size_t>(n) + 4);
     }
     return Napi::Number::New(info.Env(), n);
@@ -186,15 +192,19 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
     uint8_t* out = socket == nullptr || srtpRoom + 4 > kUdpMaxSend ? nullptr : socket->Reserve(srtpRoom + 4, &dest);
     if (out == nullptr) return Napi::Number::New(env, -2 - static_cast<double>(n));
     rtp::WriteRewrite(src, srcSize, rw->config, plan, f, out + 4);
+    // A subscriber with an RTX stream is answered on it (resendRtx, from the plaintext); one without, with
+    // the SRTP frame as sent (resendRtp). Each keeps only the history it is answered from.
     if (rw->rtx) {
       if (!plainHistory_) plainHistory_ = std::make_unique<RtpHistory>();
-      plainHistory_->Put(rw->config.ssrc, f.seq, out + 4, n);
+      plainHistory_->Put(rw->config.ssrc, f.seq, out + 4, n, NowNs());
     }
     const int s = session_->ProtectRtp(out + 4, n, out + 4, srtpRoom);
     if (s <= 0) return Napi::Number::New(env, -2 - static_cast<double>(n));  // the reservation is abandoned
     ChannelHeader(out, channel, static_cast<size_t>(s));
-    if (!history_) history_ = std::make_unique<RtpHistory>();
-    history_->Put(rw->config.ssrc, f.seq, out + 4, static_cast<size_t>(s));
+    if (!rw->rtx) {
+      if (!history_) history_ = std::make_unique<RtpHistory>();
+      history_->Put(rw->config.ssrc, f.seq, out + 4, static_cast<size_t>(s), NowNs());
+    }
     socket->Commit(static_cast<size_t>(s) + 4);
     return Napi::Number::New(env, static_cast<double>(n));
   }

@@ -1,7 +1,7 @@
 // The native plane's send path end to end below the media session: NativeSrtp.sendDirect protects an RTP
 // packet straight into a NativeUdpSocket's send queue as TURN ChannelData, and resendDirect sends the kept
 // frame again — checked on a real UDP socket against the TypeScript twin's bytes (SRTP is deterministic),
-// with the frame history's limits (unknown, overwritten) and the TURN counters; and the forwarding step a
+// with the frame history's limits (unknown, kept for about a second, overwritten past its size limit) and the TURN counters; and the forwarding step a
 // consumer hands its transport (forwardDirect / resendRtxDirect with its RtpForward) against the
 // TypeScript twin (rtp-forward.ts rewriteAndSend / resendAsRtx over SrtpContext): the same datagrams.
 import assert from 'node:assert/strict';
@@ -107,19 +107,32 @@ describe('native send path (sendDirect / resendDirect)', () => {
     });
   }
 
-  test('frames are kept up to the history size: an old one is no longer resent once overwritten', async () => {
+  test('the history keeps about a second: a ring that wraps sooner grows (to 4 MiB at most), past which old frames are overwritten', async () => {
     const native = new NativeSrtp(addon!, 7, GCM_KEYS, new PacketSlab());
     const r = route();
     const first = native.sendDirect(r, rtp(0xabc, 1), 1012)!;
     await received(1);
     assert.ok(native.resendDirect(r, first));
     await received(1);
-    // 300 more frames of ~1 KB overwrite a 256 KiB history.
-    for (let s = 2; s < 302; s++) native.sendDirect(r, rtp(0xabc, s), 1012);
-    await received(300);
-    assert.equal(native.resendDirect(r, first), false);
-    assert.ok(native.resendDirect(r, { length: 0, ssrc: 0xabc, seq: 301 }));
-    await received(1);
+    // A burst of 600 frames of ~1 KB (600 KB, in well under a second) wraps the first 256 KiB ring: it grows
+    // instead of losing them. (A fixed ring lost the first frame after 300.)
+    let seq = 2;
+    const burst = (n: number) => {
+      for (const end = seq + n; seq < end; seq++) native.sendDirect(r, rtp(0xabc, seq & 0xffff), 1012);
+    };
+    burst(600);
+    assert.ok(native.resendDirect(r, first), 'kept across the burst: the ring grew');
+    // 4.5 MB more is past the 4 MiB limit: the first frame is gone, a recent one is kept.
+    burst(4500);
+    assert.equal(native.resendDirect(r, first), false, 'overwritten past the size limit');
+    assert.ok(native.resendDirect(r, { length: 0, ssrc: 0xabc, seq: (seq - 1) & 0xffff }));
+    assert.equal(native.resendDirect(r, { length: 0, ssrc: 0xabc, seq: (seq + 100) & 0xffff }), false, 'never sent');
+    // Drop what the client got (the kernel may have dropped part of the burst): wait until it stops arriving.
+    for (let last = -1, i = 0; inbox.length !== last && i < 50; i++) {
+      last = inbox.length;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    inbox.length = 0;
   });
 
   test('forwardDirect and resendRtxDirect send what the twin (rewriteAndSend, resendAsRtx) sends, with the same lengths and kept frames', async () => {
