@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <ctime>
 
 namespace shoal {
 
@@ -116,6 +117,10 @@ int UdpSocket::Bind(const char* ip, int port, int bufferBytes) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufferBytes, sizeof bufferBytes);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufferBytes, sizeof bufferBytes);
   }
+  // Each datagram carries its kernel receive time (transport-cc arrival times that do not include the
+  // time it waited for the event loop); best effort: without it ages are -1.
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), addrLen) != 0) {
     int err = errno;
     close(fd);
@@ -141,6 +146,8 @@ int UdpSocket::Receive() {
     recvMsgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     recvMsgs_[i].msg_hdr.msg_flags = 0;
     recvMsgs_[i].msg_len = 0;
+    recvMsgs_[i].msg_hdr.msg_control = recvControl_[i];
+    recvMsgs_[i].msg_hdr.msg_controllen = kUdpControlBytes;
   }
   int n;
   do {
@@ -161,8 +168,24 @@ size_t UdpSocket::PendingBytes() const {
   return total;
 }
 
+/** µs from the datagram's SCM_TIMESTAMPNS to `now` (CLOCK_REALTIME, as the kernel stamps), or -1. */
+static int32_t AgeUs(const msghdr& h, const timespec& now) {
+  if (h.msg_flags & MSG_CTRUNC) return -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS || c->cmsg_len < CMSG_LEN(sizeof(timespec))) continue;
+    timespec at;
+    std::memcpy(&at, CMSG_DATA(c), sizeof at);
+    const int64_t ns = (static_cast<int64_t>(now.tv_sec) - at.tv_sec) * 1000000000ll + (now.tv_nsec - at.tv_nsec);
+    if (ns < 0) return 0;  // the wall clock stepped back: arrived just now, as far as can be told
+    return ns / 1000 > 0x7fffffffll ? 0x7fffffff : static_cast<int32_t>(ns / 1000);
+  }
+  return -1;
+}
+
 int UdpSocket::Pack(uint8_t* arena, size_t cap, size_t* used, int32_t* meta, size_t metaWords) {
   int delivered = 0;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
   size_t at = UdpAlign8(*used);
   for (int i = 0; i < received_; i++) {
     const mmsghdr& m = recvMsgs_[i];
@@ -174,6 +197,7 @@ int UdpSocket::Pack(uint8_t* arena, size_t cap, size_t* used, int32_t* meta, siz
     if (at > cap || len > cap - at || static_cast<size_t>(delivered + 1) * kUdpMetaWords > metaWords) continue;
     int32_t* entry = meta + static_cast<size_t>(delivered) * kUdpMetaWords;
     if (!UdpWriteMeta(entry, static_cast<uint32_t>(at), static_cast<uint32_t>(len), recvFrom_[i], m.msg_hdr.msg_namelen)) continue;
+    entry[kUdpAgeMetaWord] = AgeUs(m.msg_hdr, now);
     std::memcpy(arena + at, recvIov_[i].iov_base, len);
     counters_.received++;
     counters_.receivedBytes += len;

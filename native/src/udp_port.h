@@ -16,8 +16,14 @@ namespace shoal {
 
 /** Datagrams per recvmmsg (the meta array holds this many entries): UDP_MAX_BATCH in native-addon.ts. */
 constexpr int kUdpMaxBatch = 32;
-/** Words of a meta entry the UDP port writes: offset, length, family, port, address (1 or 4 words). */
-constexpr int kUdpAddressMetaWords = 8;
+/**
+ * Words of a meta entry the UDP port writes: offset, length, family, port, address (1 or 4 words), then
+ * (word kUdpAgeMetaWord) how long ago the kernel received the datagram, µs, when Pack ran (-1: not known).
+ */
+constexpr int kUdpAddressMetaWords = 9;
+constexpr int kUdpAgeMetaWord = 8;
+/** Control bytes per received datagram: room for its SCM_TIMESTAMPNS (SO_TIMESTAMPNS is set at bind). */
+constexpr size_t kUdpControlBytes = 64;
 /**
  * Words per datagram in the meta array (UDP_META_WORDS in native-addon.ts): the UDP port's, then the TURN
  * framing's (turn_framing.h kTurnMetaWords, written by udp_binding.cc when framing is on; zeros otherwise).
@@ -99,7 +105,8 @@ class UdpSocket {
   /**
    * Copies the datagrams of the last Receive to arena[*used, cap) (8-byte aligned offsets; nothing is
    * written past cap: datagrams that do not fit are not delivered), writes one meta entry for each into
-   * meta (metaWords words), advances *used and returns how many were delivered. Truncated datagrams and
+   * meta (metaWords words, with each one's age since the kernel received it), advances *used and returns
+   * how many were delivered. Truncated datagrams and
    * those of an unknown address family are skipped (the first counted in `truncated`).
    */
   int Pack(uint8_t* arena, size_t cap, size_t* used, int32_t* meta, size_t metaWords);
@@ -143,6 +150,7 @@ class UdpSocket {
   mmsghdr recvMsgs_[kUdpMaxBatch];
   iovec recvIov_[kUdpMaxBatch];
   sockaddr_storage recvFrom_[kUdpMaxBatch];
+  alignas(8) uint8_t recvControl_[kUdpMaxBatch][kUdpControlBytes];
   int received_ = 0;
 
   // Send: datagrams copied into sendBuffer_, one message each.

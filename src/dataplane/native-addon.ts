@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { SessionKeyBytes } from '../media/transport/srtp-kdf.js';
 
 /** The seam's version; native/src/addon.cc exports the same number as `abi`. */
-export const SEAM_ABI = 3;
+export const SEAM_ABI = 4;
 
 /** Session keys of one direction, derived in TypeScript (srtp-kdf.ts deriveSessionKeys) from the DTLS-SRTP master key. */
 export type NativeSrtpKeys = SessionKeyBytes;
@@ -76,14 +76,17 @@ export interface NativeRtpRewriter {
 
 /**
  * Words per received datagram in a UdpPort's meta array: offset, length, family (4|6), port, address (1 or 4
- * words), then, at UDP_FRAMING_WORD, its TURN framing (native/src/turn_framing.h; zeros while turnFraming is
+ * words), at UDP_AGE_WORD how long before the batch the kernel received it (µs, SO_TIMESTAMPNS; -1 when not
+ * known), then, at UDP_FRAMING_WORD, its TURN framing (native/src/turn_framing.h; zeros while turnFraming is
  * off): kind (TURN_FRAMING_*); the channel (ChannelData), the peer's family 4|6 (Send indication) or the
  * reason (malformed: an index into TURN_FRAMING_REASONS); the peer's port; the inner data's arena offset and
  * length (ChannelData's data, the Send indication's DATA); the peer's address (1 or 4 big-endian words).
  */
-export const UDP_META_WORDS = 17;
+export const UDP_META_WORDS = 18;
+/** The datagram's age when its batch was handed over, µs (-1: not known). */
+export const UDP_AGE_WORD = 8;
 /** Where the TURN framing starts in a meta entry. */
-export const UDP_FRAMING_WORD = 8;
+export const UDP_FRAMING_WORD = 9;
 
 /** The framing kinds of a meta entry (native/src/turn_framing.h TurnKind). */
 export const TURN_FRAMING_NONE = 0;

@@ -9,7 +9,7 @@
 // held-back queue, or let a throwing handler stop the batch.
 import { SocketAddress } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import type { PreFramed, UdpMessageHandler, UdpSocket, UdpSocketFactory, UdpSource } from '../turn/udp-socket.js';
+import { setDatagramArrival, type PreFramed, type UdpMessageHandler, type UdpSocket, type UdpSocketFactory, type UdpSource } from '../turn/udp-socket.js';
 import type { UdpSocketCounters } from '../turn/turn-stats.js';
 import {
   TURN_FRAMING_CHANNEL_DATA,
@@ -17,6 +17,7 @@ import {
   TURN_FRAMING_OTHER_STUN,
   TURN_FRAMING_REASONS,
   TURN_FRAMING_SEND_INDICATION,
+  UDP_AGE_WORD,
   UDP_FRAMING_WORD,
   UDP_MAX_BATCH,
   UDP_META_WORDS,
@@ -173,10 +174,13 @@ export class NativeUdpSocket implements UdpSocket {
   private onBatch(arena: Buffer, count: number): void {
     const meta = this.meta;
     const pending = this.pending;
+    const batchAt = performance.now();
     this.inBatch = true;
     try {
       for (let i = 0; i < count; i++) {
         const m = i * UDP_META_WORDS;
+        const age = meta[m + UDP_AGE_WORD]!;
+        setDatagramArrival(age >= 0 ? batchAt - age / 1000 : -1);
         const offset = meta[m]!;
         const from = meta[m + 2] === 4 ? this.source4(meta[m + 4]! >>> 0, meta[m + 3]!) : this.source6(m);
         const msg = arena.subarray(offset, offset + meta[m + 1]!);
@@ -191,6 +195,7 @@ export class NativeUdpSocket implements UdpSocket {
       }
     } finally {
       this.inBatch = false;
+      setDatagramArrival(-1);
     }
     this.schedulePending();
   }

@@ -11,6 +11,24 @@ import net from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { UdpSocketCounters } from './turn-stats.js';
 
+/** When the datagram being delivered reached the host (performance.now() ms), -1 when not known. */
+let arrivalMs = -1;
+
+/**
+ * The arrival time of the datagram being handled now, on performance.now()'s clock: the kernel's receive
+ * time on a socket that reports it (the native plane), so that a datagram that waited in the socket buffer
+ * while the thread was busy does not look late (transport-cc arrival times); else, and outside a
+ * delivery, performance.now().
+ */
+export function datagramArrivalMs(): number {
+  return arrivalMs >= 0 ? arrivalMs : performance.now();
+}
+
+/** For a UdpSocket around one delivery: the datagram arrived at `ms` (performance.now() clock); -1 after it, or when not known. */
+export function setDatagramArrival(ms: number): void {
+  arrivalMs = ms;
+}
+
 /** Where a datagram came from; the same object may be handed out again for the same source. */
 export interface UdpSource {
   /** Unique per source address and port on this socket (`udp|<address>|<port>`). */

@@ -14,6 +14,7 @@ import { emptyMediaStats, type MediaStats } from '../sfu/media-stats.js';
 import type { StreamVariant } from '../sfu/stream-variant.js';
 import { NackRequester } from './nack-requester.js';
 import { TwccResponder } from './twcc-responder.js';
+import { datagramArrivalMs } from '../../turn/udp-socket.js';
 
 /** One publishing m-line of the client. */
 export interface InboundLine {
@@ -126,7 +127,8 @@ export class RtpListener {
     const now = performance.now();
     if (this.twccExtId !== undefined && h.hasExtension) {
       const ext = getHeaderExtension(buf, h, this.twccExtId);
-      if (ext !== undefined && ext.length >= 2) this.twcc!.record((ext[0] << 8) | ext[1], now * 1000);
+      // The kernel's receive time where the data plane has it: time spent waiting for this thread is not path delay.
+      if (ext !== undefined && ext.length >= 2) this.twcc!.record((ext[0] << 8) | ext[1], datagramArrivalMs() * 1000);
     }
     const route = this.routes.get(h.ssrc) ?? (this.rtxRoutes.has(h.ssrc) ? undefined : this.learn(buf, h));
     if (!route) {
