@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rtp_parse.h"
+
 namespace shoal::rtp {
 
 /** An id entry (extension map or transport-cc id): the id written in its low 8 bits, 0 = dropped/none. */
@@ -35,14 +37,12 @@ struct RewriteFields {
 
 /** What PlanRewrite found: enough for WriteRewrite to write without walking the checks again. */
 struct RewritePlan {
-  size_t fixedLen = 0;
-  size_t headerLen = 0;
-  size_t extOffset = 0;
-  size_t extEnd = 0;
-  /** 1 one-byte, 2 two-byte, 0 no elements to read (no block, or a profile we cannot read). */
-  int srcForm = 0;
+  /** The source packet's layout (rtp_parse.h); its extension elements are read when extForm is not 0. */
+  RtpLayout src;
+  /** Elements written (the transport-cc one included), in the one-byte form or the two-byte one. */
   size_t kept = 0;
   bool oneByte = true;
+  /** The rewritten extension block's size (0: none). */
   size_t extBlock = 0;
 };
 

@@ -13,6 +13,7 @@
 
 #include "addon.h"
 #include "rtp_history.h"
+#include "rtp_parse.h"
 #include "rtp_rewrite.h"
 #include "srtp.h"
 #include "udp_port.h"
@@ -154,9 +155,7 @@ class SrtpSessionWrap : public Napi::ObjectWrap<SrtpSessionWrap> {
     if (n > 0) {
       ChannelHeader(out, channel, static_cast<size_t>(n));
       if (!history_) history_ = std::make_unique<RtpHistory>();
-      const uint16_t seq = static_cast<uint16_t>((src[2] << 8) | src[3]);
-      const uint32_t ssrc = (static_cast<uint32_t>(src[8]) << 24) | (static_cast<uint32_t>(src[9]) << 16) | (static_cast<uint32_t>(src[10]) << 8) | src[11];
-      history_->Put(ssrc, seq, out + 4, static_cast<size_t>(n), NowNs());
+      history_->Put(rtp::RtpSsrc(src), rtp::RtpSequence(src), out + 4, static_cast<size_t>(n), NowNs());  // n > 0: src is RTP
       socket->Commit(static_cast<size_t>(n) + 4);
     }
     return Napi::Number::New(info.Env(), n);
