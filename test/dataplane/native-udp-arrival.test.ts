@@ -32,6 +32,25 @@ describe('native UDP socket: kernel arrival times', () => {
     serverPort = await server.bind(0, '127.0.0.1', 1 << 20);
     sender = new addon.UdpPort(() => {}, new Int32Array(UDP_MAX_BATCH * UDP_META_WORDS));
     sender.bind('127.0.0.1', 0, 1 << 20);
+    // Linux turns receive timestamps on for the host in a deferred work item after the first socket asks
+    // (net_enable_timestamp): until it has run, a datagram is stamped when it is read, not when it
+    // arrived. Wait (bounded) until a datagram that waited 20 ms is reported as having waited.
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(attempt < 100, 'kernel receive timestamps never took effect');
+      let waited = -1;
+      const got = new Promise<void>((resolve) => {
+        onDatagram = () => {
+          waited = performance.now() - datagramArrivalMs();
+          resolve();
+        };
+      });
+      sender.send(Buffer.from([9]), 0, 1, LOOPBACK4, serverPort);
+      sender.flush();
+      busy(20);
+      await within(2000, 'a warm-up datagram', got);
+      if (waited >= 15) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   });
   after(async () => {
     sender.close();
